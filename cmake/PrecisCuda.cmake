@@ -1,0 +1,18 @@
+# Enables CUDA when nvcc is found. Workarounds for CMake 3.25 + nvcc 13 (see docs/TOOLCHAIN notes):
+# CMake 3.25 cannot ask nvcc for C++20, so the flag is given by hand.
+include(CheckLanguage)
+if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc)
+  set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+endif()
+check_language(CUDA)
+if(NOT CMAKE_CUDA_COMPILER)
+  message(WARNING "PRECIS_CUDA is ON but nvcc was not found: building without the CUDA backend")
+  set(PRECIS_CUDA OFF CACHE BOOL "" FORCE)
+  return()
+endif()
+set(CMAKE_CUDA_ARCHITECTURES ${PRECIS_CUDA_ARCHS})
+enable_language(CUDA)
+set(CMAKE_CUDA20_STANDARD_COMPILE_OPTION "-std=c++20")
+set(CMAKE_CUDA20_EXTENSION_COMPILE_OPTION "-std=c++20")
+find_package(CUDAToolkit REQUIRED)
+message(STATUS "Precis: CUDA backend enabled (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, archs ${CMAKE_CUDA_ARCHITECTURES})")
