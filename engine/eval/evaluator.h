@@ -1,0 +1,69 @@
+// Reference-vs-test evaluation: runs the same token windows through two LlamaRuntimes and
+// accumulates llama.cpp's perplexity / KL-divergence statistics (engine/eval/kl_metrics.h).
+// Also samples evaluation text from the reference model itself (`--sample N --seed S`).
+// Tested by tests/eval/test_evaluator.cpp (stories260K: itself gives KL 0 and agreement 1;
+// f32 vs q8_0 a small positive KL with agreement > 0.9).
+//
+// Windows: each sequence is cut into consecutive, non-overlapping windows of `ctx` tokens (the
+// last may be shorter; a window of fewer than 2 tokens scores nothing). Each window is one batch
+// on slot 0 with positions 0..len-1. The logits at position j predict token j+1 of the window:
+//   Score::All        scores j = 0 .. len-2 (every token after the first of the window);
+//   Score::SecondHalf scores j = ctx/2 .. len-2, llama.cpp's convention (perplexity.cpp,
+//                     kl_divergence(): `first = n_ctx/2`), so every scored token has at least
+//                     ctx/2 tokens of context.
+// Unlike llama.cpp, the first token of a later window is not replaced by BOS: windows see the
+// text exactly as given.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "engine/core/result.h"
+#include "engine/eval/kl_metrics.h"
+#include "engine/runtime/llama_runtime.h"
+
+namespace precis {
+
+struct EvalOptions {
+  enum class Score { All, SecondHalf };
+  int ctx = 0;  // window length in tokens; 0 = the smaller of the two runtimes' contexts
+  Score score = Score::All;
+  int threads = 0;  // threads comparing logits (0 = hardware concurrency); results do not depend on it
+  std::function<bool(double fraction)> progress;  // called after each window; false = cancel
+};
+
+struct EvalResult {
+  KlStatistics stats;        // stats.count == tokens_scored
+  size_t tokens_scored = 0;
+  size_t tokens_total = 0;   // tokens in all sequences
+  size_t windows = 0;
+  int ctx = 0;               // the window length used
+  double seconds = 0;        // wall time of the forwards and the comparison
+};
+
+// Both runtimes must have the same vocabulary size and max_slots >= 1; `ctx` must not exceed
+// either runtime's max_ctx. Token ids must be in [0, vocab). Returns an error naming the problem,
+// "evaluation cancelled" when progress returned false, or when nothing could be scored.
+Result<EvalResult> evaluate(LlamaRuntime& reference, LlamaRuntime& test,
+                            const std::vector<std::vector<int32_t>>& sequences,
+                            const EvalOptions& options);
+
+// Generates `n_tokens` tokens after `prompt` (prompt non-empty; the prompt is one batch, then one
+// token per forward on slot 0). temperature 0 = greedy; otherwise seeded sampling (token_sampler.h).
+// stop_token >= 0 stops early after emitting it. progress(fraction) false = cancel.
+// Returns only the new tokens. prompt.size() + n_tokens must not exceed the runtime's max_ctx.
+struct GenerateOptions {
+  double temperature = 1.0;
+  uint64_t seed = 0;
+  int32_t stop_token = -1;
+  std::function<bool(double fraction)> progress;
+};
+Result<std::vector<int32_t>> generateTokens(LlamaRuntime& runtime, const std::vector<int32_t>& prompt,
+                                            int n_tokens, const GenerateOptions& options);
+
+// Evaluation text sampled from the model itself: BOS followed by n_tokens tokens drawn at
+// temperature 1 with `seed`. Returns n_tokens + 1 ids (BOS first).
+Result<std::vector<int32_t>> sampleSequence(LlamaRuntime& runtime, int32_t bos, int n_tokens,
+                                            uint64_t seed);
+
+}  // namespace precis
