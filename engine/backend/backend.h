@@ -88,6 +88,10 @@ class Backend {
   virtual void download(const Buffer& src, size_t offset, void* dst, size_t bytes) = 0;
   // Waits for every queued op (a no-op on the CPU).
   virtual void synchronize() = 0;
+  // The first error this backend met (a failed device call, a bad argument, an index out of range
+  // found by a kernel), or "" when none. After an error a backend may turn its ops into no-ops:
+  // check this after synchronize() before trusting results. Device errors surface by synchronize().
+  virtual std::string lastError() const { return {}; }
 
   // ---- ops; activations are F32, index vectors I32 with cols == 1 ----
   // out[i] = float(table[ids[i]])                 table (vocab, dim) any type; out (n, dim)
