@@ -1,0 +1,90 @@
+// CudaBackend: the Backend interface on one NVIDIA GPU (one stream, one cuBLAS handle).
+// Lives in the module libprecis-cuda.so (kernels/cuda/CMakeLists.txt, target precis_cuda); the
+// kernels are in kernels/cuda/*.cu behind the launchers of kernels/cuda/ops.cuh.
+// Errors are never silent: the first failed CUDA/cuBLAS call, bad argument, or bad index found on
+// the device is logged to stderr with the op's name, kept in lastError(), and puts the backend in
+// a failed state in which every later op does nothing (results are then not to be trusted).
+// Tested by tests/kernels/test_backend_ops.cpp and tests/kernels/test_cuda_probe.cpp (GPU machines;
+// without a driver only the creation failure path runs).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include "engine/backend/backend.h"
+
+namespace precis {
+
+class CudaBackend final : public Backend {
+ public:
+  // nullptr with the reason in *error when the device cannot be used.
+  static std::unique_ptr<CudaBackend> create(int device, std::string* error);
+  ~CudaBackend() override;
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
+
+  const DeviceInfo& device() const override;
+  bool supportsOp(Op op, DType t) const override;
+  std::string kernelName(Op op, DType t) const override;
+
+  std::unique_ptr<Buffer> alloc(size_t bytes) override;
+  void upload(Buffer& dst, size_t offset, const void* src, size_t bytes) override;
+  void download(const Buffer& src, size_t offset, void* dst, size_t bytes) override;
+  void synchronize() override;
+  std::string lastError() const override { return last_error_; }
+
+  void getRows(const TensorView& table, const TensorView& ids, const TensorView& out) override;
+  void rmsNorm(const TensorView& x, const TensorView& w, float eps, const TensorView& y) override;
+  void matmul(const TensorView& w, const TensorView& x, const TensorView& y) override;
+  void rope(const TensorView& x, const TensorView& pos, int head_dim, float theta,
+            RopeStyle style) override;
+  void storeRows(const TensorView& src, const TensorView& dst, const TensorView& rows) override;
+  void attention(const TensorView& q, const TensorView& k_cache, const TensorView& v_cache,
+                 const TensorView& seq, const TensorView& pos, const AttentionParams& p,
+                 const TensorView& out) override;
+  void siluMul(const TensorView& a, const TensorView& b) override;
+  void add(const TensorView& y, const TensorView& x) override;
+
+ private:
+  // Device memory that grows on demand (activation / weight staging of the matmuls).
+  struct Scratch {
+    void* ptr = nullptr;
+    size_t bytes = 0;
+  };
+
+  explicit CudaBackend(int device) : device_(device) {}
+
+  // False (the op must return) once the backend has failed; otherwise makes device_ current.
+  bool begin(const char* op);
+  // Each returns true on success; on failure records "<op>: <what>: <reason>" and fails.
+  bool check(cudaError_t e, const char* op, const char* what);
+  bool checkBlas(cublasStatus_t s, const char* op, const char* what);
+  bool require(bool condition, const char* op, const std::string& what);
+  void fail(const char* op, const std::string& message);
+  // Waits for the stream, then turns the status bits set by kernels into an error.
+  void drain(const char* op);
+  void* scratch(Scratch& s, size_t bytes, const char* op);
+
+  void matmulF32(const TensorView& w, const TensorView& x, const TensorView& y);
+  void matmulHalf(const TensorView& w, const TensorView& x, const TensorView& y);
+  void matmulQuant(const TensorView& w, const TensorView& x, const TensorView& y);
+  // y(n, out) = x16(n, in) * w16(out, in)^T via cublasGemmEx with f32 compute. Types F16 or BF16.
+  bool gemm16(const void* w16, DType type, int64_t w_ld, const void* x16, int64_t x_ld, float* y,
+              int64_t y_ld, int64_t n, int64_t out, int64_t in);
+
+  int device_ = 0;
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  unsigned* status_ = nullptr;  // device word of StatusBit flags (kernels/cuda/ops.cuh)
+  Scratch act_scratch_;         // f16/bf16 activations
+  Scratch weight_scratch_;      // f16 dequantized weights
+  mutable DeviceInfo info_;     // memory_free refreshed by device()
+  bool failed_ = false;
+  std::string last_error_;
+};
+
+}  // namespace precis

@@ -1,0 +1,39 @@
+// The C entry points of the CUDA backend module (libprecis-cuda.so), for the registry that
+// dlopens it (engine/backend/registry.cpp) and for tests/kernels/test_cuda_probe.cpp.
+// The module is built by kernels/cuda/CMakeLists.txt (target precis_cuda) and exports only these
+// four symbols. The Backend it creates is a C++ object whose vtable lives in the module: keep the
+// module loaded (never dlclose) while any Backend or Buffer it made is alive.
+#pragma once
+#include <cstddef>
+
+namespace precis {
+class Backend;
+
+// Bump whenever backend.h (the Backend/Buffer/TensorView layout) or these signatures change.
+constexpr int kPrecisCudaAbiVersion = 1;
+
+// Names of the exported symbols and their types, for dlsym.
+inline constexpr const char* kPrecisCudaAbiVersionSymbol = "precis_cuda_abi_version";
+inline constexpr const char* kPrecisCudaProbeSymbol = "precis_cuda_probe";
+inline constexpr const char* kPrecisCudaCreateSymbol = "precis_cuda_create";
+inline constexpr const char* kPrecisCudaDestroySymbol = "precis_cuda_destroy";
+using PrecisCudaAbiVersionFn = int (*)();
+using PrecisCudaProbeFn = int (*)(char* message, size_t message_size);
+using PrecisCudaCreateFn = Backend* (*)(int device, char* error, size_t error_size);
+using PrecisCudaDestroyFn = void (*)(Backend* backend);
+}  // namespace precis
+
+#define PRECIS_CUDA_API __attribute__((visibility("default")))
+
+extern "C" {
+// Returns kPrecisCudaAbiVersion of the module.
+PRECIS_CUDA_API int precis_cuda_abi_version();
+// Returns the number of usable CUDA devices; <= 0 when there is none, with the reason in `message`
+// ("no NVIDIA driver (cudaErrorInsufficientDriver)", "no CUDA device (cudaErrorNoDevice)", ...).
+// When > 0, `message` lists the devices. Never crashes, whatever the machine.
+PRECIS_CUDA_API int precis_cuda_probe(char* message, size_t message_size);
+// Creates a backend on `device`; nullptr with the reason in `error` on failure.
+PRECIS_CUDA_API precis::Backend* precis_cuda_create(int device, char* error, size_t error_size);
+// Destroys a backend made by precis_cuda_create (nullptr is ignored).
+PRECIS_CUDA_API void precis_cuda_destroy(precis::Backend* backend);
+}
