@@ -6,7 +6,7 @@
 #include <chrono>
 #include <thread>
 
-#include "engine/eval/token_sampler.h"
+#include "engine/runtime/sampler.h"
 
 namespace precis {
 
@@ -111,51 +111,24 @@ Result<EvalResult> evaluate(LlamaRuntime& reference, LlamaRuntime& test,
   return result;
 }
 
-Result<std::vector<int32_t>> generateTokens(LlamaRuntime& runtime, const std::vector<int32_t>& prompt,
-                                            int n_tokens, const GenerateOptions& options) {
-  const int vocab = runtime.config().vocab_size;
-  if (prompt.empty()) return makeError("generate: the prompt is empty (give at least one token, e.g. BOS)");
-  if (n_tokens < 0) return makeError("generate: -n must not be negative");
-  for (int32_t t : prompt)
-    if (t < 0 || t >= vocab)
-      return makeError("generate: prompt token " + std::to_string(t) + " is outside the vocabulary [0, " +
-                       std::to_string(vocab) + ")");
-  const int ctx = runtimeCtx(runtime);
-  const size_t positions = prompt.size() + static_cast<size_t>(std::max(n_tokens - 1, 0));
-  if (positions > static_cast<size_t>(ctx))
-    return makeError("generate: prompt (" + std::to_string(prompt.size()) + " tokens) + " +
-                     std::to_string(n_tokens) + " new tokens exceed the context of " +
-                     std::to_string(ctx) + " tokens");
-  std::vector<int32_t> out;
-  if (n_tokens == 0) return out;
-
-  SplitMix64 rng(options.seed);
-  std::vector<float> logits(vocab);
-  std::vector<BatchToken> batch(prompt.size());
-  for (size_t i = 0; i < prompt.size(); ++i)
-    batch[i] = BatchToken{prompt[i], static_cast<int32_t>(i), 0, i + 1 == prompt.size()};
-  if (Status st = runtime.forward(batch, logits); !st) return st.error();
-  int32_t pos = static_cast<int32_t>(prompt.size());
-  for (int k = 0; k < n_tokens; ++k) {
-    const int32_t next = sampleToken(logits, options.temperature, rng);
-    out.push_back(next);
-    if (options.progress && !options.progress(static_cast<double>(k + 1) / n_tokens))
-      return makeError("generation cancelled");
-    if (next == options.stop_token || k + 1 == n_tokens) break;
-    const BatchToken one{next, pos++, 0, true};
-    if (Status st = runtime.forward({&one, 1}, logits); !st) return st.error();
-  }
-  return out;
-}
-
 Result<std::vector<int32_t>> sampleSequence(LlamaRuntime& runtime, int32_t bos, int n_tokens,
                                             uint64_t seed) {
   if (n_tokens < 1) return makeError("--sample: the number of tokens must be at least 1");
+  if (bos < 0 || bos >= runtime.config().vocab_size)
+    return makeError("--sample: BOS id " + std::to_string(bos) + " is outside the vocabulary");
+  if (n_tokens > runtimeCtx(runtime))
+    return makeError("--sample: " + std::to_string(n_tokens) + " tokens exceed the context of " +
+                     std::to_string(runtimeCtx(runtime)) + " tokens");
   GenerateOptions g;
-  g.temperature = 1.0;
+  g.max_new_tokens = n_tokens;
+  g.temperature = 1.f;
   g.seed = seed;
-  Result<std::vector<int32_t>> gen = generateTokens(runtime, {bos}, n_tokens, g);
+  const int32_t prompt[1] = {bos};
+  Result<std::vector<int32_t>> gen = generate(runtime, prompt, g);
   if (!gen) return makeError("--sample: " + gen.error().message);
+  if (gen->size() != static_cast<size_t>(n_tokens))
+    return makeError("--sample: the runtime produced " + std::to_string(gen->size()) + " of " +
+                     std::to_string(n_tokens) + " tokens");
   std::vector<int32_t> seq{bos};
   seq.insert(seq.end(), gen->begin(), gen->end());
   return seq;

@@ -48,21 +48,9 @@ Result<EvalResult> evaluate(LlamaRuntime& reference, LlamaRuntime& test,
                             const std::vector<std::vector<int32_t>>& sequences,
                             const EvalOptions& options);
 
-// Generates `n_tokens` tokens after `prompt` (prompt non-empty; the prompt is one batch, then one
-// token per forward on slot 0). temperature 0 = greedy; otherwise seeded sampling (token_sampler.h).
-// stop_token >= 0 stops early after emitting it. progress(fraction) false = cancel.
-// Returns only the new tokens. prompt.size() + n_tokens must not exceed the runtime's max_ctx.
-struct GenerateOptions {
-  double temperature = 1.0;
-  uint64_t seed = 0;
-  int32_t stop_token = -1;
-  std::function<bool(double fraction)> progress;
-};
-Result<std::vector<int32_t>> generateTokens(LlamaRuntime& runtime, const std::vector<int32_t>& prompt,
-                                            int n_tokens, const GenerateOptions& options);
-
 // Evaluation text sampled from the model itself: BOS followed by n_tokens tokens drawn at
-// temperature 1 with `seed`. Returns n_tokens + 1 ids (BOS first).
+// temperature 1 with `seed` by the runtime's seeded sampler (engine/runtime/sampler.h, identical
+// on every platform). Returns n_tokens + 1 ids (BOS first); n_tokens must fit the runtime's context.
 Result<std::vector<int32_t>> sampleSequence(LlamaRuntime& runtime, int32_t bos, int n_tokens,
                                             uint64_t seed);
 

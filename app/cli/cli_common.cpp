@@ -1,0 +1,68 @@
+// Shared helpers of precis-cli (see cli_common.h). Tested by tests/cli/test_cli.cpp.
+#include "app/cli/cli_common.h"
+
+#include <cstdio>
+#include <iostream>
+
+
+namespace precis::cli {
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> table{
+      {&infoSpec, &runInfo},         {&tokenizeSpec, &runTokenize}, {&generateSpec, &runGenerate},
+      {&evalSpec, &runEval},         {&makeModelSpec, &runMakeModel},
+  };
+  return table;
+}
+
+int usageError(const CommandSpec& spec, const std::string& message) {
+  std::cerr << "precis-cli " << spec.name << ": " << message << "\n"
+            << "Run 'precis-cli " << spec.name << " --help' for usage.\n";
+  return kExitUsage;
+}
+
+int runtimeError(const CommandSpec& spec, const std::string& message) {
+  std::cerr << "precis-cli " << spec.name << ": error: " << message << "\n";
+  return kExitRuntime;
+}
+
+std::string shapeString(const std::vector<int64_t>& shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + ")";
+}
+
+std::string humanBytes(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u ? "%.2f %s" : "%.0f %s", v, units[u]);
+  return buf;
+}
+
+const char* tokenizerKindName(TokenizerKind kind) {
+  switch (kind) {
+    case TokenizerKind::SentencePiece: return "sentencepiece";
+    case TokenizerKind::ByteLevelBpe: return "byte-level-bpe";
+    case TokenizerKind::None: break;
+  }
+  return "none";
+}
+
+int32_t bosId(const Model& model) {
+  return model.tokenizer.kind != TokenizerKind::None && model.tokenizer.bos_id >= 0 ? model.tokenizer.bos_id
+                                                                                    : 1;
+}
+
+std::optional<long long> intOption(const ParsedArgs& args, const std::string& name, long long fallback,
+                                   long long min, long long max, std::string& error) {
+  if (!args.has(name)) return fallback;
+  return parseInteger(name, args.get(name), min, max, error);
+}
+
+}  // namespace precis::cli

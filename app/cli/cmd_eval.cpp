@@ -1,0 +1,265 @@
+// `precis-cli eval MODEL (--text FILE | --tokens FILE | --sample N) --weights FORMAT ...`: the
+// model as stored (the reference) against the same model with its weights converted to FORMAT
+// (the test): perplexity of both, KL divergence statistics, top-1 agreement and delta-p, with
+// llama.cpp's definitions (engine/eval/kl_metrics.h).
+// Tested by tests/cli/test_cli.cpp (stories260K --sample 64 --weights q8_0 --json: every key, sane values).
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/cli_common.h"
+#include "engine/backend/registry.h"
+#include "engine/eval/evaluator.h"
+#include "engine/eval/token_input.h"
+#include "engine/model/loader.h"
+#include "engine/quant/convert.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace precis::cli {
+
+const CommandSpec& evalSpec() {
+  static const CommandSpec spec{
+      "eval",
+      "MODEL (--text FILE | --tokens FILE | --sample N [--seed S]) [options]",
+      "Measure what converting the weights to a format does to the model's predictions.",
+      "Reference: the model as stored (dequantized to f32 when the file is quantized; the report\n"
+      "says so). Test: the same model with its weights converted to --weights FORMAT (tensors that\n"
+      "cannot or should not be converted are kept at higher precision and listed with the reason).\n"
+      "\n"
+      "Input: --text FILE is encoded with the model's tokenizer as one sequence (BOS first);\n"
+      "--tokens FILE has one sequence of ids per line; --sample N draws N tokens from the reference\n"
+      "model itself, starting at BOS, at temperature 1 with --seed (the same ids on every platform).\n"
+      "\n"
+      "Windows: each sequence is cut into consecutive windows of --ctx tokens (default: the model's\n"
+      "context length; the last window may be shorter). Each window is evaluated from position 0\n"
+      "(no earlier context), and the logits at position j predict token j+1.\n"
+      "--score all          scores every position after the first of a window (window length - 1\n"
+      "                     tokens per window).\n"
+      "--score second-half  scores only positions ctx/2 .. len-2, so every scored token has at\n"
+      "                     least ctx/2 tokens of context: llama.cpp's llama-perplexity convention.\n"
+      "\n"
+      "Statistics follow llama.cpp's llama-perplexity --kl-divergence: perplexity = exp(mean NLL);\n"
+      "KL(P_ref || P_test) per token in nats with mean, median, 99% and 99.9% percentiles and\n"
+      "maximum; top-1 agreement = fraction of positions whose most likely tokens agree; delta-p =\n"
+      "p_test(true token) - p_ref(true token), mean and RMS.",
+      {{"--text", "FILE", "text file to evaluate (needs a model with a tokenizer)"},
+       {"--tokens", "FILE", "token file: one sequence of ids per line"},
+       {"--sample", "N", "evaluate N tokens sampled from the reference model"},
+       {"--seed", "S", "seed for --sample (default 0)"},
+       {"--ctx", "N", "window length in tokens (default: the model's context length)"},
+       {"--score", "MODE", "all (default) or second-half"},
+       {"--weights", "FORMAT", "test weight format: f32, f16, bf16, q8_0, q4_0 (default q8_0)"},
+       {"--quantize-embeddings", "", "convert token_embd too (kept at its stored type by default)"},
+       {"--tokenizer", "FILE", "llama2.c tokenizer.bin to attach to a llama2.c checkpoint"},
+       {"--backend", "NAME", "cpu, cuda or auto (default auto: cuda when available)"},
+       {"--threads", "N", "CPU threads (default: all cores)"},
+       {"--json", "", "print one JSON object instead of the readable report"}},
+      1,
+      1};
+  return spec;
+}
+
+namespace {
+
+bool anyQuantized(const Model& m) {
+  for (const WeightTensor& t : m.tensors)
+    if (dtypeTraits(t.type).quantized) return true;
+  return false;
+}
+
+std::string storedTypes(const Model& m) {
+  std::string s;
+  for (const WeightTensor& t : m.tensors) {
+    const std::string n = dtypeName(t.type);
+    if (s.find(n) == std::string::npos) s += (s.empty() ? "" : ", ") + n;
+  }
+  return s;
+}
+
+nlohmann::ordered_json kernelsJson(const LlamaRuntime& rt) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  for (const KernelUse& k : rt.kernelsUsed()) a.push_back({{"op", k.op}, {"types", k.types}, {"kernel", k.kernel}});
+  return a;
+}
+
+}  // namespace
+
+int runEval(const ParsedArgs& args) {
+  const CommandSpec& spec = evalSpec();
+  const int inputs = args.has("--text") + args.has("--tokens") + args.has("--sample");
+  if (inputs != 1) return usageError(spec, "give exactly one of --text, --tokens or --sample");
+  std::string err;
+  const std::optional<long long> sample = intOption(args, "--sample", 0, 1, 1 << 24, err);
+  if (!sample) return usageError(spec, err);
+  const std::optional<long long> seed = intOption(args, "--seed", 0, 0, INT64_MAX, err);
+  if (!seed) return usageError(spec, err);
+  const std::optional<long long> ctx_arg = intOption(args, "--ctx", 0, 2, 1 << 24, err);
+  if (!ctx_arg) return usageError(spec, err);
+  const std::optional<long long> threads = intOption(args, "--threads", 0, 0, 4096, err);
+  if (!threads) return usageError(spec, err);
+  const std::string score = args.get("--score", "all");
+  if (score != "all" && score != "second-half")
+    return usageError(spec, "--score: '" + score + "' is not one of all, second-half");
+  DType format = DType::Q8_0;
+  const std::string format_name = args.get("--weights", "q8_0");
+  if (!parseDType(format_name.c_str(), &format) || format == DType::I32)
+    return usageError(spec, "--weights: '" + format_name + "' is not a weight format (f32, f16, bf16, q8_0, q4_0)");
+  const std::string backend_name = args.get("--backend", "auto");
+  if (backend_name != "auto" && backend_name != "cpu" && backend_name != "cuda")
+    return usageError(spec, "--backend: '" + backend_name + "' is not one of cpu, cuda, auto");
+  const bool json = args.has("--json");
+  const bool show_progress = !json && isatty(STDERR_FILENO);
+
+  // Model, reference and test weights.
+  const std::string& path = args.positional[0];
+  LoadOptions lo;
+  lo.tokenizer_path = args.get("--tokenizer");
+  Result<Model> stored = loadModel(path, lo);
+  if (!stored) return runtimeError(spec, stored.error().message);
+  const LlamaConfig& cfg = stored->config;
+  std::string reference_desc = "the model as stored (" + storedTypes(*stored) + ")";
+  Model reference_model;
+  const Model* reference = &*stored;
+  if (anyQuantized(*stored)) {
+    Result<Model> deq = convertWeights(*stored, WeightPlan{DType::F32, true}, nullptr);
+    if (!deq) return runtimeError(spec, path + ": dequantizing the reference: " + deq.error().message);
+    reference_model = std::move(*deq);
+    reference = &reference_model;
+    reference_desc = "the stored model (" + storedTypes(*stored) + ") dequantized to f32";
+  }
+  ConvertReport report;
+  Result<Model> test = convertWeights(*stored, WeightPlan{format, args.has("--quantize-embeddings")}, &report);
+  if (!test) return runtimeError(spec, path + ": converting to " + format_name + ": " + test.error().message);
+
+  // Runtimes on one backend.
+  const int ctx = static_cast<int>(*ctx_arg ? *ctx_arg : cfg.context_length);
+  if (ctx > cfg.context_length)
+    return runtimeError(spec, path + ": --ctx " + std::to_string(ctx) + " exceeds the model's context of " +
+                                  std::to_string(cfg.context_length) + " tokens");
+  if (*sample > cfg.context_length)
+    return runtimeError(spec, path + ": --sample " + std::to_string(*sample) + " exceeds the model's context of " +
+                                  std::to_string(cfg.context_length) + " tokens");
+  BackendOptions bo;
+  bo.threads = static_cast<int>(*threads);
+  Result<std::unique_ptr<Backend>> backend = createBackend(backend_name, bo);
+  if (!backend) return runtimeError(spec, backend.error().message);
+  RuntimeOptions ro;
+  ro.max_slots = 1;
+  ro.max_ctx = std::max<int>(ctx, args.has("--sample") ? static_cast<int>(*sample) : 0);
+  Result<std::unique_ptr<LlamaRuntime>> ref_rt = LlamaRuntime::create(*reference, **backend, ro);
+  if (!ref_rt) return runtimeError(spec, "reference runtime: " + ref_rt.error().message);
+  ro.max_ctx = ctx;
+  Result<std::unique_ptr<LlamaRuntime>> test_rt = LlamaRuntime::create(*test, **backend, ro);
+  if (!test_rt) return runtimeError(spec, "test runtime: " + test_rt.error().message);
+
+  // Input sequences.
+  std::vector<std::vector<int32_t>> sequences;
+  std::string input_desc;
+  if (args.has("--tokens")) {
+    Result<std::vector<std::vector<int32_t>>> seqs = readTokenFile(args.get("--tokens"), cfg.vocab_size);
+    if (!seqs) return runtimeError(spec, seqs.error().message);
+    sequences = std::move(*seqs);
+    input_desc = "token file " + args.get("--tokens");
+  } else if (args.has("--text")) {
+    if (stored->tokenizer.kind == TokenizerKind::None)
+      return runtimeError(spec, path + ": the model carries no tokenizer; use --tokens or --sample (or --tokenizer FILE)");
+    Result<Tokenizer> tok = Tokenizer::create(stored->tokenizer);
+    if (!tok) return runtimeError(spec, tok.error().message);
+    Result<std::string> text = readTextFile(args.get("--text"));
+    if (!text) return runtimeError(spec, text.error().message);
+    sequences.push_back(tok->encode(*text, true));
+    input_desc = "text file " + args.get("--text");
+  } else {
+    Result<std::vector<int32_t>> seq = sampleSequence(**ref_rt, bosId(*stored), static_cast<int>(*sample),
+                                                      static_cast<uint64_t>(*seed));
+    if (!seq) return runtimeError(spec, seq.error().message);
+    sequences.push_back(std::move(*seq));
+    input_desc = std::to_string(*sample) + " tokens sampled from the reference (BOS " +
+                 std::to_string(bosId(*stored)) + ", temperature 1, seed " + std::to_string(*seed) + ")";
+  }
+
+  EvalOptions eo;
+  eo.ctx = ctx;
+  eo.score = score == "all" ? EvalOptions::Score::All : EvalOptions::Score::SecondHalf;
+  eo.threads = static_cast<int>(*threads);
+  if (show_progress)
+    eo.progress = [](double f) {
+      std::fprintf(stderr, "\revaluating: %3d%%", static_cast<int>(f * 100));
+      std::fflush(stderr);
+      return true;
+    };
+  Result<EvalResult> r = evaluate(**ref_rt, **test_rt, sequences, eo);
+  if (show_progress) std::fprintf(stderr, "\n");
+  if (!r) return runtimeError(spec, path + ": " + r.error().message);
+  const KlStatistics& s = r->stats;
+  const DeviceInfo& dev = (*backend)->device();
+
+  nlohmann::ordered_json kept = nlohmann::ordered_json::array();
+  for (const TensorDecision& d : report.tensors)
+    if (d.to != format) kept.push_back({{"name", d.name}, {"type", dtypeName(d.to)}, {"reason", d.reason}});
+  if (json) {
+    nlohmann::ordered_json j;
+    j["model"] = path;
+    j["reference"] = reference_desc;
+    j["input"] = input_desc;
+    j["ctx"] = r->ctx;
+    j["score"] = score;
+    j["windows"] = r->windows;
+    j["tokens_total"] = r->tokens_total;
+    j["tokens_scored"] = r->tokens_scored;
+    j["perplexity"] = s.perplexity;
+    j["perplexity_uncertainty"] = s.perplexity_uncertainty;
+    j["reference_perplexity"] = s.reference_perplexity;
+    j["reference_perplexity_uncertainty"] = s.reference_perplexity_uncertainty;
+    j["log_ppl_ratio"] = s.log_ppl_ratio;
+    j["kl"] = {{"mean", s.kl.mean}, {"uncertainty", s.kl.uncertainty}, {"median", s.kl_median},
+               {"p90", s.kl_p90}, {"p95", s.kl_p95}, {"p99", s.kl_p99}, {"p999", s.kl_p999},
+               {"min", s.kl_min}, {"max", s.kl_max}};
+    j["top1_agreement"] = s.same_top;
+    j["top1_agreement_uncertainty"] = s.same_top_uncertainty;
+    j["delta_p"] = {{"mean", s.delta_p.mean}, {"uncertainty", s.delta_p.uncertainty}, {"rms", s.delta_p_rms},
+                    {"median", s.delta_p_median}, {"min", s.delta_p_min}, {"max", s.delta_p_max}};
+    j["weights"] = {{"format", dtypeName(format)}, {"bits_per_weight", report.bits_per_weight},
+                    {"bytes", report.bytes}, {"quantize_embeddings", args.has("--quantize-embeddings")},
+                    {"kept", kept}};
+    j["backend"] = dev.backend;
+    j["device"] = dev.name;
+    j["kernels"] = kernelsJson(**test_rt);
+    j["reference_kernels"] = kernelsJson(**ref_rt);
+    j["seconds"] = r->seconds;
+    std::cout << j.dump(2) << "\n";
+    return kExitOk;
+  }
+
+  std::printf("Model:      %s\n", path.c_str());
+  std::printf("Reference:  %s\n", reference_desc.c_str());
+  std::printf("Test:       weights converted to %s, %.3f bits per weight, %s\n", dtypeName(format),
+              report.bits_per_weight, humanBytes(report.bytes).c_str());
+  for (const auto& k : kept)
+    std::printf("            kept %s as %s: %s\n", k["name"].get<std::string>().c_str(),
+                k["type"].get<std::string>().c_str(), k["reason"].get<std::string>().c_str());
+  std::printf("Input:      %s\n", input_desc.c_str());
+  std::printf("Windows:    %zu of up to %d tokens, scoring %s: %zu tokens scored\n", r->windows, r->ctx,
+              score == "all" ? "every position after the first" : "the second half (llama.cpp)", r->tokens_scored);
+  std::printf("Backend:    %s (%s), %.2f s\n\n", dev.backend.c_str(), dev.name.c_str(), r->seconds);
+  std::printf("Perplexity (test)        %12.6f +/- %.6f\n", s.perplexity, s.perplexity_uncertainty);
+  std::printf("Perplexity (reference)   %12.6f +/- %.6f\n", s.reference_perplexity, s.reference_perplexity_uncertainty);
+  std::printf("ln(PPL(test)/PPL(ref))   %12.6f\n\n", s.log_ppl_ratio);
+  std::printf("KL divergence (nats)  mean %.6f +/- %.6f\n", s.kl.mean, s.kl.uncertainty);
+  std::printf("                      median %.6f, 99%% %.6f, 99.9%% %.6f, max %.6f\n", s.kl_median, s.kl_p99,
+              s.kl_p999, s.kl_max);
+  std::printf("Top-1 agreement       %.3f%% +/- %.3f%%\n", 100 * s.same_top, 100 * s.same_top_uncertainty);
+  std::printf("Delta-p               mean %.3f%% +/- %.3f%%, RMS %.3f%%\n", 100 * s.delta_p.mean,
+              100 * s.delta_p.uncertainty, 100 * s.delta_p_rms);
+  std::printf("\nKernels (test):\n");
+  for (const KernelUse& k : (*test_rt)->kernelsUsed())
+    std::printf("  %-10s %-36s %s\n", k.op.c_str(), k.types.c_str(), k.kernel.c_str());
+  if (s.count < 100)
+    std::printf("\nNote: only %zu tokens scored; llama.cpp reports no statistics below 100.\n", s.count);
+  return kExitOk;
+}
+
+}  // namespace precis::cli
