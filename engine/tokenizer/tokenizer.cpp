@@ -82,7 +82,6 @@ Status buildMerges(TokenizerImpl& t) {
     t.pattern = PreTokenizerPattern::Gpt2;
   } else if (d.pre_tokenizer == "llama3" || d.pre_tokenizer == "llama-bpe") {
     t.pattern = PreTokenizerPattern::Llama3;
-    t.ignore_merges = true;  // as llama.cpp and Llama-3's tokenizer.json
   } else {
     return fail(d, "unsupported byte-level pre-tokenizer '" + d.pre_tokenizer + "' (supported: gpt2, llama3)");
   }
@@ -124,6 +123,8 @@ Status build(TokenizerImpl& t) {
   }
   std::stable_sort(t.literals.begin(), t.literals.end(),
                    [](const LiteralToken& a, const LiteralToken& b) { return a.text.size() > b.text.size(); });
+  // llama.cpp applies ignore_merges to its "llama-bpe" pre-tokenizer (GGUF files carry no flag).
+  t.ignore_merges = d.ignore_merges || d.pre_tokenizer == "llama-bpe";
   if (d.kind == TokenizerKind::ByteLevelBpe) return buildMerges(t);
   return {};
 }

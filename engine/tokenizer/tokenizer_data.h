@@ -30,6 +30,8 @@ struct TokenizerData {
   bool add_bos = true;                 // prepend BOS when encoding
   bool add_space_prefix = true;        // SentencePiece dummy prefix "▁"
   std::string pre_tokenizer;           // byte-level BPE pre-tokenizer name, e.g. "llama3", "gpt2"
+  bool ignore_merges = false;          // byte-level BPE: a pre-token that is a piece is emitted whole
+                                       // (tokenizer.json "ignore_merges"; implied by GGUF "llama-bpe")
   std::string source;                  // where it came from: "tokenizer.bin", "gguf", "tokenizer.json"
 };
 
