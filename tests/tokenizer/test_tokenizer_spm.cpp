@@ -21,6 +21,30 @@ Result<Tokenizer> llama2() {
   return Tokenizer::create(*data);
 }
 
+// TokenizerData from tests/fixtures/tok_sentencepiece/model.json (pieces, scores, types).
+Result<TokenizerData> sentencepieceData() {
+  const nlohmann::json m = test::readJson(test::fixturePath("tok_sentencepiece/model.json"));
+  if (!m.is_object()) return makeError("tests/fixtures/tok_sentencepiece/model.json missing or not JSON");
+  TokenizerData d;
+  d.kind = TokenizerKind::SentencePiece;
+  d.source = "tok_sentencepiece/model.json";
+  for (const auto& p : m["pieces"]) {
+    const std::string type = p["type"].get<std::string>();
+    d.pieces.push_back(p["piece"].get<std::string>());
+    d.scores.push_back(p["score"].get<float>());
+    d.types.push_back(type == "normal"         ? TokenType::Normal
+                      : type == "byte"         ? TokenType::Byte
+                      : type == "control"      ? TokenType::Control
+                      : type == "unknown"      ? TokenType::Unknown
+                      : type == "user_defined" ? TokenType::UserDefined
+                                               : TokenType::Unused);
+  }
+  d.unk_id = m["unk_id"].get<int32_t>();
+  d.bos_id = m["bos_id"].get<int32_t>();
+  d.eos_id = m["eos_id"].get<int32_t>();
+  return d;
+}
+
 }  // namespace
 
 class TestTokenizerSpm : public QObject {
@@ -93,6 +117,26 @@ class TestTokenizerSpm : public QObject {
     qInfo("encoded %zu bytes into %zu tokens in %lld ms", text.size(), ids.size(), static_cast<long long>(ms));
     QVERIFY2(tok->decode(ids) == text, qPrintable(QStringLiteral("round trip failed, seed %1").arg(seed)));
     QVERIFY2(ms < 1000, qPrintable(QStringLiteral("100 KB took %1 ms (seed %2)").arg(ms).arg(seed)));
+  }
+
+  // A BPE model trained by the `sentencepiece` package (byte_fallback, a user-defined <sep>):
+  // every id sentencepiece produced, and its decode.
+  void matchesSentencePieceLibrary() {
+    auto data = sentencepieceData();
+    QVERIFY2(data.ok(), data.ok() ? "" : data.error().message.c_str());
+    auto tok = Tokenizer::create(*data);
+    QVERIFY2(tok.ok(), tok.ok() ? "" : tok.error().message.c_str());
+    const nlohmann::json fx = test::readJson(test::fixturePath("tok_sentencepiece/expected.json"));
+    QVERIFY2(fx.is_object() && fx["cases"].size() >= 40, "tok_sentencepiece/expected.json missing or too small");
+    for (const auto& row : fx["cases"]) {
+      const std::string text = row["text"].get<std::string>();
+      const std::vector<int32_t> want = row["ids"].get<std::vector<int32_t>>();
+      const std::vector<int32_t> got = tok->encode(text, false);
+      QVERIFY2(got == want, ("text '" + text + "': got " + idsToString(got) + ", want " + idsToString(want)).c_str());
+      const std::string decoded = row["decoded"].get<std::string>();
+      QVERIFY2(tok->decode(got) == decoded, ("decode of '" + text + "' gave '" + tok->decode(got) + "'").c_str());
+    }
+    QCOMPARE(tok->encode("a", true).front(), 1);  // BOS
   }
 
   void rejectsInvalidData() {
