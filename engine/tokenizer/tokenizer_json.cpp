@@ -190,7 +190,7 @@ Result<TokenizerData> loadTokenizerJson(const std::string& path) {
   const bool byte_fallback = flag(model, "byte_fallback", false);
   if (byte_fallback) {
     for (size_t i = 0; i < d.pieces.size(); ++i) {
-      if (isBytePiece(d.pieces[i]) && types[i] == TokenType::Normal) types[i] = TokenType::Byte;
+      if (isBytePiece(d.pieces[i])) types[i] = TokenType::Byte;  // even when listed as added tokens
     }
   }
   if (model.value("continuing_subword_prefix", json()).is_string() || model.value("end_of_word_suffix", json()).is_string())
