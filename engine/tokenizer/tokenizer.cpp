@@ -119,7 +119,10 @@ Status build(TokenizerImpl& t) {
     }
     const bool literal = t.types[i] == TokenType::UserDefined ||
                          (d.kind == TokenizerKind::ByteLevelBpe && t.types[i] == TokenType::Control);
-    if (literal && !p.empty()) t.literals.push_back(LiteralToken{p, i});
+    if (literal && !p.empty()) {
+      t.literals.push_back(LiteralToken{p, i});
+      t.literal_first[static_cast<unsigned char>(p[0])] = true;
+    }
   }
   std::stable_sort(t.literals.begin(), t.literals.end(),
                    [](const LiteralToken& a, const LiteralToken& b) { return a.text.size() > b.text.size(); });
@@ -135,6 +138,10 @@ template <class Emit>
 void splitLiterals(const TokenizerImpl& t, std::string_view text, Emit&& emit) {
   size_t start = 0;
   for (size_t i = 0; i < text.size();) {
+    if (!t.literal_first[static_cast<unsigned char>(text[i])]) {
+      ++i;
+      continue;
+    }
     const LiteralToken* hit = nullptr;
     for (const LiteralToken& lit : t.literals) {
       if (text.compare(i, lit.text.size(), lit.text) == 0) {

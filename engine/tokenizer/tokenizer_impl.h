@@ -31,6 +31,7 @@ struct TokenizerImpl {
   std::unordered_map<std::string_view, int32_t> ids;  // piece -> lowest id with it (views into data.pieces)
   std::array<int32_t, 256> byte_ids{};                 // byte -> id of its <0xNN> piece, -1 if none
   std::vector<LiteralToken> literals;                  // matched in text first, longest first
+  std::array<bool, 256> literal_first{};               // bytes some literal starts with
   // Byte-level BPE only.
   std::unordered_map<uint64_t, BpeMerge> merges;       // (left id << 32 | right id) -> merge
   ByteUnicodeMap byte_map;
