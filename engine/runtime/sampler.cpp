@@ -39,7 +39,7 @@ Result<std::vector<int32_t>> generate(LlamaRuntime& rt, std::span<const int32_t>
     return makeError("generate: prompt of " + std::to_string(prompt.size()) +
                      " tokens exceeds the context of " + std::to_string(ctx));
   const int vocab = rt.config().vocab_size;
-  std::vector<float> logits(size_t(vocab));
+  std::vector<float> logits(static_cast<size_t>(vocab));
   std::vector<BatchToken> batch;
   for (size_t i = 0; i < prompt.size(); ++i)
     batch.push_back({prompt[i], int32_t(i), o.slot, i + 1 == prompt.size()});
