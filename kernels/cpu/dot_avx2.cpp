@@ -42,18 +42,28 @@ PRECIS_AVX2 inline __m256i loadQ8(const BlockQ8_0& b) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs));
 }
 
-// Elements 0..15 from the low nibbles, 16..31 from the high nibbles, minus 8.
+// Elements 0..15 from the low nibbles, 16..31 from the high nibbles, as unsigned 0..15 (the -8 offset
+// is applied inside the dot product, see blockDotQ4).
 PRECIS_AVX2 inline __m256i loadQ4(const BlockQ4_0& b) {
   const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b.qs));
   const __m256i both = _mm256_inserti128_si256(_mm256_castsi128_si256(raw), _mm_srli_epi16(raw, 4), 1);
-  return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0f)), _mm256_set1_epi8(8));
+  return _mm256_and_si256(both, _mm256_set1_epi8(0x0f));
+}
+
+// sum (u - 8) * x = sum u * x - 8 * sum x, pairwise in int16 (|values| <= 3810: no saturation).
+PRECIS_AVX2 inline __m256 blockDotQ4(__m256i u, __m256i qx) {
+  const __m256i s16 = _mm256_sub_epi16(_mm256_maddubs_epi16(u, qx), _mm256_maddubs_epi16(_mm256_set1_epi8(8), qx));
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(s16, _mm256_set1_epi16(1)));
 }
 
 PRECIS_AVX2 inline __m256i loadW(const BlockQ8_0& b) { return loadQ8(b); }
 PRECIS_AVX2 inline __m256i loadW(const BlockQ4_0& b) { return loadQ4(b); }
+PRECIS_AVX2 inline __m256 dotW(const BlockQ8_0*, __m256i qw, __m256i qx) { return blockDot(qw, qx); }
+PRECIS_AVX2 inline __m256 dotW(const BlockQ4_0*, __m256i qw, __m256i qx) { return blockDotQ4(qw, qx); }
 
+// xs[t]: token t's q8_0 blocks; xd[t]: their scales as floats (filled by prepareActivations).
 template <class Block, int T>
-PRECIS_AVX2 void quantRow(const Block* w, const BlockQ8_0* const* xs, int64_t nb, float* out) {
+PRECIS_AVX2 void quantRow(const Block* w, const BlockQ8_0* const* xs, const float* const* xd, int64_t nb, float* out) {
   __m256 acc[T][2];
   for (int t = 0; t < T; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
   int64_t b = 0;
@@ -61,20 +71,22 @@ PRECIS_AVX2 void quantRow(const Block* w, const BlockQ8_0* const* xs, int64_t nb
   for (; b + 2 <= nb; b += 2) {
     const __m256i qw0 = loadW(w[b]);
     const __m256i qw1 = loadW(w[b + 1]);
-    const float dw0 = _cvtsh_ss(w[b].d);
-    const float dw1 = _cvtsh_ss(w[b + 1].d);
+    const __m256 dw0 = _mm256_set1_ps(_cvtsh_ss(w[b].d));
+    const __m256 dw1 = _mm256_set1_ps(_cvtsh_ss(w[b + 1].d));
     for (int t = 0; t < T; ++t) {
       const BlockQ8_0* x = xs[t] + b;
-      acc[t][0] = _mm256_fmadd_ps(_mm256_set1_ps(dw0 * _cvtsh_ss(x[0].d)), blockDot(qw0, loadQ8(x[0])), acc[t][0]);
-      acc[t][1] = _mm256_fmadd_ps(_mm256_set1_ps(dw1 * _cvtsh_ss(x[1].d)), blockDot(qw1, loadQ8(x[1])), acc[t][1]);
+      const __m256 d0 = _mm256_mul_ps(dw0, _mm256_broadcast_ss(xd[t] + b));
+      const __m256 d1 = _mm256_mul_ps(dw1, _mm256_broadcast_ss(xd[t] + b + 1));
+      acc[t][0] = _mm256_fmadd_ps(d0, dotW(w, qw0, loadQ8(x[0])), acc[t][0]);
+      acc[t][1] = _mm256_fmadd_ps(d1, dotW(w, qw1, loadQ8(x[1])), acc[t][1]);
     }
   }
   for (; b < nb; ++b) {
     const __m256i qw = loadW(w[b]);
-    const float dw = _cvtsh_ss(w[b].d);
+    const __m256 dw = _mm256_set1_ps(_cvtsh_ss(w[b].d));
     for (int t = 0; t < T; ++t) {
-      const BlockQ8_0& x = xs[t][b];
-      acc[t][0] = _mm256_fmadd_ps(_mm256_set1_ps(dw * _cvtsh_ss(x.d)), blockDot(qw, loadQ8(x)), acc[t][0]);
+      const __m256 d = _mm256_mul_ps(dw, _mm256_broadcast_ss(xd[t] + b));
+      acc[t][0] = _mm256_fmadd_ps(d, dotW(w, qw, loadQ8(xs[t][b])), acc[t][0]);
     }
   }
   for (int t = 0; t < T; ++t) out[t] = hsum(_mm256_add_ps(acc[t][0], acc[t][1]));
@@ -128,9 +140,13 @@ PRECIS_AVX2 void rowGroup(const TileArgs& a, int64_t r, int64_t t, float* out) {
   if constexpr (D == DType::Q8_0 || D == DType::Q4_0) {
     const int64_t nb = a.in / kQK8_0;
     const BlockQ8_0* xs[T];
-    for (int i = 0; i < T; ++i) xs[i] = a.xq + (t + i) * nb;
-    if constexpr (D == DType::Q8_0) quantRow<BlockQ8_0, T>(reinterpret_cast<const BlockQ8_0*>(wrow), xs, nb, out);
-    else quantRow<BlockQ4_0, T>(reinterpret_cast<const BlockQ4_0*>(wrow), xs, nb, out);
+    const float* xd[T];
+    for (int i = 0; i < T; ++i) {
+      xs[i] = a.xq + (t + i) * nb;
+      xd[i] = a.xd + (t + i) * nb;
+    }
+    if constexpr (D == DType::Q8_0) quantRow<BlockQ8_0, T>(reinterpret_cast<const BlockQ8_0*>(wrow), xs, xd, nb, out);
+    else quantRow<BlockQ4_0, T>(reinterpret_cast<const BlockQ4_0*>(wrow), xs, xd, nb, out);
   } else {
     const float* xs[T];
     for (int i = 0; i < T; ++i) xs[i] = a.x + (t + i) * a.in;

@@ -17,6 +17,7 @@ struct TileArgs {
   int64_t in;
   const float* x;           // (n, in) f32 activations
   const BlockQ8_0* xq;      // (n, in / 32) q8_0 activations
+  const float* xd;          // (n, in / 32) their scales d as floats
   float* y;
   int64_t y_stride;
 };

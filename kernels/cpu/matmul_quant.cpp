@@ -38,14 +38,17 @@ void quantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t n) {
 
 size_t matmulScratchBytes(DType wtype, int64_t in, int64_t n) {
   if (!quantizedWeights(wtype)) return 0;
-  return size_t(n) * size_t(in / kQK8_0) * sizeof(BlockQ8_0);
+  // Scales of every token's q8_0 blocks as floats (so kernels skip the fp16 decode), then the blocks.
+  return size_t(n) * size_t(in / kQK8_0) * (sizeof(BlockQ8_0) + sizeof(float));
 }
 
 void prepareActivations(DType wtype, const float* x, int64_t n, int64_t in, void* scratch) {
   if (!quantizedWeights(wtype)) return;
-  BlockQ8_0* xq = static_cast<BlockQ8_0*>(scratch);
   const int64_t nb = in / kQK8_0;
+  float* xd = static_cast<float*>(scratch);
+  BlockQ8_0* xq = reinterpret_cast<BlockQ8_0*>(xd + n * nb);
   for (int64_t t = 0; t < n; ++t) quantizeRowQ8_0(x + t * in, xq + t * nb, in);
+  for (int64_t i = 0; i < n * nb; ++i) xd[i] = fp16ToFp32(xq[i].d);
 }
 
 void matmulQuantRowsIsa(CpuIsa isa, DType wtype, const void* w, size_t w_stride, int64_t in,
@@ -54,7 +57,10 @@ void matmulQuantRowsIsa(CpuIsa isa, DType wtype, const void* w, size_t w_stride,
   const bool avx2 = isa == CpuIsa::Best && cpuHasAvx2Kernels();
   const TileFn fn = avx2 ? avx2Tile(wtype) : portableTile(wtype);
   if (fn == nullptr || row_end <= row_begin || n <= 0) return;
-  const TileArgs args{w, w_stride, in, x, static_cast<const BlockQ8_0*>(xq), y, y_stride};
+  const bool quant = quantizedWeights(wtype);
+  const float* xd = quant ? static_cast<const float*>(xq) : nullptr;
+  const BlockQ8_0* xblocks = quant ? reinterpret_cast<const BlockQ8_0*>(xd + n * (in / kQK8_0)) : nullptr;
+  const TileArgs args{w, w_stride, in, x, xblocks, xd, y, y_stride};
   const size_t act_bytes = quantizedWeights(wtype) ? size_t(in / kQK8_0) * sizeof(BlockQ8_0)
                                                    : size_t(in) * sizeof(float);
   const int64_t row_tile = std::max<int64_t>(1, int64_t(kWeightTileBytes / std::max<size_t>(1, w_stride)));

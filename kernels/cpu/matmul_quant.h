@@ -23,7 +23,9 @@ void quantizeRowQ8_0(const float* x, BlockQ8_0* y, int64_t n);
 // Scratch bytes prepareActivations needs for n tokens of `in` features (0 for f32/f16/bf16 weights).
 size_t matmulScratchBytes(DType wtype, int64_t in, int64_t n);
 
-// Fills scratch (matmulScratchBytes bytes) from x: (n, in), once per matmul before the row calls.
+// Fills scratch (matmulScratchBytes bytes, 4-byte aligned) from x: (n, in), once per matmul before
+// the row calls. Layout (private to these kernels): (n, in/32) float scales, then (n, in/32) q8_0
+// blocks quantized bit-exactly like quantizeBlockQ8_0.
 void prepareActivations(DType wtype, const float* x, int64_t n, int64_t in, void* scratch);
 
 // y[t * y_stride + r] for r in [row_begin, row_end), t in [0, n).
