@@ -103,8 +103,8 @@ class Parser {
     if (f.version != kGgufVersion)
       return makeError(fb_.path + ": unsupported GGUF version " + std::to_string(f.version) + " (only version 3 is supported)");
     // A key/value needs at least 8 (key length) + 4 (type) + 1 bytes; a tensor info 8 + 4 + 8 + 4 + 8.
-    if (n_kv > r_.remaining() / 13) return fail("metadata count " + std::to_string(n_kv) + " does not fit in the file");
-    if (n_tensors > r_.remaining() / 32) return fail("tensor count " + std::to_string(n_tensors) + " does not fit in the file");
+    if (n_kv > r_.remaining() / 13) return fail("truncated or corrupt GGUF file: metadata count " + std::to_string(n_kv) + " does not fit in the file");
+    if (n_tensors > r_.remaining() / 32) return fail("truncated or corrupt GGUF file: tensor count " + std::to_string(n_tensors) + " does not fit in the file");
 
     f.kv.reserve(size_t(n_kv));
     std::set<std::string> keys;

@@ -20,8 +20,9 @@ std::string detectFormat(const std::string& path) {
   }
   std::ifstream in(path, std::ios::binary);
   char magic[4] = {};
-  if (!in.read(magic, 4)) return "llama2c";  // too short: the llama2.c loader says it is truncated
-  if (std::string(magic, 4) == "GGUF") return "gguf";
+  if (!in.read(magic, 4)) return p.extension() == ".gguf" ? "gguf" : "llama2c";  // too short: the llama2.c loader says it is truncated
+  // A .gguf name goes to the GGUF reader even with a damaged magic, so the error says so.
+  if (std::string(magic, 4) == "GGUF" || p.extension() == ".gguf") return "gguf";
   return "llama2c";
 }
 

@@ -19,7 +19,7 @@ struct LoadOptions {
   bool allow_nonfinite = false;
 };
 
-// "gguf", "safetensors" (a Hugging Face directory, its config.json or a .safetensors file in it),
+// "gguf" (magic "GGUF" or a .gguf name), "safetensors" (a Hugging Face directory, its config.json or a .safetensors file in it),
 // "llama2c" (anything else that is a regular file), or "" when the path cannot be read.
 std::string detectFormat(const std::string& path);
 

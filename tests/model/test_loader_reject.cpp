@@ -124,7 +124,6 @@ class TestLoaderReject : public QObject {
   void ggufTruncated() {
     QFETCH(int, keep);
     const qsizetype n = keep < 0 ? gguf_.size() + keep : keep;
-    // Very short files are not detected as GGUF (no full magic) and fail as truncated llama2.c.
     expectReject(gguf_.left(n), "truncated", "t.gguf");
   }
   void ggufTruncatedInTensorInfos() {
@@ -136,7 +135,9 @@ class TestLoaderReject : public QObject {
   void ggufBadMagicAndVersion() {
     QByteArray b = gguf_;
     b[3] = 'X';
-    expectReject(b, "not a GGUF file", "m.gguf");  // "GGUX" falls through to llama2.c detection
+    expectReject(b, "bad magic: not a GGUF file", "m.gguf");
+    // Without the .gguf name the file is taken for a llama2.c checkpoint, whose header is invalid.
+    expectReject(b, "not a valid llama2.c checkpoint", "m.bin");
     b = gguf_;
     patch<uint32_t>(b, 4, 2);
     expectReject(b, "unsupported GGUF version 2", "v.gguf");
