@@ -35,7 +35,9 @@ const CommandSpec& evalSpec() {
       "\n"
       "Windows: each sequence is cut into consecutive windows of --ctx tokens (default: the model's\n"
       "context length; the last window may be shorter). Each window is evaluated from position 0\n"
-      "(no earlier context), and the logits at position j predict token j+1.\n"
+      "(no earlier context) with its first token fed as BOS, as llama.cpp does (that token is\n"
+      "never scored; --no-window-bos turns this off), and the logits at position j predict\n"
+      "token j+1.\n"
       "--score all          scores every position after the first of a window (window length - 1\n"
       "                     tokens per window).\n"
       "--score second-half  scores only positions ctx/2 .. len-2, so every scored token has at\n"
@@ -54,6 +56,7 @@ const CommandSpec& evalSpec() {
        {"--weights", "FORMAT", "test weight format: f32, f16, bf16, q8_0, q4_0 (default q8_0)"},
        {"--quantize-embeddings", "", "convert token_embd too (kept at its stored type by default)"},
        {"--tokenizer", "FILE", "llama2.c tokenizer.bin to attach to a llama2.c checkpoint"},
+       {"--no-window-bos", "", "feed each window's first token as is (default: as BOS, like llama.cpp)"},
        {"--backend", "NAME", "cpu, cuda or auto (default auto: cuda when available)"},
        {"--threads", "N", "CPU threads (default: all cores)"},
        {"--json", "", "print one JSON object instead of the readable report"}},
@@ -185,6 +188,7 @@ int runEval(const ParsedArgs& args) {
   eo.ctx = ctx;
   eo.score = score == "all" ? EvalOptions::Score::All : EvalOptions::Score::SecondHalf;
   eo.threads = static_cast<int>(*threads);
+  eo.bos = args.has("--no-window-bos") ? -1 : bosId(*stored);
   if (show_progress)
     eo.progress = [](double f) {
       std::fprintf(stderr, "\revaluating: %3d%%", static_cast<int>(f * 100));
@@ -199,7 +203,7 @@ int runEval(const ParsedArgs& args) {
 
   nlohmann::ordered_json kept = nlohmann::ordered_json::array();
   for (const TensorDecision& d : report.tensors)
-    if (d.to != format) kept.push_back({{"name", d.name}, {"type", dtypeName(d.to)}, {"reason", d.reason}});
+    if (!d.reason.empty()) kept.push_back({{"name", d.name}, {"type", dtypeName(d.to)}, {"reason", d.reason}});
   if (json) {
     nlohmann::ordered_json j;
     j["model"] = path;
@@ -208,6 +212,7 @@ int runEval(const ParsedArgs& args) {
     j["ctx"] = r->ctx;
     j["score"] = score;
     j["windows"] = r->windows;
+    j["window_bos"] = eo.bos;
     j["tokens_total"] = r->tokens_total;
     j["tokens_scored"] = r->tokens_scored;
     j["perplexity"] = s.perplexity;

@@ -8,10 +8,7 @@
 #include "engine/model/loader.h"
 #include "engine/tokenizer/llama2c_tokenizer.h"
 #include "engine/tokenizer/tokenizer.h"
-#if __has_include("engine/tokenizer/tokenizer_json.h")
 #include "engine/tokenizer/tokenizer_json.h"
-#define PRECIS_CLI_HAS_TOKENIZER_JSON 1
-#endif
 
 namespace precis::cli {
 
@@ -42,11 +39,7 @@ bool endsWith(const std::string& s, const std::string& suffix) {
 // The tokenizer data behind `path` (see the help text for what is accepted).
 Result<TokenizerData> findTokenizer(const std::string& path, int vocab_size, bool forced_bin) {
   if (endsWith(path, ".json") && !endsWith(path, "config.json")) {
-#ifdef PRECIS_CLI_HAS_TOKENIZER_JSON
     return loadTokenizerJson(path);
-#else
-    return makeError(path + ": tokenizer.json support is not built into this precis-cli");
-#endif
   }
   if (forced_bin) return loadLlama2cTokenizer(path, vocab_size);
   const std::string format = detectFormat(path);

@@ -17,12 +17,14 @@ int runtimeCtx(LlamaRuntime& rt) {
 }
 
 // One window through one runtime: logits for positions [first, len-2], row-major (scored, vocab).
-Status runWindow(LlamaRuntime& rt, std::span<const int32_t> window, int first,
+// `bos` >= 0 replaces the window's first input token (see evaluator.h).
+Status runWindow(LlamaRuntime& rt, std::span<const int32_t> window, int first, int32_t bos,
                  std::vector<float>& logits) {
   const int len = static_cast<int>(window.size());
   std::vector<BatchToken> batch(len);
   for (int j = 0; j < len; ++j)
     batch[j] = BatchToken{window[j], j, 0, j >= first && j <= len - 2};
+  if (bos >= 0) batch[0].token = bos;
   const size_t vocab = static_cast<size_t>(rt.config().vocab_size);
   logits.assign(static_cast<size_t>(len - 1 - first) * vocab, 0.f);
   return rt.forward(batch, logits);
@@ -45,6 +47,8 @@ Result<EvalResult> evaluate(LlamaRuntime& reference, LlamaRuntime& test,
     return makeError("evaluate: --ctx " + std::to_string(ctx) + " exceeds the runtime context of " +
                      std::to_string(max_ctx) + " tokens");
   const int first = options.score == EvalOptions::Score::SecondHalf ? ctx / 2 : 0;
+  if (options.bos >= vocab)
+    return makeError("evaluate: BOS id " + std::to_string(options.bos) + " is outside the vocabulary");
 
   struct Window { size_t seq; size_t start; int len; };
   std::vector<Window> windows;
@@ -77,9 +81,9 @@ Result<EvalResult> evaluate(LlamaRuntime& reference, LlamaRuntime& test,
   for (size_t w = 0; w < windows.size(); ++w) {
     const Window& win = windows[w];
     std::span<const int32_t> tokens(sequences[win.seq].data() + win.start, win.len);
-    if (Status st = runWindow(reference, tokens, first, ref_logits); !st)
+    if (Status st = runWindow(reference, tokens, first, options.bos, ref_logits); !st)
       return makeError("evaluate: reference forward failed: " + st.error().message);
-    if (Status st = runWindow(test, tokens, first, test_logits); !st)
+    if (Status st = runWindow(test, tokens, first, options.bos, test_logits); !st)
       return makeError("evaluate: test forward failed: " + st.error().message);
 
     // Compare positions in parallel into fixed slots, then add in order: results do not depend on
