@@ -7,7 +7,8 @@
 // (the last two terms only for matmul: rounding of activations/weights to 16 bits, or to q8_0
 // blocks, scales with the products being summed). The worst error is printed as a fraction of the
 // budget. Padding of strided outputs must be left untouched. Unavailable backends are skipped with
-// the reason (the CUDA rows on a machine without a GPU). PRECIS_BENCH_OPS=1 also times each case.
+// the reason (the CUDA rows on a machine without a GPU) unless PRECIS_REQUIRE_CUDA=1.
+// PRECIS_BENCH_OPS=1 also times each case.
 #include <QtTest>
 #include <algorithm>
 #include <chrono>
@@ -510,8 +511,12 @@ class TestBackendOps : public QObject {
     const Case& c = cases_[size_t(index)];
     auto it = backends_.find(backend.toStdString());
     if (it == backends_.end()) QSKIP(qPrintable(backend + " backend not known to the registry"));
-    if (!it->second.probe.available)
-      QSKIP(qPrintable(backend + " backend unavailable: " + QString::fromStdString(it->second.probe.detail)));
+    if (!it->second.probe.available) {
+      const QString why = backend + " backend unavailable: " + QString::fromStdString(it->second.probe.detail);
+      // scripts/gpu-check.sh sets PRECIS_REQUIRE_CUDA=1: there a skipped CUDA row is a failure.
+      if (backend == "cuda" && qEnvironmentVariableIntValue("PRECIS_REQUIRE_CUDA") == 1) QFAIL(qPrintable(why));
+      QSKIP(qPrintable(why));
+    }
     QVERIFY2(it->second.backend, qPrintable(backend + " probed available but could not be created: " +
                                             QString::fromStdString(it->second.create_error)));
     Backend& be = *it->second.backend;

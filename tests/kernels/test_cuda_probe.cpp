@@ -4,7 +4,7 @@
 //    precis_cuda_create returns nullptr with a message, without crashing;
 //  - with a GPU: probe returns >= 1 and lists it, and the created backend reports a device name,
 //    memory, compute capability and versions, and runs a tiny op end to end.
-// Built only when PRECIS_CUDA is on; labels kernels, gpu.
+// Built only when PRECIS_CUDA is on; labels kernels, gpu. PRECIS_REQUIRE_CUDA=1 makes "no device" a failure.
 #include <dlfcn.h>
 
 #include <QtTest>
@@ -67,6 +67,8 @@ class TestCudaProbe : public QObject {
     QVERIFY2(std::memchr(err, '\0', sizeof err) != nullptr, "create message not terminated");
     if (n <= 0) {
       const QString why(msg);
+      // scripts/gpu-check.sh sets PRECIS_REQUIRE_CUDA=1: there the device must be found.
+      QVERIFY2(qEnvironmentVariableIntValue("PRECIS_REQUIRE_CUDA") != 1, qPrintable("PRECIS_REQUIRE_CUDA=1 but " + why));
       QVERIFY2(why.contains("driver") || why.contains("device") || why.contains("CUDA"),
                qPrintable("probe message does not name a reason: " + why));
       QVERIFY2(b == nullptr, "create succeeded where probe found no device");
