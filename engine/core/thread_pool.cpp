@@ -77,10 +77,15 @@ void ThreadPool::parallelFor(int64_t n, int64_t min_chunk,
   }
   wake_.notify_all();
   runChunks(0);
-  while (pending_.load(std::memory_order_acquire) != 0) {
+  // Spin briefly, then yield: on a loaded machine a descheduled worker must get the core back.
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < 4000) {
 #if defined(__x86_64__)
-    __builtin_ia32_pause();
+      __builtin_ia32_pause();
 #endif
+    } else {
+      std::this_thread::yield();
+    }
   }
   job_ = nullptr;
 }

@@ -1,4 +1,5 @@
-// CPU f32 ops (see ops_f32.h). Plain loops written so the compiler vectorises them; accumulation
+// CPU f32 ops (see ops_f32.h). Plain loops the compiler vectorises (reductions marked `omp simd`,
+// built with -fopenmp-simd: no OpenMP runtime); accumulation
 // in float except the RMS sum and the softmax denominator, which use double for stability.
 #include "kernels/cpu/ops_f32.h"
 
@@ -23,6 +24,7 @@ void rmsNormRows(const float* x, size_t x_stride, const float* w, float eps, flo
     const float* xr = rowOf(x, x_stride, r);
     float* yr = rowOf(y, y_stride, r);
     double ss = 0.0;
+#pragma omp simd reduction(+ : ss)
     for (int64_t i = 0; i < dim; ++i) ss += double(xr[i]) * xr[i];
     const float inv = static_cast<float>(1.0 / std::sqrt(ss / double(dim) + double(eps)));
     for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * inv * w[i];
@@ -94,6 +96,7 @@ void attentionRows(const float* q, size_t q_stride, const float* k_cache, const 
       for (int p = 0; p < n_pos; ++p) {
         const float* kr = rowOf(k_cache, kv_stride, base + p) + kvh * hd;
         float dot = 0.f;
+#pragma omp simd reduction(+ : dot)
         for (int i = 0; i < hd; ++i) dot += qh[i] * kr[i];
         dot *= sh.scale;
         scratch[p] = dot;
@@ -111,6 +114,7 @@ void attentionRows(const float* q, size_t q_stride, const float* k_cache, const 
       for (int p = 0; p < n_pos; ++p) {
         const float* vr = rowOf(v_cache, kv_stride, base + p) + kvh * hd;
         const float a = scratch[p] * inv;
+#pragma omp simd
         for (int i = 0; i < hd; ++i) oh[i] += a * vr[i];
       }
     }

@@ -41,7 +41,9 @@ int64_t chunkRows(int64_t cols) { return std::max<int64_t>(1, 16384 / std::max<i
 class CpuBackend final : public Backend {
  public:
   explicit CpuBackend(int threads) : pool_(threads) {
-    openblas_set_num_threads(pool_.size());
+    // OpenBLAS runs single-threaded inside our pool's chunks: two thread pools on the same cores
+    // (OpenBLAS's and ours, whose workers spin between ops) would fight each other.
+    openblas_set_num_threads(1);
     info_.backend = "cpu";
     info_.name = cpuModelName();
     info_.memory_total = hostMemoryTotal();
@@ -105,14 +107,19 @@ class CpuBackend final : public Backend {
   void matmul(const TensorView& w, const TensorView& x, const TensorView& y) override {
     const int64_t n = x.rows, in = x.cols, out = w.rows;
     if (w.type == DType::F32) {
-      if (n == 1) {
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, int(out), int(in), 1.f, w.row<float>(0),
-                    int(w.stride / 4), x.row<float>(0), 1, 0.f, y.row<float>(0), 1);
-      } else {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), int(out), int(in), 1.f,
-                    x.row<float>(0), int(x.stride / 4), w.row<float>(0), int(w.stride / 4), 0.f,
-                    y.row<float>(0), int(y.stride / 4));
-      }
+      // Output rows split across the pool; each chunk is one OpenBLAS call on a slice of w.
+      const int64_t min_rows = std::max<int64_t>(16, 65536 / std::max<int64_t>(1, in * n));
+      pool_.parallelFor(out, min_rows, [&](int64_t r0, int64_t r1) {
+        const int rows = int(r1 - r0);
+        if (n == 1) {
+          cblas_sgemv(CblasRowMajor, CblasNoTrans, rows, int(in), 1.f, w.row<float>(r0),
+                      int(w.stride / 4), x.row<float>(0), 1, 0.f, y.row<float>(0) + r0, 1);
+        } else {
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(n), rows, int(in), 1.f,
+                      x.row<float>(0), int(x.stride / 4), w.row<float>(r0), int(w.stride / 4), 0.f,
+                      y.row<float>(0) + r0, int(y.stride / 4));
+        }
+      });
       return;
     }
     // Quantized / half weights: activations need a contiguous (n, in) block.
