@@ -9,6 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/model/gguf_writer.h"
+#include "engine/model/loader.h"
+#include "engine/quant/convert.h"
 #include "test_paths.h"
 
 namespace {
@@ -211,6 +214,27 @@ class TestCli : public QObject {
     QCOMPARE(j["top1_agreement"].get<double>(), 1.0);
     QCOMPARE(j["perplexity"].get<double>(), j["reference_perplexity"].get<double>());
     QCOMPARE(j["tokens_scored"].get<int>(), 3 * 15 + 0);  // 49 tokens: windows 16,16,16,1
+  }
+
+  // A quantized file: the reference is the file dequantized to f32, and the report says so.
+  void evalQuantizedFileDequantizesReference() {
+    PRECIS_REQUIRE_MODEL("stories260K.bin");
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("q8.gguf").toStdString();
+    precis::Result<precis::Model> m = precis::loadModel(precis::test::modelPath("stories260K.bin"));
+    QVERIFY(m.ok());
+    precis::Result<precis::Model> q8 = precis::convertWeights(*m, precis::WeightPlan{precis::DType::Q8_0, false}, nullptr);
+    QVERIFY(q8.ok());
+    QVERIFY(precis::writeGguf(*q8, path).ok());
+    Run r = runCli({"eval", QString::fromStdString(path), "--sample", "32", "--weights", "q8_0", "--json",
+                    "--backend", "cpu", "--threads", "2"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const nlohmann::json j = parseJson(r);
+    const std::string ref = j["reference"];
+    QVERIFY2(ref.find("dequantized to f32") != std::string::npos, ref.c_str());
+    QVERIFY(ref.find("q8_0") != std::string::npos);
+    QCOMPARE(j["tokens_scored"].get<int>(), 32);
+    QVERIFY(j["kl"]["mean"].get<double>() >= 0);
   }
 
   void makeModelThenInfo() {
