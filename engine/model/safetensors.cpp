@@ -25,7 +25,9 @@ Result<SafetensorsFile> parseSafetensors(const FileBytes& fb) {
 
   SafetensorsFile f;
   f.bytes = fb;
-  for (const auto& [name, e] : header.items()) {
+  for (const auto& item : header.items()) {
+    const std::string& name = item.key();  // not a structured binding: lambdas capture it (clang 14)
+    const nlohmann::json& e = item.value();
     if (name == "__metadata__") {
       if (e.is_object())
         for (const auto& [k, v] : e.items())

@@ -1,7 +1,8 @@
 // Tokenizer attachment for the loaders (see tokenizer_hooks.h).
 // HOOK: the readers loadLlama2cTokenizer (engine/tokenizer/llama2c_tokenizer.h) and
 // loadTokenizerJson (engine/tokenizer/tokenizer_json.h) are written by the tokenizer work; until
-// their headers exist, models load without a tokenizer and a warning says so.
+// their headers exist (or with PRECIS_LOADERS_NO_TOKENIZER, used by the standalone fuzz build),
+// models load without a tokenizer and a warning says so.
 // Tested by tests/model/test_loaders.cpp and tests/model/test_hf_loader.cpp.
 #include "engine/model/tokenizer_hooks.h"
 
@@ -9,11 +10,11 @@
 
 #include "engine/model/load_checks.h"
 
-#if __has_include("engine/tokenizer/llama2c_tokenizer.h")
+#if !defined(PRECIS_LOADERS_NO_TOKENIZER) && __has_include("engine/tokenizer/llama2c_tokenizer.h")
 #include "engine/tokenizer/llama2c_tokenizer.h"
 #define PRECIS_HAVE_LLAMA2C_TOKENIZER 1
 #endif
-#if __has_include("engine/tokenizer/tokenizer_json.h")
+#if !defined(PRECIS_LOADERS_NO_TOKENIZER) && __has_include("engine/tokenizer/tokenizer_json.h")
 #include "engine/tokenizer/tokenizer_json.h"
 #define PRECIS_HAVE_TOKENIZER_JSON 1
 #endif

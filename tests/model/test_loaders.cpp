@@ -7,6 +7,8 @@
 
 #include "engine/model/gguf_writer.h"
 #include "engine/model/loader.h"
+#include "engine/model/presets.h"
+#include "model_builders.h"
 #include "test_paths.h"
 
 using namespace precis;
@@ -87,6 +89,49 @@ class TestLoaders : public QObject {
       QCOMPARE(reinterpret_cast<uintptr_t>(tb->data) % 32, uintptr_t(0));  // GGUF data alignment
     }
     QCOMPARE(QString::fromStdString(b->metadata.at("general.architecture")), QString("llama"));
+  }
+
+  void llama2cTokenizerAttached() {
+    PRECIS_REQUIRE_MODEL("llama2-tokenizer.bin");
+    const std::string tok = test::modelPath("llama2-tokenizer.bin");
+    // A tiny llama2.c model with the Llama 2 vocabulary size, so the 32000-piece tokenizer fits.
+    LlamaConfig c = test::tinyConfig();
+    c.vocab_size = 32000;
+    c.dim = 8;
+    c.n_heads = 2;
+    c.n_kv_heads = 1;
+    c.hidden_dim = 8;
+    c.n_layers = 1;
+    Result<Model> r = makeRandomModel(c, 3);
+    QVERIFY(r.ok());
+    QTemporaryDir dir;
+    const QString model = dir.filePath("model.bin");
+    QVERIFY(test::writeBytes(model, test::llama2cImage(*r)));
+    Result<Model> plain = loadModel(model.toStdString());
+    QVERIFY2(plain.ok(), plain.ok() ? "" : plain.error().message.c_str());
+    QCOMPARE(plain->tokenizer.kind, TokenizerKind::None);
+    LoadOptions opt;
+    opt.tokenizer_path = tok;
+    Result<Model> m = loadModel(model.toStdString(), opt);
+    QVERIFY2(m.ok(), m.ok() ? "" : m.error().message.c_str());
+    QCOMPARE(m->tokenizer.kind, TokenizerKind::SentencePiece);
+    QCOMPARE(int(m->tokenizer.pieces.size()), 32000);
+    QCOMPARE(m->tokenizer.pieces[1], std::string("<s>"));
+    // A tokenizer.bin next to the model is picked up by itself.
+    QVERIFY(QFile::copy(QString::fromStdString(tok), dir.filePath("tokenizer.bin")));
+    Result<Model> n = loadModel(model.toStdString());
+    QVERIFY2(n.ok(), n.ok() ? "" : n.error().message.c_str());
+    QCOMPARE(int(n->tokenizer.pieces.size()), 32000);
+  }
+
+  void llama2cTokenizerVocabMismatch() {
+    PRECIS_REQUIRE_MODEL("stories260K.bin");
+    PRECIS_REQUIRE_MODEL("llama2-tokenizer.bin");
+    LoadOptions opt;
+    opt.tokenizer_path = test::modelPath("llama2-tokenizer.bin");
+    Result<Model> m = loadModel(test::modelPath("stories260K.bin"), opt);
+    QVERIFY(!m.ok());
+    QVERIFY2(m.error().message.rfind(opt.tokenizer_path, 0) == 0, m.error().message.c_str());
   }
 
   void detectFormatCases() {
