@@ -124,6 +124,28 @@ class TestPresets : public QObject {
       QVERIFY2(std::memcmp(t.data, f->find(t.name)->data, t.bytes) == 0, qPrintable(QString("%1 seed %2").arg(t.name.c_str()).arg(seed)));
   }
 
+  void streamed15mPresetLoads() {
+    // The 15m preset streamed to disk (61 MB): loads, and its tensors hold every parameter.
+    const LlamaConfig c = *presetConfig("15m");
+    QTemporaryDir dir;
+    const std::string p = dir.filePath("15m.gguf").toStdString();
+    double last = 0;
+    bool monotonic = true;
+    Status s = writeRandomModelGguf(c, 11, p, [&](double f) { monotonic = monotonic && f >= last; last = f; return true; });
+    QVERIFY(monotonic);
+    QVERIFY2(s.ok(), s.ok() ? "" : s.error().message.c_str());
+    QCOMPARE(last, 1.0);
+    Result<Model> m = loadModel(p);
+    QVERIFY2(m.ok(), m.ok() ? "" : m.error().message.c_str());
+    int64_t n = 0;
+    for (const WeightTensor& t : m->tensors) n += t.elements();
+    QCOMPARE(n, c.parameterCount());
+    QVERIFY(m->config.tied_classifier);
+    float first[4];
+    fillRandomNormal("blk.5.ffn_down.weight", 11, first, 4);
+    QVERIFY(std::memcmp(m->find("blk.5.ffn_down.weight")->data, first, sizeof first) == 0);
+  }
+
   void cancelRemovesPartialFile() {
     QTemporaryDir dir;
     const QString p = dir.filePath("c.gguf");
