@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "engine/backend/cpu/cpu_backend.h"
+#include "engine/backend/cuda/cuda_module_api.h"
 
 #ifndef PRECIS_CUDA_MODULE_BUILD_PATH
 #define PRECIS_CUDA_MODULE_BUILD_PATH ""
@@ -18,12 +19,10 @@
 namespace precis {
 namespace {
 
-constexpr int kCudaAbiVersion = 1;
 constexpr const char* kModuleName = "libprecis-cuda.so";
-
-using ProbeFn = int (*)(char*, size_t);
-using CreateFn = Backend* (*)(int, char*, size_t);
-using AbiFn = int (*)();
+using ProbeFn = PrecisCudaProbeFn;
+using CreateFn = PrecisCudaCreateFn;
+using AbiFn = PrecisCudaAbiVersionFn;
 
 std::filesystem::path exeDir() {
   std::error_code ec;
@@ -66,17 +65,17 @@ CudaModule openCudaModule() {
                 " (are the CUDA runtime and cuBLAS libraries installed?)";
       return m;
     }
-    auto abi = reinterpret_cast<AbiFn>(dlsym(h, "precis_cuda_abi_version"));
-    m.probe = reinterpret_cast<ProbeFn>(dlsym(h, "precis_cuda_probe"));
-    m.create = reinterpret_cast<CreateFn>(dlsym(h, "precis_cuda_create"));
+    auto abi = reinterpret_cast<AbiFn>(dlsym(h, kPrecisCudaAbiVersionSymbol));
+    m.probe = reinterpret_cast<ProbeFn>(dlsym(h, kPrecisCudaProbeSymbol));
+    m.create = reinterpret_cast<CreateFn>(dlsym(h, kPrecisCudaCreateSymbol));
     if (!abi || !m.probe || !m.create) {
       m.error = "CUDA module " + path + " lacks the precis_cuda_* entry points";
       m.probe = nullptr;
       return m;
     }
-    if (abi() != kCudaAbiVersion) {
+    if (abi() != kPrecisCudaAbiVersion) {
       m.error = "CUDA module " + path + " has ABI version " + std::to_string(abi()) + ", expected " +
-                std::to_string(kCudaAbiVersion) + " (rebuild it with this Precis)";
+                std::to_string(kPrecisCudaAbiVersion) + " (rebuild it with this Precis)";
       m.probe = nullptr;
       return m;
     }

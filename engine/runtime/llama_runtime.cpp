@@ -196,6 +196,8 @@ Status LlamaRuntime::forward(std::span<const BatchToken> batch, std::span<float>
     out += n_out * c.vocab_size;
   }
   be.synchronize();
+  if (std::string err = be.lastError(); !err.empty())
+    return makeError(be.device().backend + " backend failed: " + err);
   return {};
 }
 
