@@ -1,0 +1,44 @@
+// TrainGraph: the Llama-family training forward and backward on the CPU for a batch of B
+// sequences of T tokens (each sequence from position 0), in fp32, with every activation the
+// backward needs saved per layer. Same maths as LlamaRuntime (RMSNorm, RoPE of either style,
+// causal GQA attention scaled by 1/sqrt(head_dim), SwiGLU, tied or untied classifier).
+// Tested by tests/train/test_llama_train.cpp (logits == LlamaRuntime's, whole-model gradient vs
+// finite differences) and tests/train/test_train_torch.cpp (PyTorch autograd fixture).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "engine/core/thread_pool.h"
+#include "engine/train/train_params.h"
+
+namespace precis {
+
+class TrainGraph {
+ public:
+  TrainGraph(const LlamaConfig& config, int batch, int ctx);
+  int batch() const { return B_; }
+  int ctx() const { return T_; }
+
+  // tokens (B*T): sequence b's token t at b*T + t. Fills logits() (B*T, vocab).
+  void forward(ThreadPool& pool, const TrainParams& params, const int32_t* tokens);
+  const float* logits() const { return logits_.data(); }
+  // d loss / d logits (B*T, vocab): the caller fills it after forward().
+  float* dlogits() { return dlogits_.data(); }
+  // Accumulates (+=) d loss / d weights into `grads` (TrainParams::zeros layout of the config),
+  // from dlogits() and the activations of the last forward().
+  void backward(ThreadPool& pool, const TrainParams& params, TrainParams& grads);
+
+ private:
+  struct Layer {
+    std::vector<float> x, rstd1, xn1, q, k, v, probs, ao, xmid, rstd2, xn2, g, u, h;
+  };
+  LlamaConfig c_;
+  int B_, T_;
+  std::vector<int32_t> tokens_, pos_;
+  std::vector<Layer> layers_;
+  std::vector<float> xfinal_, rstdf_, xnf_, logits_, dlogits_;
+  // Backward scratch.
+  std::vector<float> dx_, dxn_, dq_, dk_, dv_, dao_, dh_, dg_, du_;
+};
+
+}  // namespace precis

@@ -1,0 +1,22 @@
+// The three matrix products of a linear layer y = x W^T in training, on OpenBLAS sgemm, split
+// across a ThreadPool by output rows (OpenBLAS itself runs single-threaded per chunk, as the CPU
+// backend configures it). Tested through tests/train/test_train_ops.cpp (linear layer gradients)
+// and the whole-model checks.
+#pragma once
+#include <cstdint>
+
+#include "engine/core/thread_pool.h"
+
+namespace precis::train {
+
+// y = x W^T                 x (n, in); W (out, in); y (n, out)   (overwritten)
+void linearForward(ThreadPool& pool, const float* x, const float* w, float* y, int64_t n, int64_t in,
+                   int64_t out);
+// dx += dy W                dy (n, out); dx (n, in)
+void linearBackwardInput(ThreadPool& pool, const float* dy, const float* w, float* dx, int64_t n,
+                         int64_t in, int64_t out);
+// dW += dy^T x              dW (out, in)
+void linearBackwardWeight(ThreadPool& pool, const float* dy, const float* x, float* dw, int64_t n,
+                          int64_t in, int64_t out);
+
+}  // namespace precis::train
