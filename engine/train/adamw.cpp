@@ -1,0 +1,61 @@
+// AdamW, schedule and clipping (see adamw.h). The update is done in double per element and
+// stored as float, matching torch.optim.AdamW's order of operations.
+#include "engine/train/adamw.h"
+
+#include <cmath>
+
+namespace precis {
+
+float scheduledLr(float lr, int64_t step, int64_t warmup, int64_t total, float min_ratio) {
+  if (warmup > 0 && step < warmup) return lr * float(step + 1) / float(warmup);
+  if (total <= warmup) return lr;
+  const double progress = std::min(1.0, double(step - warmup) / double(total - warmup));
+  const double cosine = 0.5 * (1.0 + std::cos(3.141592653589793 * progress));
+  return float(lr * (min_ratio + (1.0 - min_ratio) * cosine));
+}
+
+double clipGradNorm(TrainParams& grads, double max_norm) {
+  double ss = 0;
+  for (float g : grads.data) ss += double(g) * g;
+  const double norm = std::sqrt(ss);
+  if (max_norm > 0 && norm > max_norm) {
+    const float s = float(max_norm / (norm + 1e-6));
+    for (float& g : grads.data) g *= s;
+  }
+  return norm;
+}
+
+AdamW::AdamW(const TrainParams& layout, const AdamWConfig& config) : cfg_(config) {
+  for (const ParamTensor& t : layout.tensors) {
+    decay_.push_back(t.shape.size() >= 2 ? 1 : 0);
+    offsets_.push_back(t.offset);
+    sizes_.push_back(t.size);
+  }
+  m_.assign(layout.data.size(), 0.f);
+  v_.assign(layout.data.size(), 0.f);
+}
+
+void AdamW::step(TrainParams& params, const TrainParams& grads, float lr) {
+  ++t_;
+  const double b1 = cfg_.beta1, b2 = cfg_.beta2;
+  const double bc1 = 1.0 - std::pow(b1, double(t_)), bc2 = 1.0 - std::pow(b2, double(t_));
+  const double step_size = double(lr) / bc1, bc2_sqrt = std::sqrt(bc2);
+  for (size_t k = 0; k < offsets_.size(); ++k) {
+    const double decay = decay_[k] ? 1.0 - double(lr) * cfg_.weight_decay : 1.0;
+    float* p = params.data.data() + offsets_[k];
+    const float* g = grads.data.data() + offsets_[k];
+    float* m = m_.data() + offsets_[k];
+    float* v = v_.data() + offsets_[k];
+    for (int64_t i = 0; i < sizes_[k]; ++i) {
+      const double gi = g[i];
+      const double mi = b1 * m[i] + (1.0 - b1) * gi;
+      const double vi = b2 * v[i] + (1.0 - b2) * gi * gi;
+      m[i] = float(mi);
+      v[i] = float(vi);
+      const double denom = std::sqrt(vi) / bc2_sqrt + cfg_.eps;
+      p[i] = float(double(p[i]) * decay - step_size * mi / denom);
+    }
+  }
+}
+
+}  // namespace precis
