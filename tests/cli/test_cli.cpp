@@ -152,6 +152,49 @@ class TestCli : public QObject {
     QCOMPARE(r.out.trimmed(), QString("I believe the meaning of life is"));
   }
 
+  // A tokenizer.json (byte-level BPE trained with `tokenizers`): the CLI prints the ids the
+  // library produced (tests/fixtures/tok_bytelevel/expected.json) and decodes them back.
+  void tokenizeTokenizerJson() {
+    const QString tok = QString::fromStdString(precis::test::fixturePath("tok_bytelevel/tokenizer.json"));
+    std::ifstream in(precis::test::fixturePath("tok_bytelevel/expected.json"));
+    const auto expected = nlohmann::json::parse(in);
+    int checked = 0;
+    for (const auto& c : expected["cases"]) {
+      const std::string text = c["text"].get<std::string>();
+      if (text.empty() || text[0] == '-' || checked >= 5) continue;
+      QStringList want;
+      for (int id : c["ids"].get<std::vector<int>>()) want << QString::number(id);
+      Run r = runCli({"tokenize", tok, "--text", QString::fromStdString(text)});
+      QVERIFY2(r.code == 0, qPrintable(r.err));
+      QCOMPARE(r.out.trimmed(), want.join(' '));
+      r = runCli({"tokenize", tok, "--decode", want.join(' ')});
+      QVERIFY2(r.code == 0, qPrintable(r.err));
+      QCOMPARE(r.out.chopped(r.out.endsWith('\n') ? 1 : 0), QString::fromStdString(text));
+      ++checked;
+    }
+    QCOMPARE(checked, 5);
+  }
+
+  // eval --text: a model with its own tokenizer (the committed tiny GGUF) scores a text file.
+  void evalTextFile() {
+    QTemporaryDir dir;
+    const QString text = dir.filePath("story.txt");
+    QFile f(text);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write("the cat sat on the mat. the dog ran to the cat and the cat ran away.\n");
+    f.close();
+    const QString gguf = QString::fromStdString(precis::test::fixturePath("gguf_tiny.gguf"));
+    Run r = runCli({"eval", gguf, "--text", text, "--weights", "bf16", "--json"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto j = parseJson(r);
+    QVERIFY(!j.is_discarded());
+    QVERIFY(j["tokens_scored"].get<int>() > 10);
+    QVERIFY(j["perplexity"].get<double>() > 1.0);
+    QVERIFY(j["kl"]["mean"].get<double>() > 0.0);       // bf16 weights do change the model
+    QVERIFY(j["kl"]["mean"].get<double>() < 0.01);
+    QCOMPARE(QString::fromStdString(j["weights"]["format"].get<std::string>()), QString("bf16"));
+  }
+
   // Greedy from BOS: the llama2.c reference ids (shared/models/README.md).
   void generateGreedy() {
     PRECIS_REQUIRE_MODEL("stories260K.bin");
