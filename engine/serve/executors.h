@@ -1,0 +1,69 @@
+// Step executors for the serving loop (simulator.h):
+//   RuntimeExecutor  runs every step on the real model (one LlamaRuntime::forward over the tokens
+//                    of all entries, padding included), greedy-samples, and reports the measured
+//                    wall time of the call (clock "measured").
+//   CostModel        step time = c0 + c_tok x tokens + c_att x attended positions + c_out x sampled
+//                    rows, fitted by least squares (non-negative) to steps measured on the runtime
+//                    (calibrate()); ModelExecutor replays a schedule on it (clock "model": no
+//                    forward runs, sampled tokens are 0, times are predictions).
+// Tested by tests/serve/test_serve_runtime.cpp (batched greedy outputs equal single-request ones;
+// the fit recovers a known linear cost) .
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/runtime/llama_runtime.h"
+#include "engine/serve/simulator.h"
+
+namespace precis {
+
+class RuntimeExecutor : public StepExecutor {
+ public:
+  explicit RuntimeExecutor(LlamaRuntime& runtime) : rt_(runtime) {}
+  Result<StepResult> run(const StepPlan& plan) override;
+  std::string clock() const override { return "measured"; }
+
+ private:
+  LlamaRuntime& rt_;
+  std::vector<BatchToken> batch_;
+  std::vector<float> logits_;
+};
+
+struct StepFeatures {
+  double tokens = 0;    // tokens computed (padding included)
+  double attended = 0;  // sum over tokens of the positions each attends to (pos + 1)
+  double sampled = 0;   // rows of vocabulary logits
+};
+StepFeatures stepFeatures(const StepPlan& plan);
+
+struct CostModel {
+  double c0 = 0, c_tok = 0, c_att = 0, c_out = 0;
+  int points = 0;
+  double median_rel_error = 0, max_rel_error = 0;  // on the points it was fitted to
+  double predict(const StepFeatures& f) const { return c0 + c_tok * f.tokens + c_att * f.attended + c_out * f.sampled; }
+  std::string describe() const;
+};
+
+struct CostSample {
+  StepFeatures features;
+  double seconds = 0;
+};
+Result<CostModel> fitCostModel(const std::vector<CostSample>& samples);
+
+// Measures a grid of steps on `runtime` (decode batches of 1..slots sequences at several
+// contexts, prefill chunks; median of `repeats` runs each) and fits the cost model. Overwrites
+// KV cache contents (call before a run, not during one).
+Result<CostModel> calibrate(LlamaRuntime& runtime, int token_budget, int repeats = 3,
+                            std::vector<CostSample>* samples_out = nullptr);
+
+class ModelExecutor : public StepExecutor {
+ public:
+  explicit ModelExecutor(CostModel model) : model_(model) {}
+  Result<StepResult> run(const StepPlan& plan) override;
+  std::string clock() const override { return "model"; }
+
+ private:
+  CostModel model_;
+};
+
+}  // namespace precis
