@@ -4,13 +4,21 @@
 #include <cstdio>
 #include <iostream>
 
+#include "app/cli/log_commands.h"  // experiment-log commands (runs, approve, export)
+
+#include "app/cli/quant_flags.h"  // quantization-lab commands (sweep)
 
 namespace precis::cli {
+
+const CommandSpec& serveSimSpec(); int runServeSim(const ParsedArgs& args);  // cmd_serve_sim.cpp
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {&infoSpec, &runInfo},         {&tokenizeSpec, &runTokenize}, {&generateSpec, &runGenerate},
       {&evalSpec, &runEval},         {&makeModelSpec, &runMakeModel},
+      {&runsSpec, &runRuns},
+      {&sweepSpec, &runSweep},
+      {&serveSimSpec, &runServeSim},
   };
   return table;
 }

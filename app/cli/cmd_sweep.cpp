@@ -1,0 +1,222 @@
+// `precis-cli sweep MODEL [--weights LIST] [--granularity LIST] [--activations LIST] [data flags]`:
+// evaluates every scheme of a grid against one reference (runtime and data computed once), one
+// row per scheme: format, granularity, activations, bits per weight, bytes, perplexity, KL, top-1,
+// tokens/s, kernels (simulated or real).
+// Tested by tests/quant/test_cli_quant.cpp (stories260K grid, --json rows, usage errors).
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "app/cli/cli_common.h"
+#include "app/cli/quant_flags.h"
+#include "engine/backend/registry.h"
+#include "engine/eval/evaluator.h"
+#include "engine/eval/token_input.h"
+#include "engine/model/loader.h"
+#include "engine/quant/convert.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace precis::cli {
+
+const CommandSpec& sweepSpec() {
+  static const CommandSpec spec = [] {
+    CommandSpec s{
+        "sweep",
+        "MODEL (--text FILE | --tokens FILE | --sample N [--seed S]) [--weights LIST] [--granularity LIST] [--activations LIST] [options]",
+        "Evaluate a grid of quantization schemes against one reference, one row each.",
+        "Every combination of --weights x --granularity x --activations (comma-separated lists) is\n"
+        "evaluated like `precis-cli eval` against the same reference and data (computed once).\n"
+        "Formats without a granularity (fp32, fp16, bf16, q8_0, q4_0) appear once. Defaults:\n"
+        "--weights fp16,bf16,fp8-e4m3,int8,int4 --granularity tensor,channel,group:32\n"
+        "--activations none. Lab formats (fp8, int, nf4) are stored packed (their bytes are real) and\n"
+        "run dequantized to f32: the kernels column says \"simulated\". tokens/s is the test model's\n"
+        "prefill speed over the first window (at most 128 tokens).",
+        {{"--text", "FILE", "text file to evaluate (needs a model with a tokenizer)"},
+         {"--tokens", "FILE", "token file: one sequence of ids per line"},
+         {"--sample", "N", "evaluate N tokens sampled from the reference model"},
+         {"--seed", "S", "seed for --sample (default 0)"},
+         {"--ctx", "N", "window length in tokens (default: the model's context length)"},
+         {"--score", "MODE", "all (default) or second-half"},
+         {"--tokenizer", "FILE", "llama2.c tokenizer.bin to attach to a llama2.c checkpoint"},
+         {"--no-window-bos", "", "feed each window's first token as is"},
+         {"--backend", "NAME", "cpu, cuda or auto (default auto)"},
+         {"--threads", "N", "CPU threads (default: all cores)"},
+         {"--json", "", "print {\"rows\": [...]} instead of the table"}},
+        1,
+        1};
+    for (const OptionSpec& o : schemeOptionSpecs(true)) s.options.push_back(o);
+    return s;
+  }();
+  return spec;
+}
+
+namespace {
+
+std::vector<std::string> splitList(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t c = s.find(',', start);
+    std::string part = s.substr(start, c == std::string::npos ? std::string::npos : c - start);
+    if (!part.empty()) out.push_back(part);
+    if (c == std::string::npos) break;
+    start = c + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+int runSweep(const ParsedArgs& args) {
+  const CommandSpec& spec = sweepSpec();
+  const int inputs = args.has("--text") + args.has("--tokens") + args.has("--sample");
+  if (inputs != 1) return usageError(spec, "give exactly one of --text, --tokens or --sample");
+  std::string err;
+  const auto sample = intOption(args, "--sample", 0, 1, 1 << 24, err);
+  if (!sample) return usageError(spec, err);
+  const auto seed = intOption(args, "--seed", 0, 0, INT64_MAX, err);
+  if (!seed) return usageError(spec, err);
+  const auto ctx_arg = intOption(args, "--ctx", 0, 2, 1 << 24, err);
+  if (!ctx_arg) return usageError(spec, err);
+  const auto threads = intOption(args, "--threads", 0, 0, 4096, err);
+  if (!threads) return usageError(spec, err);
+  const auto calib_n = intOption(args, "--calib-tokens", 128, 1, 1 << 24, err);
+  if (!calib_n) return usageError(spec, err);
+  const std::string score = args.get("--score", "all");
+  if (score != "all" && score != "second-half") return usageError(spec, "--score: '" + score + "' is not one of all, second-half");
+  const std::string backend_name = args.get("--backend", "auto");
+  if (backend_name != "auto" && backend_name != "cpu" && backend_name != "cuda")
+    return usageError(spec, "--backend: '" + backend_name + "' is not one of cpu, cuda, auto");
+  const bool json = args.has("--json");
+
+  // The grid: every scheme is validated before any work.
+  Result<QuantScheme> base = schemeFromArgs(args, "fp16");
+  if (!base) return usageError(spec, base.error().message);
+  std::vector<QuantScheme> grid;
+  const auto formats = splitList(args.get("--weights", "fp16,bf16,fp8-e4m3,int8,int4"));
+  const auto grans = splitList(args.get("--granularity", "tensor,channel,group:32"));
+  const auto acts = splitList(args.get("--activations", "none"));
+  if (formats.empty() || grans.empty() || acts.empty()) return usageError(spec, "an empty list");
+  for (const std::string& fs : formats) {
+    Result<WeightFormat> f = parseWeightFormat(fs);
+    if (!f) return usageError(spec, "--weights: " + f.error().message);
+    for (const std::string& as : acts) {
+      Result<ActFormat> a = parseActFormat(as);
+      if (!a) return usageError(spec, "--activations: " + a.error().message);
+      for (size_t gi = 0; gi < (formatHasGranularity(*f) ? grans.size() : 1); ++gi) {
+        Result<WeightSpec> w = parseGranularity(grans[gi], *f);
+        if (!w) return usageError(spec, "--granularity: " + w.error().message);
+        QuantScheme s = *base;
+        s.weights = *w;
+        s.activations = *a;
+        grid.push_back(std::move(s));
+      }
+    }
+  }
+
+  const std::string& path = args.positional[0];
+  LoadOptions lo;
+  lo.tokenizer_path = args.get("--tokenizer");
+  Result<Model> stored = loadModel(path, lo);
+  if (!stored) return runtimeError(spec, stored.error().message);
+  const LlamaConfig& cfg = stored->config;
+  Model reference_model;
+  const Model* reference = &*stored;
+  for (const WeightTensor& t : stored->tensors)
+    if (dtypeTraits(t.type).quantized) {
+      Result<Model> deq = convertWeights(*stored, WeightPlan{DType::F32, true}, nullptr);
+      if (!deq) return runtimeError(spec, path + ": dequantizing the reference: " + deq.error().message);
+      reference_model = std::move(*deq);
+      reference = &reference_model;
+      break;
+    }
+  const int ctx = static_cast<int>(*ctx_arg ? *ctx_arg : cfg.context_length);
+  if (ctx > cfg.context_length || *sample > cfg.context_length)
+    return runtimeError(spec, path + ": --ctx/--sample exceeds the model's context of " + std::to_string(cfg.context_length) + " tokens");
+  BackendOptions bo;
+  bo.threads = static_cast<int>(*threads);
+  Result<std::unique_ptr<Backend>> backend = createBackend(backend_name, bo);
+  if (!backend) return runtimeError(spec, backend.error().message);
+  RuntimeOptions ro;
+  ro.max_slots = 1;
+  ro.max_ctx = std::max<int>(ctx, args.has("--sample") ? static_cast<int>(*sample) + 1 : 0);
+  Result<std::unique_ptr<LlamaRuntime>> ref_rt = LlamaRuntime::create(*reference, **backend, ro);
+  if (!ref_rt) return runtimeError(spec, "reference runtime: " + ref_rt.error().message);
+
+  std::vector<std::vector<int32_t>> sequences;
+  if (args.has("--tokens")) {
+    auto seqs = readTokenFile(args.get("--tokens"), cfg.vocab_size);
+    if (!seqs) return runtimeError(spec, seqs.error().message);
+    sequences = std::move(*seqs);
+  } else if (args.has("--text")) {
+    if (stored->tokenizer.kind == TokenizerKind::None)
+      return runtimeError(spec, path + ": the model carries no tokenizer; use --tokens or --sample (or --tokenizer FILE)");
+    Result<Tokenizer> tok = Tokenizer::create(stored->tokenizer);
+    if (!tok) return runtimeError(spec, tok.error().message);
+    Result<std::string> text = readTextFile(args.get("--text"));
+    if (!text) return runtimeError(spec, text.error().message);
+    sequences.push_back(tok->encode(*text, true));
+  } else {
+    auto seq = sampleSequence(**ref_rt, bosId(*stored), static_cast<int>(*sample), static_cast<uint64_t>(*seed));
+    if (!seq) return runtimeError(spec, seq.error().message);
+    sequences.push_back(std::move(*seq));
+  }
+  std::vector<int32_t> calib(sequences[0].begin(), sequences[0].begin() + std::min<size_t>(sequences[0].size(), size_t(*calib_n)));
+
+  EvalOptions eo;
+  eo.ctx = ctx;
+  eo.score = score == "all" ? EvalOptions::Score::All : EvalOptions::Score::SecondHalf;
+  eo.threads = static_cast<int>(*threads);
+  eo.bos = args.has("--no-window-bos") ? -1 : bosId(*stored);
+  nlohmann::ordered_json rows = nlohmann::ordered_json::array();
+  for (const QuantScheme& s : grid) {
+    Result<SchemeRun> run = buildSchemeRun(*stored, s, **backend, ro, calib, false);
+    if (!run) return runtimeError(spec, path + ": " + weightSpecName(s.weights) + ": " + run.error().message);
+    Result<EvalResult> r = evaluate(**ref_rt, *run->runtime, sequences, eo);
+    if (!r) return runtimeError(spec, path + ": " + weightSpecName(s.weights) + ": " + r.error().message);
+    // Prefill speed of the test model over the first window.
+    std::vector<BatchToken> batch;
+    const int n = std::min<int>({128, ctx, int(sequences[0].size())});
+    for (int i = 0; i < n; ++i) batch.push_back({sequences[0][size_t(i)], i, 0, i == n - 1});
+    std::vector<float> lg(size_t(cfg.vocab_size));
+    const auto t0 = std::chrono::steady_clock::now();
+    if (Status st = run->runtime->forward(batch, lg); !st) return runtimeError(spec, st.error().message);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const KlStatistics& k = r->stats;
+    nlohmann::ordered_json row;
+    row["weights"] = weightFormatName(s.weights.format);
+    row["granularity"] = granularityName(s.weights);
+    row["activations"] = actFormatName(s.activations);
+    row["act_granularity"] = s.activations == ActFormat::None ? "-" : actGranularityName(s.act_granularity);
+    row["bits_per_weight"] = run->quantized.report.bits_per_weight;
+    row["quantized_bits_per_weight"] = run->quantized.report.quantized_bits_per_weight;
+    row["bytes"] = run->quantized.report.bytes;
+    row["perplexity"] = k.perplexity;
+    row["reference_perplexity"] = k.reference_perplexity;
+    row["kl"] = {{"mean", k.kl.mean}, {"uncertainty", k.kl.uncertainty}, {"median", k.kl_median},
+                 {"p99", k.kl_p99}, {"max", k.kl_max}};
+    row["top1_agreement"] = k.same_top;
+    row["tokens_per_second"] = secs > 0 ? n / secs : 0.0;
+    row["tokens_scored"] = r->tokens_scored;
+    row["simulated"] = run->quantized.report.simulated_tensors > 0 || run->act != nullptr;
+    row["kernels"] = schemeKernelsJson(*run);
+    row["scheme"] = schemeWeightsJson(*run, s);
+    if (!json) {
+      std::printf("%-9s %-9s %-9s %6.3f %10s  ppl %9.4f  KL %.5f  top1 %6.2f%%  %9.0f tok/s  %s\n",
+                  row["weights"].get<std::string>().c_str(), row["granularity"].get<std::string>().c_str(),
+                  row["activations"].get<std::string>().c_str(), run->quantized.report.bits_per_weight,
+                  humanBytes(run->quantized.report.bytes).c_str(), k.perplexity, k.kl.mean, 100 * k.same_top,
+                  row["tokens_per_second"].get<double>(), row["simulated"].get<bool>() ? "simulated" : "real kernels");
+      std::fflush(stdout);
+    }
+    rows.push_back(std::move(row));
+  }
+  if (json) std::cout << nlohmann::ordered_json{{"model", path}, {"rows", rows}}.dump(2) << "\n";
+  return kExitOk;
+}
+
+}  // namespace precis::cli
