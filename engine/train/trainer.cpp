@@ -1,0 +1,257 @@
+// Trainer (see trainer.h).
+#include "engine/train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+
+#include "engine/model/gguf_writer.h"
+#include "engine/runtime/llama_runtime.h"
+#include "engine/train/llama_train.h"
+#include "engine/train/train_loss.h"
+
+namespace precis {
+namespace {
+
+uint64_t mix(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+constexpr uint32_t kOptimMagic = 0x4F505250;  // "PRPO"
+
+}  // namespace
+
+TeacherFn runtimeTeacher(LlamaRuntime& rt) {
+  return [&rt](std::span<const int32_t> tokens, int batch, int ctx, float* logits) -> Status {
+    std::vector<BatchToken> bt;
+    bt.reserve(tokens.size());
+    for (int b = 0; b < batch; ++b)
+      for (int t = 0; t < ctx; ++t) bt.push_back({tokens[size_t(b * ctx + t)], t, b, true});
+    return rt.forward(bt, std::span<float>(logits, size_t(batch) * size_t(ctx) * size_t(rt.config().vocab_size)));
+  };
+}
+
+struct Trainer::Impl {
+  TrainOptions opt;
+  TrainParams params, grads, effective;
+  std::unique_ptr<AdamW> adam;
+  std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<TrainGraph> graph;
+  std::vector<int32_t> train, heldout;
+  TeacherFn teacher;
+  std::vector<int32_t> inputs, labels;
+  std::vector<float> teacher_logits;
+  std::vector<float> eval_teacher;  // cached held-out teacher logits
+  bool eval_teacher_ready = false;
+  int64_t step = 0;
+  bool cancelled = false;
+
+  const TrainParams& forwardParams() const { return opt.weight_transform ? effective : params; }
+
+  void fillWindow(const std::vector<int32_t>& stream, int64_t start, int b) {
+    const int T = opt.ctx;
+    for (int t = 0; t < T; ++t) {
+      inputs[size_t(b * T + t)] = stream[size_t(start + t)];
+      labels[size_t(b * T + t)] = stream[size_t(start + t + 1)];
+    }
+  }
+};
+
+Trainer::Trainer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Trainer::~Trainer() = default;
+
+Result<std::unique_ptr<Trainer>> Trainer::create(TrainParams init, const TrainOptions& o, std::vector<int32_t> train,
+                                                 std::vector<int32_t> heldout, TeacherFn teacher) {
+  if (Status s = init.config.validate(); !s) return makeError("trainer: " + s.error().message);
+  if (o.batch < 1 || o.ctx < 2) return makeError("trainer: batch must be >= 1 and ctx >= 2");
+  if (o.ctx > init.config.context_length)
+    return makeError("trainer: ctx " + std::to_string(o.ctx) + " exceeds the model's context length " +
+                     std::to_string(init.config.context_length));
+  if (int64_t(train.size()) < o.ctx + 1)
+    return makeError("trainer: training data has " + std::to_string(train.size()) + " tokens, need at least ctx + 1 = " +
+                     std::to_string(o.ctx + 1));
+  if (int64_t(heldout.size()) < o.ctx + 1)
+    return makeError("trainer: held-out data has " + std::to_string(heldout.size()) +
+                     " tokens, need at least ctx + 1 = " + std::to_string(o.ctx + 1));
+  if (!teacher && o.distill.alpha != 0.f) return makeError("trainer: alpha > 0 needs a teacher");
+  if (o.distill.alpha < 0.f || o.distill.alpha > 1.f) return makeError("trainer: alpha must be in [0, 1]");
+  if (!(o.distill.temperature > 0.f)) return makeError("trainer: temperature must be > 0");
+  const int V = init.config.vocab_size;
+  for (const std::vector<int32_t>* s : {&train, &heldout})
+    for (int32_t t : *s)
+      if (t < 0 || t >= V)
+        return makeError("trainer: token id " + std::to_string(t) + " is outside the vocabulary of " + std::to_string(V));
+  auto impl = std::make_unique<Impl>();
+  impl->opt = o;
+  impl->grads = TrainParams::zeros(init.config);
+  if (o.weight_transform) impl->effective = TrainParams::zeros(init.config);
+  impl->params = std::move(init);
+  impl->adam = std::make_unique<AdamW>(impl->params, o.adam);
+  impl->pool = std::make_unique<ThreadPool>(o.threads);
+  impl->graph = std::make_unique<TrainGraph>(impl->params.config, o.batch, o.ctx);
+  impl->train = std::move(train);
+  impl->heldout = std::move(heldout);
+  impl->teacher = std::move(teacher);
+  const size_t N = size_t(o.batch) * size_t(o.ctx);
+  impl->inputs.resize(N);
+  impl->labels.resize(N);
+  if (impl->teacher) impl->teacher_logits.resize(N * size_t(V));
+  return std::unique_ptr<Trainer>(new Trainer(std::move(impl)));
+}
+
+Result<StepMetrics> Trainer::step() {
+  Impl& m = *impl_;
+  const auto t0 = std::chrono::steady_clock::now();
+  const int B = m.opt.batch, T = m.opt.ctx, V = m.params.config.vocab_size;
+  const int64_t span = int64_t(m.train.size()) - T - 1;
+  for (int b = 0; b < B; ++b) {
+    const uint64_t h = mix(m.opt.seed ^ mix(uint64_t(m.step) * 1000003ull + uint64_t(b)));
+    m.fillWindow(m.train, span > 0 ? int64_t(h % uint64_t(span + 1)) : 0, b);
+  }
+  if (m.teacher)
+    if (Status s = m.teacher(m.inputs, B, T, m.teacher_logits.data()); !s) return makeError("teacher: " + s.error().message);
+  if (m.opt.weight_transform) m.opt.weight_transform(m.params, m.effective);
+  const TrainParams& fp = m.forwardParams();
+  m.graph->forward(*m.pool, fp, m.inputs.data());
+  const LossStats ls = batchLoss(*m.pool, m.graph->logits(), m.teacher ? m.teacher_logits.data() : nullptr,
+                                 m.labels.data(), int64_t(B) * T, V, m.opt.distill, m.graph->dlogits());
+  std::fill(m.grads.data.begin(), m.grads.data.end(), 0.f);
+  m.graph->backward(*m.pool, fp, m.grads);
+  StepMetrics sm;
+  sm.grad_norm = clipGradNorm(m.grads, m.opt.clip);
+  if (!std::isfinite(sm.grad_norm) || !std::isfinite(ls.loss))
+    return makeError("trainer: loss or gradient became non-finite at step " + std::to_string(m.step + 1) +
+                     " (lower the learning rate)");
+  const float lr = scheduledLr(m.opt.adam.lr, m.step, m.opt.warmup, m.opt.steps, m.opt.min_lr_ratio);
+  m.adam->step(m.params, m.grads, lr);
+  ++m.step;
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  sm.step = m.step;
+  sm.loss = ls.loss;
+  sm.ce = ls.ce;
+  sm.kl = ls.kl;
+  sm.agreement = ls.agreement;
+  sm.lr = lr;
+  sm.tokens_per_s = secs > 0 ? double(B) * T / secs : 0;
+  return sm;
+}
+
+Result<EvalMetrics> Trainer::evaluate() {
+  Impl& m = *impl_;
+  const int B = m.opt.batch, T = m.opt.ctx, V = m.params.config.vocab_size;
+  const int64_t avail = (int64_t(m.heldout.size()) - 1) / T;
+  const int64_t windows = std::max<int64_t>(1, std::min<int64_t>(m.opt.eval_windows, avail));
+  if (m.teacher && !m.eval_teacher_ready) {
+    m.eval_teacher.assign(size_t(windows) * size_t(T) * size_t(V), 0.f);
+    for (int64_t w0 = 0; w0 < windows; w0 += B) {
+      for (int b = 0; b < B; ++b) m.fillWindow(m.heldout, std::min(w0 + b, windows - 1) * T, b);
+      if (Status s = m.teacher(m.inputs, B, T, m.teacher_logits.data()); !s) return makeError("teacher: " + s.error().message);
+      const int64_t n = std::min<int64_t>(B, windows - w0);
+      std::memcpy(m.eval_teacher.data() + size_t(w0) * size_t(T) * size_t(V), m.teacher_logits.data(),
+                  size_t(n) * size_t(T) * size_t(V) * 4);
+    }
+    m.eval_teacher_ready = true;
+  }
+  if (m.opt.weight_transform) m.opt.weight_transform(m.params, m.effective);
+  EvalMetrics em;
+  em.step = m.step;
+  for (int64_t w0 = 0; w0 < windows; w0 += B) {
+    for (int b = 0; b < B; ++b) m.fillWindow(m.heldout, std::min(w0 + b, windows - 1) * T, b);
+    m.graph->forward(*m.pool, m.forwardParams(), m.inputs.data());
+    const int64_t rows = std::min<int64_t>(B, windows - w0) * T;
+    const LossStats ls = batchLoss(*m.pool, m.graph->logits(),
+                                   m.teacher ? m.eval_teacher.data() + size_t(w0) * size_t(T) * size_t(V) : nullptr,
+                                   m.labels.data(), rows, V, {0.f, 1.f}, nullptr);
+    em.ce += ls.ce * double(rows);
+    em.kl += ls.kl * double(rows);
+    em.agreement += ls.agreement * double(rows);
+    em.tokens += rows;
+  }
+  em.ce /= double(em.tokens);
+  em.kl /= double(em.tokens);
+  em.agreement /= double(em.tokens);
+  em.perplexity = std::exp(em.ce);
+  return em;
+}
+
+Status Trainer::run(const TrainCallbacks& cb) {
+  Impl& m = *impl_;
+  while (m.step < m.opt.steps) {
+    if (cb.should_stop && cb.should_stop()) {
+      m.cancelled = true;
+      return {};
+    }
+    Result<StepMetrics> sm = step();
+    if (!sm) return sm.error();
+    if (cb.on_step) cb.on_step(*sm);
+    const bool last = m.step == m.opt.steps;
+    if (last || (m.opt.eval_every > 0 && m.step % m.opt.eval_every == 0)) {
+      Result<EvalMetrics> em = evaluate();
+      if (!em) return em.error();
+      if (cb.on_eval) cb.on_eval(*em);
+    }
+  }
+  return {};
+}
+
+int64_t Trainer::stepsDone() const { return impl_->step; }
+bool Trainer::cancelled() const { return impl_->cancelled; }
+const TrainParams& Trainer::params() const { return impl_->params; }
+TrainParams& Trainer::mutableParams() { return impl_->params; }
+const TrainOptions& Trainer::options() const { return impl_->opt; }
+
+Status Trainer::saveCheckpoint(const std::string& path, const TokenizerData& tokenizer, const std::string& name) const {
+  Impl& m = *impl_;  // refreshes the fake-quantized copy; the training state is unchanged
+  if (m.opt.weight_transform) m.opt.weight_transform(m.params, m.effective);
+  const TrainParams& w = m.opt.weight_transform ? m.effective : m.params;
+  if (Status s = writeGguf(w.toModel(tokenizer, name), path); !s) return s;
+  const std::string op = path + ".optim";
+  const std::string tmp = op + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) return makeError(op + ": cannot write optimizer state");
+    const uint32_t magic = kOptimMagic, version = 1;
+    const int64_t step = m.step, count = m.params.count();
+    out.write(reinterpret_cast<const char*>(&magic), 4);
+    out.write(reinterpret_cast<const char*>(&version), 4);
+    out.write(reinterpret_cast<const char*>(&step), 8);
+    out.write(reinterpret_cast<const char*>(&count), 8);
+    // The fp32 master weights too: with quantization-aware training the GGUF holds the quantized
+    // weights, and resuming needs the master copy.
+    out.write(reinterpret_cast<const char*>(m.params.data.data()), std::streamsize(count * 4));
+    out.write(reinterpret_cast<const char*>(m.adam->m().data()), std::streamsize(count * 4));
+    out.write(reinterpret_cast<const char*>(m.adam->v().data()), std::streamsize(count * 4));
+    if (!out) return makeError(op + ": write failed");
+  }
+  if (std::rename(tmp.c_str(), op.c_str()) != 0) return makeError(op + ": cannot rename from " + tmp);
+  return {};
+}
+
+Status Trainer::loadOptimizerState(const std::string& op) {
+  Impl& m = *impl_;
+  std::ifstream in(op, std::ios::binary);
+  if (!in) return makeError(op + ": cannot open optimizer state");
+  uint32_t magic = 0, version = 0;
+  int64_t step = 0, count = 0;
+  in.read(reinterpret_cast<char*>(&magic), 4);
+  in.read(reinterpret_cast<char*>(&version), 4);
+  in.read(reinterpret_cast<char*>(&step), 8);
+  in.read(reinterpret_cast<char*>(&count), 8);
+  if (!in || magic != kOptimMagic || version != 1) return makeError(op + ": not a Precis optimizer state file");
+  if (count != m.params.count())
+    return makeError(op + ": holds " + std::to_string(count) + " parameters, the model has " +
+                     std::to_string(m.params.count()));
+  in.read(reinterpret_cast<char*>(m.params.data.data()), std::streamsize(count * 4));
+  in.read(reinterpret_cast<char*>(m.adam->m().data()), std::streamsize(count * 4));
+  in.read(reinterpret_cast<char*>(m.adam->v().data()), std::streamsize(count * 4));
+  if (!in) return makeError(op + ": truncated");
+  m.step = step;
+  m.adam->setSteps(step);
+  return {};
+}
+
+}  // namespace precis
