@@ -43,9 +43,7 @@ Scheduler::Scheduler(const SchedulerConfig& config, const std::vector<Request>& 
     : cfg_(config),
       reqs_(requests),
       seqs_(requests.size()),
-      pool_(config.kv_blocks > 0 ? config.kv_blocks
-                                 : config.max_batch * KvBlockPool::blocksFor(config.max_ctx, config.block_size),
-            config.block_size) {
+      pool_(kvBlocksFor(config), config.block_size) {
   for (int s = cfg_.max_batch - 1; s >= 0; --s) free_slots_.push_back(s);
   timeline_.max_sequences = cfg_.max_batch;
   timeline_.token_budget = cfg_.policy == Policy::Continuous ? cfg_.token_budget : 0;
@@ -62,8 +60,12 @@ Scheduler::Scheduler(const SchedulerConfig& config, const std::vector<Request>& 
   }
 }
 
-int Scheduler::runtimeSlots() const {
-  return cfg_.policy == Policy::Continuous ? cfg_.max_batch : 2 * cfg_.max_batch;
+int Scheduler::runtimeSlotsFor(const SchedulerConfig& c) {
+  return c.policy == Policy::Continuous ? c.max_batch : 2 * c.max_batch;
+}
+
+int Scheduler::kvBlocksFor(const SchedulerConfig& c) {
+  return c.kv_blocks > 0 ? c.kv_blocks : c.max_batch * KvBlockPool::blocksFor(c.max_ctx, c.block_size);
 }
 
 void Scheduler::reject(int id, const std::string& reason) {

@@ -66,7 +66,10 @@ class Scheduler {
   Scheduler(const SchedulerConfig& config, const std::vector<Request>& requests);
 
   // Runtime slots the plans use (static/dynamic: 2 x max_batch, the second half for prompt padding).
-  int runtimeSlots() const;
+  int runtimeSlots() const { return runtimeSlotsFor(cfg_); }
+  static int runtimeSlotsFor(const SchedulerConfig& config);
+  // Blocks in the pool: kv_blocks, or max_batch full contexts when 0.
+  static int kvBlocksFor(const SchedulerConfig& config);
   // Checks the configuration; the message names the setting.
   static Status validate(const SchedulerConfig& config);
 
