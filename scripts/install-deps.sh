@@ -3,7 +3,7 @@
 # The CUDA toolkit is not installed here: it is used when present (nvcc on PATH or /usr/local/cuda).
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config git
-      qt6-base-dev qt6-charts-dev libqt6opengl6-dev libqt6sql6-sqlite
+      qt6-base-dev qt6-charts-dev qt6-svg-dev libqt6opengl6-dev libqt6sql6-sqlite
       libopenblas-dev libsqlite3-dev nlohmann-json3-dev)
 missing=()
 for p in "${pkgs[@]}"; do

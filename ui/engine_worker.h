@@ -1,0 +1,74 @@
+// EngineWorker: owns the engine objects (backend, loaded model, runtimes) and does all long work
+// (loading, evaluating, sweeping, histograms) on its own thread (see engine_thread.h). The GUI talks
+// to it only through queued signals; results go back as value types (worker_types.h).
+// Cancel: cancel() sets an atomic flag from any thread; the engine's progress callback reads it
+// after every evaluation window, and a sweep checks it between formats.
+// Tested by tests/ui/test_workbench.cpp (stories260K: load, evaluate, sweep cancelled mid-way).
+#pragma once
+#include <QObject>
+#include <QStringList>
+#include <atomic>
+#include <memory>
+
+#include "engine/backend/backend.h"
+#include "engine/core/result.h"
+#include "engine/model/model.h"
+#include "ui/live_feed.h"
+#include "ui/worker_types.h"
+
+namespace precis {
+class LlamaRuntime;
+}
+
+namespace precis::ui {
+
+class EngineWorker : public QObject {
+  Q_OBJECT
+ public:
+  // `frontier`: where finished evaluations are appended as (bits/weight, KL mean) points, tag = run id.
+  explicit EngineWorker(std::shared_ptr<LiveBuffer> frontier, QObject* parent = nullptr);
+  ~EngineWorker() override;
+
+  // Thread-safe: asks the running task to stop (it reports `cancelled`).
+  void cancel() { cancel_.store(true); }
+  bool cancelRequested() const { return cancel_.load(); }
+
+ public slots:
+  void start(const QString& backend);  // "auto", "cpu", "cuda"
+  void loadModel(const QString& path);
+  void loadDemo();
+  void computeHistogram(const precis::ui::HistogramRequest& request);
+  void evaluate(const precis::ui::EvalRequest& request);
+  void sweep(const precis::ui::EvalRequest& request, const QStringList& formats);
+
+ signals:
+  void deviceReady(const precis::ui::DeviceSummary& device);
+  void modelLoaded(const precis::ui::ModelSummary& model);
+  void histogramReady(const precis::ui::HistogramResult& result);
+  void progressChanged(const QString& task, double fraction, const QString& text);
+  void evaluationFinished(const precis::ui::EvalRecord& record);
+  // One point of a sweep finished (also reported through evaluationFinished).
+  void sweepPointFinished(const precis::ui::EvalRecord& record, int index, int total);
+  void sweepFinished(bool cancelled, int completed, int total);
+  void frontierDataAvailable();
+  void failed(const QString& task, const QString& message);
+  void cancelled(const QString& task);
+
+ private:
+  struct Prepared;
+  Result<std::unique_ptr<Prepared>> prepare(const EvalRequest& request, int max_tokens_for_sample);
+  Result<EvalRecord> runOne(Prepared& prepared, const EvalRequest& request, const QString& task,
+                            double fraction_lo, double fraction_hi);
+  bool ensureBackend();
+  void setModel(Model model, const QString& label);
+
+  std::shared_ptr<LiveBuffer> frontier_;
+  std::atomic<bool> cancel_{false};
+  std::unique_ptr<Backend> backend_;
+  std::shared_ptr<Model> model_;      // as stored
+  std::shared_ptr<Model> reference_;  // model_ or its f32 dequantization
+  int next_run_ = 1;
+  int next_sweep_ = 1;
+};
+
+}  // namespace precis::ui

@@ -1,0 +1,308 @@
+// Quantize panel (see quantize_panel.h).
+#include "ui/quantize_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QListWidget>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSettings>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableWidget>
+#include <QVBoxLayout>
+
+#include "ui/chart_widget.h"
+
+namespace precis::ui {
+
+namespace {
+const QStringList kFormats = {"f32", "f16", "bf16", "q8_0", "q4_0"};
+}
+
+QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
+  format_ = new QComboBox();
+  format_->addItems(kFormats);
+  format_->setCurrentText("q8_0");
+  embeddings_ = new QCheckBox(tr("Convert the &embeddings too"));
+  source_ = new QComboBox();
+  source_->addItems({tr("Tokens sampled from the model"), tr("Token-id file"), tr("Text file")});
+  sample_ = new QSpinBox();
+  sample_->setRange(2, 1 << 20);
+  sample_->setValue(256);
+  seed_ = new QSpinBox();
+  seed_->setRange(0, 1 << 30);
+  file_ = new QLineEdit();
+  file_->setPlaceholderText(tr("token-id file (one sequence per line) or text file"));
+  auto* browse = new QPushButton(tr("&Browse…"));
+  connect(browse, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getOpenFileName(this, tr("Evaluation data"));
+    if (!f.isEmpty()) file_->setText(f);
+  });
+  auto* file_row = new QHBoxLayout();
+  file_row->addWidget(file_, 1);
+  file_row->addWidget(browse);
+  ctx_ = new QSpinBox();
+  ctx_->setRange(0, 1 << 20);
+  ctx_->setValue(64);
+  ctx_->setSpecialValueText(tr("model's context"));
+  auto enable_source = [this] {
+    const bool sample = source_->currentIndex() == 0;
+    sample_->setEnabled(sample);
+    seed_->setEnabled(sample);
+    file_->setEnabled(!sample);
+  };
+  connect(source_, &QComboBox::currentIndexChanged, this, enable_source);
+  enable_source();
+
+  auto* form = new QFormLayout();
+  form->addRow(tr("&Weights:"), format_);
+  form->addRow(QString(), embeddings_);
+  form->addRow(tr("&Data:"), source_);
+  form->addRow(tr("&Tokens:"), sample_);
+  form->addRow(tr("S&eed:"), seed_);
+  auto* file_label = new QLabel(tr("&File:"));
+  file_label->setBuddy(file_);
+  form->addRow(file_label, file_row);
+  form->addRow(tr("&Window (ctx):"), ctx_);
+
+  sweep_formats_ = new QListWidget();
+  sweep_formats_->setAccessibleName(tr("Sweep formats"));
+  for (const QString& f : kFormats) {
+    auto* it = new QListWidgetItem(f, sweep_formats_);
+    it->setFlags(it->flags() | Qt::ItemIsUserCheckable);
+    it->setCheckState(Qt::Checked);
+  }
+  sweep_formats_->setMaximumHeight(110);
+  form->addRow(tr("S&weep over:"), sweep_formats_);
+
+  evaluate_ = new QPushButton(tr("E&valuate"));
+  sweep_ = new QPushButton(tr("&Sweep"));
+  cancel_ = new QPushButton(tr("&Cancel"));
+  cancel_->setEnabled(false);
+  connect(evaluate_, &QPushButton::clicked, this, &QuantizePanel::startEvaluate);
+  connect(sweep_, &QPushButton::clicked, this, &QuantizePanel::startSweep);
+  connect(cancel_, &QPushButton::clicked, this, [this] {
+    status_->setText(tr("Cancelling…"));
+    emit cancelRequested();
+  });
+  auto* buttons = new QHBoxLayout();
+  buttons->addWidget(evaluate_);
+  buttons->addWidget(sweep_);
+  buttons->addWidget(cancel_);
+  progress_ = new QProgressBar();
+  progress_->setRange(0, 1000);
+  progress_->setTextVisible(false);
+  status_ = new QLabel(tr("Open a model, choose a format and press Evaluate."));
+  status_->setWordWrap(true);
+
+  auto* controls = new QGroupBox(tr("Evaluation"));
+  auto* cl = new QVBoxLayout(controls);
+  cl->addLayout(form);
+  cl->addLayout(buttons);
+  cl->addWidget(progress_);
+  cl->addWidget(status_);
+  cl->addStretch(1);
+
+  table_ = new QTableWidget(0, evalColumnNames().size());
+  table_->setHorizontalHeaderLabels(evalColumnNames());
+  table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+  table_->setSelectionMode(QAbstractItemView::SingleSelection);
+  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  table_->verticalHeader()->hide();
+  table_->setAccessibleName(tr("Evaluation results"));
+  connect(table_, &QTableWidget::itemSelectionChanged, this, [this] {
+    const QList<QTableWidgetItem*> sel = table_->selectedItems();
+    if (!sel.isEmpty()) details_->setText(evalDetails(runs_.value(table_->item(sel.first()->row(), 0)->text().toInt())));
+  });
+
+  chart_ = new ChartWidget();
+  chart_->setTitle(tr("Quality vs size: one point per run"));
+  chart_->setAxisTitles(tr("bits per weight"), tr("KL divergence to the reference, mean (nats)"));
+  chart_->setEmptyText(tr("Each evaluation becomes a point here. Click a point to see its run."));
+  s_runs_ = chart_->addSeries(ChartWidget::Kind::Scatter, tr("runs"));
+  connect(chart_, &ChartWidget::pointClicked, this, [this](int, int index) {
+    if (index >= 0 && index < point_runs_.size()) showRun(point_runs_[index]);
+  });
+  details_ = new QLabel();
+  details_->setWordWrap(true);
+  details_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+  details_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+
+  auto* right = new QSplitter(Qt::Vertical);
+  right->addWidget(table_);
+  auto* lower = new QSplitter(Qt::Horizontal);
+  lower->addWidget(chart_);
+  lower->addWidget(details_);
+  lower->setSizes({560, 400});
+  right->addWidget(lower);
+  right->setStretchFactor(1, 2);
+  auto* split = new QSplitter();
+  split->addWidget(controls);
+  split->addWidget(right);
+  split->setSizes({360, 1000});
+  auto* l = new QVBoxLayout(this);
+  l->addWidget(split);
+}
+
+EvalRequest QuantizePanel::currentRequest() const {
+  EvalRequest r;
+  r.format = format_->currentText();
+  r.quantize_embeddings = embeddings_->isChecked();
+  r.source = static_cast<EvalRequest::Source>(source_->currentIndex());
+  r.sample_tokens = sample_->value();
+  r.seed = static_cast<quint64>(seed_->value());
+  r.file = file_->text();
+  r.ctx = ctx_->value();
+  return r;
+}
+
+QStringList QuantizePanel::sweepFormats() const {
+  QStringList out;
+  for (int i = 0; i < sweep_formats_->count(); ++i)
+    if (sweep_formats_->item(i)->checkState() == Qt::Checked) out << sweep_formats_->item(i)->text();
+  return out;
+}
+
+void QuantizePanel::setModelContext(int context_length, bool has_tokenizer) {
+  sample_->setMaximum(std::max(2, context_length - 1));
+  ctx_->setMaximum(context_length);
+  if (sample_->value() > sample_->maximum()) sample_->setValue(sample_->maximum());
+  status_->setText(has_tokenizer ? tr("Ready.") : tr("Ready. This model has no tokenizer: use sampled tokens or a token-id file."));
+}
+
+void QuantizePanel::saveSettings(QSettings& s) const {
+  s.setValue("quantize/format", format_->currentText());
+  s.setValue("quantize/embeddings", embeddings_->isChecked());
+  s.setValue("quantize/source", source_->currentIndex());
+  s.setValue("quantize/sample", sample_->value());
+  s.setValue("quantize/seed", seed_->value());
+  s.setValue("quantize/file", file_->text());
+  s.setValue("quantize/ctx", ctx_->value());
+  s.setValue("quantize/sweep", sweepFormats());
+}
+
+void QuantizePanel::restoreSettings(const QSettings& s) {
+  format_->setCurrentText(s.value("quantize/format", "q8_0").toString());
+  embeddings_->setChecked(s.value("quantize/embeddings", false).toBool());
+  source_->setCurrentIndex(s.value("quantize/source", 0).toInt());
+  sample_->setValue(s.value("quantize/sample", 256).toInt());
+  seed_->setValue(s.value("quantize/seed", 0).toInt());
+  file_->setText(s.value("quantize/file").toString());
+  ctx_->setValue(s.value("quantize/ctx", 64).toInt());
+  if (s.contains("quantize/sweep")) {
+    const QStringList on = s.value("quantize/sweep").toStringList();
+    for (int i = 0; i < sweep_formats_->count(); ++i)
+      sweep_formats_->item(i)->setCheckState(on.contains(sweep_formats_->item(i)->text()) ? Qt::Checked : Qt::Unchecked);
+  }
+}
+
+void QuantizePanel::setDark(bool dark) { chart_->setDark(dark); }
+
+void QuantizePanel::setBusy(bool busy) {
+  busy_ = busy;
+  evaluate_->setEnabled(!busy);
+  sweep_->setEnabled(!busy);
+  cancel_->setEnabled(busy);
+  if (!busy) progress_->setValue(0);
+}
+
+void QuantizePanel::startEvaluate() {
+  setBusy(true);
+  sweeping_ = false;
+  status_->setText(tr("Evaluating %1…").arg(format_->currentText()));
+  emit evaluateRequested(currentRequest());
+}
+
+void QuantizePanel::startSweep() {
+  const QStringList formats = sweepFormats();
+  if (formats.isEmpty()) {
+    status_->setText(tr("Tick at least one format to sweep over."));
+    return;
+  }
+  setBusy(true);
+  sweeping_ = true;
+  sweep_rows_.clear();
+  status_->setText(tr("Sweeping over %1…").arg(formats.join(", ")));
+  emit sweepRequested(currentRequest(), formats);
+}
+
+void QuantizePanel::onEvaluation(const EvalRecord& r) {
+  runs_.insert(r.id, r);
+  const int row = table_->rowCount();
+  table_->insertRow(row);
+  const QStringList cells = evalCells(r);
+  for (int c = 0; c < cells.size(); ++c) {
+    auto* item = new QTableWidgetItem(cells[c]);
+    if (c >= 2 && c < cells.size() - 1) item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    table_->setItem(row, c, item);
+  }
+  run_rows_.insert(r.id, row);
+  if (sweeping_) sweep_rows_.push_back(row);
+  table_->resizeColumnsToContents();
+  details_->setText(evalDetails(r));
+  if (!sweeping_) {
+    setBusy(false);
+    status_->setText(tr("Run %1 (%2) done in %3 s.").arg(r.id).arg(r.format).arg(r.seconds, 0, 'f', 2));
+  }
+}
+
+void QuantizePanel::onFrontierPoints(const QVector<LivePoint>& points) {
+  QVector<QPointF> xy;
+  for (const LivePoint& p : points) {
+    xy.push_back(p.point);
+    point_runs_.push_back(p.tag);
+  }
+  chart_->appendPoints(s_runs_, xy);
+}
+
+void QuantizePanel::onProgress(const QString& task, double fraction, const QString& text) {
+  if (task != "evaluate" && task != "sweep") return;
+  progress_->setValue(static_cast<int>(1000 * fraction));
+  status_->setText(text);
+}
+
+void QuantizePanel::onFailed(const QString& task, const QString& message) {
+  if (task != "evaluate" && task != "sweep") return;
+  if (task == "evaluate") setBusy(false);
+  status_->setText(tr("Error: %1").arg(message));
+}
+
+void QuantizePanel::onCancelled(const QString& task) {
+  if (task == "evaluate") {
+    setBusy(false);
+    status_->setText(tr("Evaluation cancelled."));
+  }
+}
+
+void QuantizePanel::onSweepFinished(bool cancelled, int completed, int total) {
+  setBusy(false);
+  sweeping_ = false;
+  if (cancelled) {
+    status_->setText(tr("Sweep cancelled after %1 of %2 formats; the finished runs are kept.").arg(completed).arg(total));
+    for (int row : sweep_rows_)
+      if (QTableWidgetItem* it = table_->item(row, table_->columnCount() - 1))
+        it->setText(it->text() + tr(" (sweep cancelled)"));
+  } else {
+    status_->setText(tr("Sweep done: %1 of %2 formats evaluated.").arg(completed).arg(total));
+  }
+}
+
+void QuantizePanel::showRun(int run_id) {
+  if (!runs_.contains(run_id)) return;
+  details_->setText(evalDetails(runs_.value(run_id)));
+  const QSignalBlocker block(table_);
+  table_->selectRow(run_rows_.value(run_id));
+}
+
+QString QuantizePanel::statusText() const { return status_->text(); }
+QString QuantizePanel::detailsText() const { return details_->text(); }
+
+}  // namespace precis::ui

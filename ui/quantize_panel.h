@@ -1,0 +1,97 @@
+// Quantize panel: weight format, evaluation data (sampled tokens, a token-id file or a text file),
+// window length; Evaluate and Sweep with progress and Cancel; a results table of the evaluation
+// statistics; a quality-vs-bits frontier (one point per run; clicking a point shows that run).
+// Tested by tests/ui/test_workbench.cpp (stories260K: the table shows evaluate()'s numbers, the
+// frontier gets the point, a sweep cancelled mid-way keeps its points and is marked cancelled).
+#pragma once
+#include <QMap>
+#include <QWidget>
+
+#include "ui/live_feed.h"
+#include "ui/worker_types.h"
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QListWidget;
+class QProgressBar;
+class QPushButton;
+class QSettings;
+class QSpinBox;
+class QTableWidget;
+
+namespace precis::ui {
+
+class ChartWidget;
+
+class QuantizePanel : public QWidget {
+  Q_OBJECT
+ public:
+  explicit QuantizePanel(QWidget* parent = nullptr);
+
+  EvalRequest currentRequest() const;
+  QStringList sweepFormats() const;
+  void setModelContext(int context_length, bool has_tokenizer);
+  void saveSettings(QSettings& s) const;
+  void restoreSettings(const QSettings& s);
+  void setDark(bool dark);
+
+  // Worker results (connected queued by the main window).
+  void onEvaluation(const EvalRecord& record);
+  void onFrontierPoints(const QVector<LivePoint>& points);
+  void onProgress(const QString& task, double fraction, const QString& text);
+  void onFailed(const QString& task, const QString& message);
+  void onCancelled(const QString& task);
+  void onSweepFinished(bool cancelled, int completed, int total);
+  // Shows the run with this id in the details box and selects its table row.
+  void showRun(int run_id);
+
+  QTableWidget* resultsTable() const { return table_; }
+  ChartWidget* frontierChart() const { return chart_; }
+  QPushButton* evaluateButton() const { return evaluate_; }
+  QPushButton* sweepButton() const { return sweep_; }
+  QPushButton* cancelButton() const { return cancel_; }
+  QComboBox* formatBox() const { return format_; }
+  QSpinBox* sampleBox() const { return sample_; }
+  QSpinBox* ctxBox() const { return ctx_; }
+  QString statusText() const;
+  QString detailsText() const;
+  bool busy() const { return busy_; }
+
+ signals:
+  void evaluateRequested(const precis::ui::EvalRequest& request);
+  void sweepRequested(const precis::ui::EvalRequest& request, const QStringList& formats);
+  void cancelRequested();
+
+ private:
+  void setBusy(bool busy);
+  void startEvaluate();
+  void startSweep();
+
+  QComboBox* format_ = nullptr;
+  QCheckBox* embeddings_ = nullptr;
+  QComboBox* source_ = nullptr;
+  QSpinBox* sample_ = nullptr;
+  QSpinBox* seed_ = nullptr;
+  QLineEdit* file_ = nullptr;
+  QSpinBox* ctx_ = nullptr;
+  QListWidget* sweep_formats_ = nullptr;
+  QPushButton* evaluate_ = nullptr;
+  QPushButton* sweep_ = nullptr;
+  QPushButton* cancel_ = nullptr;
+  QProgressBar* progress_ = nullptr;
+  QLabel* status_ = nullptr;
+  QTableWidget* table_ = nullptr;
+  ChartWidget* chart_ = nullptr;
+  QLabel* details_ = nullptr;
+  int s_runs_ = 0;
+  QVector<int> point_runs_;      // run id of each frontier point, in chart order
+  QMap<int, EvalRecord> runs_;   // by run id
+  QMap<int, int> run_rows_;      // run id -> table row
+  QVector<int> sweep_rows_;      // table rows of the running sweep
+  bool busy_ = false;
+  bool sweeping_ = false;
+};
+
+}  // namespace precis::ui
