@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/cli_common.h"
+#include "app/cli/quant_flags.h"
 #include "engine/backend/registry.h"
 #include "engine/eval/evaluator.h"
 #include "engine/eval/token_input.h"
@@ -53,7 +54,15 @@ const CommandSpec& evalSpec() {
        {"--seed", "S", "seed for --sample (default 0)"},
        {"--ctx", "N", "window length in tokens (default: the model's context length)"},
        {"--score", "MODE", "all (default) or second-half"},
-       {"--weights", "FORMAT", "test weight format: f32, f16, bf16, q8_0, q4_0 (default q8_0)"},
+       {"--weights", "FORMAT", "test weight format: fp32, fp16, bf16, fp8-e4m3, fp8-e5m2, int8, int8-asym, int4, int4-asym, nf4, q8_0, q4_0 (default q8_0)"},
+       {"--granularity", "G", "scales of int/nf4/fp8 formats: tensor, channel (default), group:N (docs/quantization.md)"},
+       {"--activations", "A", "matmul inputs: none (default), int8, fp8-e4m3 (simulated, CPU backend)"},
+       {"--act-granularity", "G", "token (dynamic, default) or tensor (static, calibrated on --calib-tokens)"},
+       {"--calibration", "C", "weight clipping: max (default), percentile:P, mse"},
+       {"--calib-tokens", "N", "static activation calibration: first N evaluation tokens (default 128)"},
+       {"--override", "RULES", "comma-separated PATTERN=keep or PATTERN=FORMAT[@GRANULARITY]"},
+       {"--override-file", "FILE", "JSON overrides (docs/quantization.md)"},
+       {"--stats", "", "per-tensor weight statistics (SQNR, clipping, scales, kurtosis, outliers)"},
        {"--quantize-embeddings", "", "convert token_embd too (kept at its stored type by default)"},
        {"--tokenizer", "FILE", "llama2.c tokenizer.bin to attach to a llama2.c checkpoint"},
        {"--no-window-bos", "", "feed each window's first token as is (default: as BOS, like llama.cpp)"},
@@ -106,10 +115,11 @@ int runEval(const ParsedArgs& args) {
   const std::string score = args.get("--score", "all");
   if (score != "all" && score != "second-half")
     return usageError(spec, "--score: '" + score + "' is not one of all, second-half");
-  DType format = DType::Q8_0;
-  const std::string format_name = args.get("--weights", "q8_0");
-  if (!parseDType(format_name.c_str(), &format) || format == DType::I32)
-    return usageError(spec, "--weights: '" + format_name + "' is not a weight format (f32, f16, bf16, q8_0, q4_0)");
+  Result<QuantScheme> scheme = schemeFromArgs(args, "q8_0");  // app/cli/quant_flags.h
+  if (!scheme) return usageError(spec, scheme.error().message);
+  const std::string format_name = weightSpecName(scheme->weights);
+  const std::optional<long long> calib_n = intOption(args, "--calib-tokens", 128, 1, 1 << 24, err);
+  if (!calib_n) return usageError(spec, err);
   const std::string backend_name = args.get("--backend", "auto");
   if (backend_name != "auto" && backend_name != "cpu" && backend_name != "cuda")
     return usageError(spec, "--backend: '" + backend_name + "' is not one of cpu, cuda, auto");
@@ -133,9 +143,6 @@ int runEval(const ParsedArgs& args) {
     reference = &reference_model;
     reference_desc = "the stored model (" + storedTypes(*stored) + ") dequantized to f32";
   }
-  ConvertReport report;
-  Result<Model> test = convertWeights(*stored, WeightPlan{format, args.has("--quantize-embeddings")}, &report);
-  if (!test) return runtimeError(spec, path + ": converting to " + format_name + ": " + test.error().message);
 
   // Runtimes on one backend.
   const int ctx = static_cast<int>(*ctx_arg ? *ctx_arg : cfg.context_length);
@@ -155,8 +162,6 @@ int runEval(const ParsedArgs& args) {
   Result<std::unique_ptr<LlamaRuntime>> ref_rt = LlamaRuntime::create(*reference, **backend, ro);
   if (!ref_rt) return runtimeError(spec, "reference runtime: " + ref_rt.error().message);
   ro.max_ctx = ctx;
-  Result<std::unique_ptr<LlamaRuntime>> test_rt = LlamaRuntime::create(*test, **backend, ro);
-  if (!test_rt) return runtimeError(spec, "test runtime: " + test_rt.error().message);
 
   // Input sequences.
   std::vector<std::vector<int32_t>> sequences;
@@ -184,6 +189,13 @@ int runEval(const ParsedArgs& args) {
                  std::to_string(bosId(*stored)) + ", temperature 1, seed " + std::to_string(*seed) + ")";
   }
 
+  // Test model: the scheme's weights, through the activation fake-quant when asked (quant_flags.h).
+  const std::vector<int32_t> calib(sequences.empty() ? std::vector<int32_t>{} : std::vector<int32_t>(
+      sequences[0].begin(), sequences[0].begin() + std::min<size_t>(sequences[0].size(), size_t(*calib_n))));
+  Result<SchemeRun> run = buildSchemeRun(*stored, *scheme, **backend, ro, calib, args.has("--stats"));
+  if (!run) return runtimeError(spec, path + ": " + format_name + ": " + run.error().message);
+  const ConvertReport report = toConvertReport(run->quantized.report);
+  std::unique_ptr<LlamaRuntime>* test_rt = &run->runtime;
   EvalOptions eo;
   eo.ctx = ctx;
   eo.score = score == "all" ? EvalOptions::Score::All : EvalOptions::Score::SecondHalf;
@@ -227,12 +239,14 @@ int runEval(const ParsedArgs& args) {
     j["top1_agreement_uncertainty"] = s.same_top_uncertainty;
     j["delta_p"] = {{"mean", s.delta_p.mean}, {"uncertainty", s.delta_p.uncertainty}, {"rms", s.delta_p_rms},
                     {"median", s.delta_p_median}, {"min", s.delta_p_min}, {"max", s.delta_p_max}};
-    j["weights"] = {{"format", dtypeName(format)}, {"bits_per_weight", report.bits_per_weight},
-                    {"bytes", report.bytes}, {"quantize_embeddings", args.has("--quantize-embeddings")},
-                    {"kept", kept}};
+    j["weights"] = schemeWeightsJson(*run, *scheme);
+    j["activations"] = {{"format", actFormatName(scheme->activations)},
+                        {"granularity", scheme->activations == ActFormat::None ? "-" : actGranularityName(scheme->act_granularity)},
+                        {"simulated", run->act != nullptr}};
+    if (args.has("--stats")) j["tensor_stats"] = schemeStatsJson(*run);
     j["backend"] = dev.backend;
     j["device"] = dev.name;
-    j["kernels"] = kernelsJson(**test_rt);
+    j["kernels"] = schemeKernelsJson(*run);
     j["reference_kernels"] = kernelsJson(**ref_rt);
     j["seconds"] = r->seconds;
     std::cout << j.dump(2) << "\n";
@@ -241,7 +255,7 @@ int runEval(const ParsedArgs& args) {
 
   std::printf("Model:      %s\n", path.c_str());
   std::printf("Reference:  %s\n", reference_desc.c_str());
-  std::printf("Test:       weights converted to %s, %.3f bits per weight, %s\n", dtypeName(format),
+  std::printf("Test:       weights converted to %s, %.3f bits per weight, %s\n", format_name.c_str(),
               report.bits_per_weight, humanBytes(report.bytes).c_str());
   for (const auto& k : kept)
     std::printf("            kept %s as %s: %s\n", k["name"].get<std::string>().c_str(),
@@ -260,8 +274,10 @@ int runEval(const ParsedArgs& args) {
   std::printf("Delta-p               mean %.3f%% +/- %.3f%%, RMS %.3f%%\n", 100 * s.delta_p.mean,
               100 * s.delta_p.uncertainty, 100 * s.delta_p_rms);
   std::printf("\nKernels (test):\n");
-  for (const KernelUse& k : (*test_rt)->kernelsUsed())
-    std::printf("  %-10s %-36s %s\n", k.op.c_str(), k.types.c_str(), k.kernel.c_str());
+  for (const auto& k : schemeKernelsJson(*run))
+    std::printf("  %-10s %-36s %s\n", k["op"].get<std::string>().c_str(), k["types"].get<std::string>().c_str(),
+                k["kernel"].get<std::string>().c_str());
+  if (args.has("--stats")) printSchemeStats(*run);
   if (s.count < 100)
     std::printf("\nNote: only %zu tokens scored; llama.cpp reports no statistics below 100.\n", s.count);
   return kExitOk;

@@ -123,7 +123,7 @@ nlohmann::ordered_json schemeKernelsJson(const SchemeRun& run) {
         a.push_back({{"op", "matmul"},
                      {"types", spec + " weights (" + std::to_string(n) + " tensors) dequantized to f32, " +
                                    (act.empty() ? "f32 activations" : act)},
-                     {"kernel", "simulated: " + k.kernel},
+                     {"kernel", k.kernel.rfind("simulated", 0) == 0 ? k.kernel : "simulated: " + k.kernel},
                      {"simulated", true}});
     }
     a.push_back({{"op", k.op}, {"types", k.types}, {"kernel", k.kernel}, {"simulated", mm && run.act != nullptr}});
@@ -166,6 +166,36 @@ nlohmann::ordered_json schemeStatsJson(const SchemeRun& run) {
                  {"outliers_6sigma", s.outliers}, {"absmax", s.absmax}});
   }
   return a;
+}
+
+}  // namespace precis::cli
+
+namespace precis::cli {
+
+ConvertReport toConvertReport(const ModelQuantReport& r) {
+  ConvertReport c;
+  for (const TensorQuantReport& t : r.tensors) {
+    DType from = DType::F32, to = DType::F32;
+    parseDType(t.from.c_str(), &from);
+    if (!t.simulated) parseDType(t.to.c_str(), &to);
+    std::string reason = t.reason;
+    if (t.simulated) reason = "stored as " + t.to + " (packed), runs dequantized to f32 (simulated)" + (reason.empty() ? "" : "; " + reason);
+    c.tensors.push_back({t.name, from, to, t.elements, t.bytes, reason});
+  }
+  c.bytes = r.bytes;
+  c.bits_per_weight = r.bits_per_weight;
+  return c;
+}
+
+void printSchemeStats(const SchemeRun& run) {
+  std::printf("\nPer-tensor statistics (weights):\n  %-26s %-16s %8s %10s %8s %10s %10s %8s %6s\n", "tensor", "as",
+              "SQNR dB", "rel MSE", "clip %", "scale min", "scale max", "kurt", "out6s");
+  for (const TensorQuantReport& t : run.quantized.report.tensors) {
+    if (!t.has_stats) continue;
+    const QuantStats& s = t.stats;
+    std::printf("  %-26s %-16s %8.2f %10.3g %8.4f %10.3g %10.3g %8.2f %6lld\n", t.name.c_str(), t.to.c_str(), s.sqnr_db,
+                s.rel_mse, 100 * s.clip_rate, s.scale_min, s.scale_max, s.kurtosis, static_cast<long long>(s.outliers));
+  }
 }
 
 }  // namespace precis::cli

@@ -49,3 +49,12 @@ namespace precis::cli {
 const CommandSpec& sweepSpec();
 int runSweep(const ParsedArgs& args);
 }  // namespace precis::cli
+
+#include "engine/quant/convert.h"
+namespace precis::cli {
+// The scheme's report in convertWeights' shape (for code that takes a ConvertReport): simulated
+// tensors appear as f32 (what runs) with their real packed bytes and "stored as ..." reasons.
+ConvertReport toConvertReport(const ModelQuantReport& r);
+// Readable --stats table (one line per converted tensor) on stdout.
+void printSchemeStats(const SchemeRun& run);
+}  // namespace precis::cli
