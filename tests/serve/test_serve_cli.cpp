@@ -1,0 +1,93 @@
+// precis-cli serve-sim: --json keys for one policy and the side-by-side "runs" for several, the
+// modelled clock labelled as such, logging to an experiment log with --db, and usage/runtime
+// errors with their exit codes (2 usage, 1 runtime). Runs the built binary with QProcess.
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include "test_paths.h"
+
+namespace {
+struct Run {
+  int code = -1;
+  QByteArray out, err;
+};
+Run cli(const QStringList& args) {
+  QProcess p;
+  p.start(PRECIS_CLI_PATH, args);
+  p.waitForFinished(120000);
+  return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
+}
+QString model() { return QString::fromStdString(precis::test::modelPath("stories260K.bin")); }
+}  // namespace
+
+class TestServeCli : public QObject {
+  Q_OBJECT
+ private slots:
+  void jsonOnePolicy() {
+    PRECIS_REQUIRE_MODEL("stories260K.bin");
+    const Run r = cli({"serve-sim", model(), "--policy", "continuous", "--rate", "200", "--requests", "12",
+                       "--output-len", "2:8", "--seed", "3", "--threads", "1", "--json"});
+    QVERIFY2(r.code == 0, r.err.constData());
+    const auto j = nlohmann::json::parse(r.out.toStdString());
+    for (const char* key : {"ttft", "tpot", "e2e", "queue", "requests_per_s", "output_tokens_per_s", "occupancy_mean",
+                            "padded_token_ratio", "kv_usage_max", "preemptions", "rejected", "deadline_misses",
+                            "goodput", "quality_goodput", "clock"})
+      QVERIFY2(j.contains(key), key);
+    for (const char* key : {"mean", "p50", "p90", "p99", "max"}) QVERIFY2(j["ttft"].contains(key), key);
+    QCOMPARE(j["clock"].get<std::string>(), std::string("measured"));
+    QCOMPARE(j["finished"].get<int>(), 12);
+    QCOMPARE(j["policy"].get<std::string>(), std::string("continuous"));
+    QVERIFY(j["output_tokens_per_s"].get<double>() > 0);
+  }
+
+  void severalPoliciesSideBySideAndModelClock() {
+    PRECIS_REQUIRE_MODEL("stories260K.bin");
+    const Run r = cli({"serve-sim", model(), "--policy", "static,dynamic,continuous", "--rate", "200", "--requests",
+                       "10", "--output-len", "2:8", "--threads", "1", "--clock", "model", "--json"});
+    QVERIFY2(r.code == 0, r.err.constData());
+    const auto j = nlohmann::json::parse(r.out.toStdString());
+    QCOMPARE(int(j["runs"].size()), 3);
+    for (const auto& run : j["runs"]) {
+      QCOMPARE(run["clock"].get<std::string>(), std::string("model"));
+      QVERIFY(run.contains("cost_model"));
+      QCOMPARE(run["finished"].get<int>(), 10);
+    }
+    QVERIFY(j["runs"][0]["padded_token_ratio"].get<double>() > 0);
+    QCOMPARE(j["runs"][2]["padded_token_ratio"].get<double>(), 0.0);
+    // The readable table names every policy and says the clock is modelled.
+    const Run t = cli({"serve-sim", model(), "--policy", "static,continuous", "--rate", "200", "--requests", "6",
+                       "--output-len", "2:4", "--threads", "1", "--clock", "model"});
+    QCOMPARE(t.code, 0);
+    QVERIFY(t.out.contains("MODELLED"));
+    QVERIFY(t.out.contains("static") && t.out.contains("continuous"));
+  }
+
+  void logsToExperimentLog() {
+    PRECIS_REQUIRE_MODEL("stories260K.bin");
+    QTemporaryDir dir;
+    const QString db = dir.filePath("runs.sqlite");
+    const Run r = cli({"serve-sim", model(), "--policy", "continuous", "--concurrency", "3", "--requests", "6",
+                       "--output-len", "3", "--threads", "1", "--db", db, "--json"});
+    QVERIFY2(r.code == 0, r.err.constData());
+    const auto j = nlohmann::json::parse(r.out.toStdString());
+    QVERIFY(j["run_id"].get<long long>() > 0);
+    QVERIFY(QFileInfo::exists(db));
+  }
+
+  void errors() {
+    QCOMPARE(cli({"serve-sim", "m.bin", "--policy", "fifo"}).code, 2);
+    QCOMPARE(cli({"serve-sim", "m.bin", "--rate", "1", "--concurrency", "2"}).code, 2);
+    QCOMPARE(cli({"serve-sim", "m.bin", "--output-len", "0"}).code, 2);
+    QCOMPARE(cli({"serve-sim", "m.bin", "--clock", "wall"}).code, 2);
+    const Run missing = cli({"serve-sim", "/nonexistent/model.bin"});
+    QCOMPARE(missing.code, 1);
+    QVERIFY(missing.err.contains("/nonexistent/model.bin"));
+    QCOMPARE(cli({"serve-sim", "--help"}).code, 0);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestServeCli)
+#include "test_serve_cli.moc"
