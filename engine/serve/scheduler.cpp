@@ -219,7 +219,7 @@ StepPlan Scheduler::planContinuous(double now) {
     const int to_feed = feedLength(id) - s.cached;
     if (to_feed == 1) {
       // A decode needs room for one more position; take it from the newest sequences.
-      while (!pool_.ensure(id, s.cached + 1)) preempt(running_.back());
+      while (s.running && !pool_.ensure(id, s.cached + 1)) preempt(running_.back());
       if (!s.running) continue;  // it was the newest itself
       plan.entries.push_back(entryFor(id, 1));
       budget -= 1;

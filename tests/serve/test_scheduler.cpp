@@ -191,6 +191,32 @@ class TestScheduler : public QObject {
     for (const StepRecord& s : st) QVERIFY(s.kv_blocks_used <= 4);
   }
 
+  void continuousPreemptsTheNewestItself() {
+    // 2 blocks of 4. Request 0 (prompt 2, output 3) never needs more than 1 block; request 1
+    // (prompt 4, output 4) needs a second block at its first decode: it is the newest, so it is
+    // preempted itself, request 0 is left alone, and request 1 recomputes 5 tokens after 0 leaves.
+    Workload w = makeRequests({0, 0}, {2, 4}, {3, 4});
+    SchedulerConfig c;
+    c.policy = Policy::Continuous;
+    c.max_batch = 4;
+    c.token_budget = 64;
+    c.block_size = 4;
+    c.kv_blocks = 2;
+    c.max_ctx = 8;
+    FakeExecutor ex(1.0, 0.0);
+    SimResult r = runOk(w, c, ex);
+    const auto& st = r.timeline.steps;
+    QCOMPARE(members(st[0]), (std::vector<int>{0, 1}));
+    QCOMPARE(members(st[1]), (std::vector<int>{0}));
+    QCOMPARE(st[1].kv_blocks_used, 1);  // request 1 holds nothing while it waits
+    QCOMPARE(members(st[2]), (std::vector<int>{0}));
+    QCOMPARE(r.timeline.requests[0].preemptions, 0);
+    QCOMPARE(r.timeline.requests[1].preemptions, 1);
+    QCOMPARE(members(st[3]), (std::vector<int>{1}));
+    QCOMPARE(st[3].prefill_tokens, 5);
+    QCOMPARE(int(r.outputs[1].size()), 4);
+  }
+
   void continuousAdmissionBoundedByKvBlocks() {
     // 3 blocks of 4: two 8-token prompts need 4 blocks; the second waits until the first leaves.
     Workload w = makeRequests({0, 0}, {8, 8}, {1, 1});
