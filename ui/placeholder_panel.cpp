@@ -17,7 +17,8 @@ PlaceholderPanel::PlaceholderPanel(const QString& title, const QString& text, QW
   l->addWidget(heading, 0, Qt::AlignHCenter);
   l->addWidget(body, 0, Qt::AlignHCenter);
   l->addStretch(2);
-  body->setMaximumWidth(640);
+  body->setFixedWidth(640);  // a wrapped label in an aligned layout item needs its height set
+  body->setMinimumHeight(body->heightForWidth(640));
 }
 
 }  // namespace precis::ui

@@ -1,0 +1,70 @@
+# Installs Precis into a scratch root and runs it from there (ctest label: packaging).
+#   cmake -DBUILD=<build dir> -DROOT=<scratch dir> -DMODEL=<stories260K.bin or ""> [-DDEB=ON] -P install_test.cmake
+# DEB=OFF: `cmake --install` with DESTDIR (fast). DEB=ON: `cpack -G DEB`, then `dpkg -x` of the
+# main package (slow: compresses the binaries). Either way: the files a desktop needs are there,
+# precis-cli --version prints the version, and an evaluation runs from the installed binary (on
+# stories260K when present, else on a random model made by the installed precis-cli).
+cmake_minimum_required(VERSION 3.25)
+foreach(v BUILD ROOT)
+  if(NOT DEFINED ${v})
+    message(FATAL_ERROR "install_test.cmake: -D${v}=... is required")
+  endif()
+endforeach()
+file(REMOVE_RECURSE ${ROOT})
+file(MAKE_DIRECTORY ${ROOT})
+
+function(run)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
+  endif()
+  set(RUN_OUT "${out}" PARENT_SCOPE)
+endfunction()
+
+if(DEB)
+  run(${CMAKE_CPACK_COMMAND} -G DEB -B ${ROOT}/deb --config ${BUILD}/CPackConfig.cmake)
+  file(GLOB debs ${ROOT}/deb/precis_*.deb)
+  list(LENGTH debs n)
+  if(NOT n EQUAL 1)
+    message(FATAL_ERROR "expected one precis_*.deb in ${ROOT}/deb, found: ${debs}")
+  endif()
+  run(dpkg-deb --field ${debs} Depends)
+  foreach(dep libqt6sql6-sqlite libopenblas0 libsqlite3-0 libqt6charts6)
+    if(NOT RUN_OUT MATCHES "${dep}")
+      message(FATAL_ERROR "the package does not depend on ${dep}: ${RUN_OUT}")
+    endif()
+  endforeach()
+  run(dpkg -x ${debs} ${ROOT}/root)
+else()
+  set(ENV{DESTDIR} ${ROOT}/root)
+  run(${CMAKE_COMMAND} --install ${BUILD} --prefix /usr --component Unspecified)
+endif()
+
+set(usr ${ROOT}/root/usr)
+foreach(f bin/precis-cli bin/precis share/applications/io.github.precis.Precis.desktop
+          share/icons/hicolor/scalable/apps/io.github.precis.Precis.svg
+          share/metainfo/io.github.precis.Precis.metainfo.xml share/doc/precis/README.md)
+  if(NOT EXISTS ${usr}/${f})
+    message(FATAL_ERROR "not installed: /usr/${f}")
+  endif()
+endforeach()
+
+run(${usr}/bin/precis-cli --version)
+if(NOT RUN_OUT MATCHES "[0-9]+\\.[0-9]+\\.[0-9]+")
+  message(FATAL_ERROR "precis-cli --version printed no version: ${RUN_OUT}")
+endif()
+set(ENV{QT_QPA_PLATFORM} offscreen)
+run(${usr}/bin/precis --version)
+
+if(MODEL AND EXISTS ${MODEL})
+  set(model ${MODEL})
+else()
+  file(WRITE ${ROOT}/tiny.json [[{"dim": 32, "hidden_dim": 64, "n_layers": 1, "n_heads": 2, "vocab_size": 64, "context_length": 64}]])
+  run(${usr}/bin/precis-cli make-model --config ${ROOT}/tiny.json --out ${ROOT}/tiny.gguf --seed 1 --quiet)
+  set(model ${ROOT}/tiny.gguf)
+endif()
+run(${usr}/bin/precis-cli eval ${model} --sample 32 --ctx 32 --weights q8_0 --json)
+if(NOT RUN_OUT MATCHES "\"kl\"" OR NOT RUN_OUT MATCHES "\"top1_agreement\"")
+  message(FATAL_ERROR "the installed precis-cli eval printed no statistics: ${RUN_OUT}")
+endif()
+message(STATUS "installed precis ran from ${usr}: ${model}")
