@@ -55,6 +55,7 @@ const CommandSpec& serveSimSpec() {
        {"--quality-max-kl", "X", "acceptance policy: KL mean at most X (default 0.05)"},
        {"--quality-min-top1", "Y", "acceptance policy: top-1 agreement at least Y (default 0.9)"},
        {"--clock", "measured|model", "measured step times (default) or the fitted cost model"},
+       {"--timer", "wall|cpu", "how steps are measured: wall time (default), or thread CPU time (--threads 1)"},
        {"--db", "PATH", "log each policy's run with its time series to this experiment log"},
        {"--tokenizer", "FILE", "llama2.c tokenizer.bin to attach to a llama2.c checkpoint"},
        {"--backend", "NAME", "cpu, cuda or auto (default auto)"},
@@ -172,6 +173,11 @@ int runServeSim(const ParsedArgs& args) {
     if (!ok) return usageError(spec, err);
   const std::string clock = args.get("--clock", "measured");
   if (clock != "measured" && clock != "model") return usageError(spec, "--clock: '" + clock + "' is not measured or model");
+  const std::string timer_name = args.get("--timer", "wall");
+  if (timer_name != "wall" && timer_name != "cpu") return usageError(spec, "--timer: '" + timer_name + "' is not wall or cpu");
+  if (timer_name == "cpu" && *threads != 1)
+    return usageError(spec, "--timer cpu measures one thread: give --threads 1");
+  const StepTimer timer = timer_name == "cpu" ? StepTimer::ThreadCpu : StepTimer::Wall;
   const std::string weights = args.get("--weights", "f32");
   const std::string backend_name = args.get("--backend", "auto");
   if (backend_name != "auto" && backend_name != "cpu" && backend_name != "cuda")
@@ -278,7 +284,7 @@ int runServeSim(const ParsedArgs& args) {
 
   std::optional<CostModel> cost;
   if (clock == "model") {
-    Result<CostModel> cm = calibrate(**rt, int(*budget), 3);
+    Result<CostModel> cm = calibrate(**rt, int(*budget), 3, nullptr, timer);
     if (!cm) return runtimeError(spec, cm.error().message);
     cost = *cm;
   }
@@ -329,7 +335,7 @@ int runServeSim(const ParsedArgs& args) {
       };
     }
     ModelExecutor model_exec(cost ? *cost : CostModel{});
-    RuntimeExecutor real_exec(**rt);
+    RuntimeExecutor real_exec(**rt, timer);
     StepExecutor& exec = cost ? static_cast<StepExecutor&>(model_exec) : static_cast<StepExecutor&>(real_exec);
     Result<SimResult> sim = simulate(*workload, run.config, exec, so);
     if (!sim) return runtimeError(spec, sim.error().message);
@@ -368,6 +374,7 @@ int runServeSim(const ParsedArgs& args) {
       j["weights"] = {{"format", weights}, {"bits_per_weight", weights == "f32" ? 32.0 : report.bits_per_weight}};
       j["quality"] = quality.known ? nlohmann::json{{"acceptance", quality.acceptance}, {"source", quality.source}}
                                    : nlohmann::json(nullptr);
+      j["timer"] = stepTimerName(timer);
       j["backend"] = dev.backend;
       j["device"] = dev.name;
       if (cost) j["cost_model"] = cost->describe();
@@ -386,7 +393,8 @@ int runServeSim(const ParsedArgs& args) {
   if (cost)
     std::cout << "clock: MODELLED, not measured: " << cost->describe() << "\n";
   else
-    std::cout << "clock: measured (every step ran the model; scheduler time included)\n";
+    std::cout << "clock: measured, " << stepTimerName(timer)
+              << " time (every step ran the model; scheduler time included)\n";
   std::cout << "quality: " << (quality.known ? quality.source : "unknown (give --quality FILE)") << "\n\n";
   printTable(runs, std::cout);
   for (const PolicyRun& r : runs)

@@ -5,13 +5,27 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <ctime>
 
 #include "engine/runtime/sampler.h"
 
 namespace precis {
 
+const char* stepTimerName(StepTimer t) { return t == StepTimer::Wall ? "wall" : "thread-cpu"; }
+
+namespace {
+double nowSeconds(StepTimer t) {
+  if (t == StepTimer::ThreadCpu) {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
 Result<StepResult> RuntimeExecutor::run(const StepPlan& plan) {
-  const auto t0 = std::chrono::steady_clock::now();
+  const double t0 = nowSeconds(timer_);
   batch_.clear();
   for (const StepEntry& e : plan.entries)
     for (size_t i = 0; i < e.tokens.size(); ++i)
@@ -23,7 +37,7 @@ Result<StepResult> RuntimeExecutor::run(const StepPlan& plan) {
   StepResult r;
   for (size_t i = 0; i < rows; ++i)
     r.sampled.push_back(argmax(std::span<const float>(logits_.data() + i * vocab, vocab)));
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  r.seconds = nowSeconds(timer_) - t0;
   return r;
 }
 
@@ -120,9 +134,10 @@ Result<CostModel> fitCostModel(const std::vector<CostSample>& samples) {
   return m;
 }
 
-Result<CostModel> calibrate(LlamaRuntime& rt, int token_budget, int repeats, std::vector<CostSample>* out) {
+Result<CostModel> calibrate(LlamaRuntime& rt, int token_budget, int repeats, std::vector<CostSample>* out,
+                            StepTimer timer) {
   const int slots = rt.options().max_slots, ctx = rt.options().max_ctx;
-  RuntimeExecutor exec(rt);
+  RuntimeExecutor exec(rt, timer);
   std::vector<StepPlan> plans;
   for (int b = 1; b <= slots; b *= 2)
     for (int c : {ctx / 8, ctx / 2, ctx - 1}) {

@@ -17,14 +17,22 @@
 
 namespace precis {
 
+// How a measured step is timed: wall time (steady_clock), or the calling thread's CPU time
+// (CLOCK_THREAD_CPUTIME_ID). Thread CPU time is exact only for a CPU backend with 1 thread (the
+// pool then runs every op inline on the caller); it leaves out time the OS gave to other processes,
+// which makes runs on a shared, loaded machine comparable. Both are measurements, not models.
+enum class StepTimer { Wall, ThreadCpu };
+const char* stepTimerName(StepTimer t);  // "wall", "thread-cpu"
+
 class RuntimeExecutor : public StepExecutor {
  public:
-  explicit RuntimeExecutor(LlamaRuntime& runtime) : rt_(runtime) {}
+  explicit RuntimeExecutor(LlamaRuntime& runtime, StepTimer timer = StepTimer::Wall) : rt_(runtime), timer_(timer) {}
   Result<StepResult> run(const StepPlan& plan) override;
   std::string clock() const override { return "measured"; }
 
  private:
   LlamaRuntime& rt_;
+  StepTimer timer_;
   std::vector<BatchToken> batch_;
   std::vector<float> logits_;
 };
@@ -54,7 +62,7 @@ Result<CostModel> fitCostModel(const std::vector<CostSample>& samples);
 // contexts, prefill chunks; median of `repeats` runs each) and fits the cost model. Overwrites
 // KV cache contents (call before a run, not during one).
 Result<CostModel> calibrate(LlamaRuntime& runtime, int token_budget, int repeats = 3,
-                            std::vector<CostSample>* samples_out = nullptr);
+                            std::vector<CostSample>* samples_out = nullptr, StepTimer timer = StepTimer::Wall);
 
 class ModelExecutor : public StepExecutor {
  public:

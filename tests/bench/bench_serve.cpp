@@ -8,7 +8,9 @@
 //      measured host time of plan + completion vs the measured step time (target < 5%).
 // Usage: bench_serve (--model PATH | --preset 15m|110m) [--threads N] [--requests N] [--rate R]
 //        [--max-batch N] [--output-len DIST] [--prompt-len DIST] [--rates x1,x2,...] [--seed S]
-//        [--backend cpu|cuda|auto] [--curve-measured]
+//        [--backend cpu|cuda|auto] [--curve-measured] [--timer wall|cpu]
+// --timer cpu times each step by the thread's CPU time (needs --threads 1): on a shared, loaded
+// machine it leaves out the time other processes took (see engine/serve/executors.h).
 // Rates in --rates are multiples of the continuous decode capacity estimated from the cost model.
 #include <chrono>
 #include <cstdio>
@@ -35,6 +37,7 @@ struct Args {
   double rate = 0;  // 0: 1.0 x estimated capacity
   uint64_t seed = 1;
   bool curve_measured = false;
+  StepTimer timer = StepTimer::Wall;
 };
 
 bool parse(int argc, char** argv, Args& a) {
@@ -53,6 +56,7 @@ bool parse(int argc, char** argv, Args& a) {
     else if (k == "--prompt-len") a.prompt_len = val();
     else if (k == "--seed") a.seed = std::strtoull(val(), nullptr, 10);
     else if (k == "--curve-measured") a.curve_measured = true;
+    else if (k == "--timer") a.timer = std::string(val()) == "cpu" ? StepTimer::ThreadCpu : StepTimer::Wall;
     else return false;
   }
   return !a.model.empty() || !a.preset.empty();
@@ -105,7 +109,10 @@ int main(int argc, char** argv) {
               model->config.dim, model->config.n_layers, model->config.vocab_size,
               (*be)->device().backend.c_str(), (*be)->device().name.c_str(), a.threads, ctx);
 
-  Result<CostModel> cm = calibrate(**rt, 512, 3);
+  if (a.timer == StepTimer::ThreadCpu && a.threads != 1)
+    return std::fprintf(stderr, "--timer cpu needs --threads 1\n"), 2;
+  std::printf("step timer: %s\n", stepTimerName(a.timer));
+  Result<CostModel> cm = calibrate(**rt, 512, 3, nullptr, a.timer);
   if (!cm) return std::fprintf(stderr, "%s\n", cm.error().message.c_str()), 1;
   std::printf("cost model: %s\n", cm->describe().c_str());
   // Capacity estimate: continuous decode of max_batch sequences at mean context.
@@ -134,7 +141,7 @@ int main(int argc, char** argv) {
     WorkloadSpec s = ws;
     s.rate = rate;
     Result<Workload> w = makeWorkload(s);
-    RuntimeExecutor real(**rt);
+    RuntimeExecutor real(**rt, a.timer);
     ModelExecutor modelled(*cm);
     StepExecutor& ex = measured ? static_cast<StepExecutor&>(real) : static_cast<StepExecutor&>(modelled);
     SimOptions so;
@@ -200,7 +207,7 @@ int main(int argc, char** argv) {
     Result<Workload> w = makeWorkload(s);
     SchedulerConfig c = policyConfig(Policy::Continuous, 64, ctx);
     c.token_budget = 64 * 48;
-    RuntimeExecutor real(**rt);
+    RuntimeExecutor real(**rt, a.timer);
     SimOptions so;
     so.charge_host_time = true;
     Result<SimResult> r = simulate(*w, c, real, so);
