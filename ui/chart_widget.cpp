@@ -182,6 +182,12 @@ void ChartWidget::setHistogram(int series, const std::vector<double>& edges, con
   rebuild();
 }
 
+void ChartWidget::setSeriesName(int series, const QString& name) {
+  Impl::Data& s = d_->series.at(series);
+  s.name = name;
+  s.shown->setName(name);
+}
+
 void ChartWidget::clearData() {
   for (Impl::Data& s : d_->series) {
     s.points.clear();

@@ -35,6 +35,7 @@ class ChartWidget : public QWidget {
   void appendPoints(int series, const QVector<QPointF>& points);
   // A histogram series: edges (bins + 1) ascending, counts (bins).
   void setHistogram(int series, const std::vector<double>& edges, const std::vector<int64_t>& counts);
+  void setSeriesName(int series, const QString& name);
   // Removes every point of every series (the series stay).
   void clearData();
 

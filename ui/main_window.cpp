@@ -25,6 +25,7 @@
 #include "ui/palette.h"
 #include "ui/placeholder_panel.h"
 #include "ui/quantize_panel.h"
+#include "ui/runs_panel.h"
 
 namespace precis::ui {
 
@@ -53,11 +54,8 @@ MainWindow::MainWindow(QSettings* settings, QWidget* parent) : QMainWindow(paren
                                      tr("Distillation (teacher and student, temperature, alpha, steps, live loss / KL / "
                                         "agreement curves) arrives with issue 5 (engine/train).")),
                 tr("&Distill"));
-  tabs_->addTab(new PlaceholderPanel(tr("Runs: the experiment log"),
-                                     tr("The experiment log (sortable runs, overlays, parameter diffs, approval "
-                                        "against a policy) arrives with issue 4 (engine/log). Evaluations made in "
-                                        "this window are listed in the Quantize panel's table for now.")),
-                tr("&Runs"));
+  runs_panel_ = new RunsPanel();
+  tabs_->addTab(runs_panel_, tr("&Runs"));
 
   banner_ = new QFrame();
   banner_->setObjectName("errorBanner");
@@ -170,6 +168,7 @@ void MainWindow::addRecent(const QString& path) {
 
 void MainWindow::startSession(const QString& model_path) {
   emit engine_->startRequested(settings_->value("backend", "auto").toString());
+  runs_panel_->openLog(settings_->value("runs/db").toString());
   QString path = model_path;
   if (path.isEmpty()) path = settings_->value("model/last").toString();
   if (!path.isEmpty() && QFileInfo::exists(path)) openModel(path);
@@ -193,6 +192,7 @@ void MainWindow::setDark(bool dark) {
   if (auto* app = qobject_cast<QApplication*>(QCoreApplication::instance())) applyPalette(*app, dark);
   model_panel_->setDark(dark);
   quantize_panel_->setDark(dark);
+  runs_panel_->setDark(dark);
   settings_->setValue("window/dark", dark);
 }
 

@@ -19,6 +19,7 @@ namespace precis::ui {
 class EngineThread;
 class ModelPanel;
 class QuantizePanel;
+class RunsPanel;
 
 class MainWindow : public QMainWindow {
   Q_OBJECT
@@ -36,6 +37,7 @@ class MainWindow : public QMainWindow {
 
   ModelPanel* modelPanel() const { return model_panel_; }
   QuantizePanel* quantizePanel() const { return quantize_panel_; }
+  RunsPanel* runsPanel() const { return runs_panel_; }
   EngineThread* engine() const { return engine_; }
   QTabWidget* tabs() const { return tabs_; }
   QString errorText() const;
@@ -64,6 +66,7 @@ class MainWindow : public QMainWindow {
   QTabWidget* tabs_ = nullptr;
   ModelPanel* model_panel_ = nullptr;
   QuantizePanel* quantize_panel_ = nullptr;
+  RunsPanel* runs_panel_ = nullptr;
   QFrame* banner_ = nullptr;
   QLabel* banner_text_ = nullptr;
   QLabel* device_ = nullptr;

@@ -1,0 +1,58 @@
+// RunsWorker: reads the experiment log (engine/log RunStore) on its own thread, so a slow or locked
+// database never blocks the window. One RunStore per thread, as engine/log requires.
+// Tested by tests/ui/test_runs_panel.cpp.
+#pragma once
+#include <QMetaType>
+#include <QObject>
+#include <QPointF>
+#include <QString>
+#include <QVector>
+#include <memory>
+
+namespace precis {
+class RunStore;
+}
+
+namespace precis::ui {
+
+struct RunRow {
+  qint64 id = 0;
+  QString experiment, kind, name, status, started;
+  double seconds = -1;  // -1 while running
+  QString metrics;      // latest values of a few metrics, "kl_mean=0.03 ppl=12.1"
+};
+
+struct RunView {
+  qint64 id = 0;
+  QString text;  // params, tags, latest metrics, artifacts, approvals
+  QVector<QString> metric_keys;             // metrics with a history (more than one step)
+  QVector<QVector<QPointF>> metric_history;  // (step, value) per key
+};
+
+class RunsWorker : public QObject {
+  Q_OBJECT
+ public:
+  RunsWorker();
+  ~RunsWorker() override;
+
+ public slots:
+  void open(const QString& path);  // "" = the default log (PRECIS_DB, XDG data folder)
+  void refresh();
+  void detail(qint64 id);
+  void remove(qint64 id);
+
+ signals:
+  void opened(const QString& path);
+  void runsListed(const QVector<precis::ui::RunRow>& rows);
+  void detailReady(const precis::ui::RunView& view);
+  void failed(const QString& message);
+
+ private:
+  std::unique_ptr<RunStore> store_;
+  QString path_;
+};
+
+}  // namespace precis::ui
+
+Q_DECLARE_METATYPE(precis::ui::RunRow)
+Q_DECLARE_METATYPE(precis::ui::RunView)
