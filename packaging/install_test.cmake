@@ -1,5 +1,5 @@
 # Installs Precis into a scratch root and runs it from there (ctest label: packaging).
-#   cmake -DBUILD=<build dir> -DROOT=<scratch dir> -DMODEL=<stories260K.bin or ""> [-DDEB=ON] -P install_test.cmake
+#   cmake -DBUILD=<build dir> -DROOT=<scratch dir> -DMODEL=<stories260K.bin or ""> [-DGUI=ON] [-DDEB=ON] -P install_test.cmake
 # DEB=OFF: `cmake --install` with DESTDIR (fast). DEB=ON: `cpack -G DEB`, then `dpkg -x` of the
 # main package (slow: compresses the binaries). Either way: the files a desktop needs are there,
 # precis-cli --version prints the version, and an evaluation runs from the installed binary (on
@@ -41,7 +41,11 @@ else()
 endif()
 
 set(usr ${ROOT}/root/usr)
-foreach(f bin/precis-cli bin/precis share/applications/io.github.precis.Precis.desktop
+set(gui_files)
+if(GUI)
+  set(gui_files bin/precis)
+endif()
+foreach(f bin/precis-cli ${gui_files} share/applications/io.github.precis.Precis.desktop
           share/icons/hicolor/scalable/apps/io.github.precis.Precis.svg
           share/metainfo/io.github.precis.Precis.metainfo.xml share/doc/precis/README.md)
   if(NOT EXISTS ${usr}/${f})
@@ -53,8 +57,10 @@ run(${usr}/bin/precis-cli --version)
 if(NOT RUN_OUT MATCHES "[0-9]+\\.[0-9]+\\.[0-9]+")
   message(FATAL_ERROR "precis-cli --version printed no version: ${RUN_OUT}")
 endif()
-set(ENV{QT_QPA_PLATFORM} offscreen)
-run(${usr}/bin/precis --version)
+if(GUI)
+  set(ENV{QT_QPA_PLATFORM} offscreen)
+  run(${usr}/bin/precis --version)
+endif()
 
 if(MODEL AND EXISTS ${MODEL})
   set(model ${MODEL})
