@@ -77,6 +77,38 @@ class TestServeCli : public QObject {
     QVERIFY(QFileInfo::exists(db));
   }
 
+  void traceWeightsAndQuality() {
+    PRECIS_REQUIRE_MODEL("stories260K.bin");
+    QTemporaryDir dir;
+    const QString trace = dir.filePath("trace.txt");
+    {
+      QFile f(trace);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write("# arrival prompt output\n0.0 4 3\n0.001 6 2\n0.002 3 4 0.5 0.5\n");
+    }
+    // q8_0 without a quality measurement: quality goodput is null, never a guess.
+    const Run r = cli({"serve-sim", model(), "--trace", trace, "--weights", "q8_0", "--threads", "1", "--json"});
+    QVERIFY2(r.code == 0, r.err.constData());
+    auto j = nlohmann::json::parse(r.out.toStdString());
+    QCOMPARE(j["finished"].get<int>(), 3);
+    QCOMPARE(j["output_tokens"].get<int>(), 9);
+    QVERIFY(j["quality_goodput"].is_null());
+    QCOMPARE(j["weights"]["format"].get<std::string>(), std::string("q8_0"));
+    // With an eval result that meets the policy: accepted, quality goodput positive.
+    const QString q = dir.filePath("eval.json");
+    {
+      QFile f(q);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write(R"({"kl": {"mean": 0.02}, "top1_agreement": 0.95})");
+    }
+    const Run r2 = cli({"serve-sim", model(), "--trace", trace, "--weights", "q8_0", "--quality", q, "--threads", "1",
+                        "--json"});
+    QVERIFY2(r2.code == 0, r2.err.constData());
+    j = nlohmann::json::parse(r2.out.toStdString());
+    QCOMPARE(j["quality"]["acceptance"].get<double>(), 1.0);
+    QVERIFY(j["quality_goodput"].get<double>() > 0);
+  }
+
   void errors() {
     QCOMPARE(cli({"serve-sim", "m.bin", "--policy", "fifo"}).code, 2);
     QCOMPARE(cli({"serve-sim", "m.bin", "--rate", "1", "--concurrency", "2"}).code, 2);
