@@ -12,6 +12,7 @@
 
 #include "app/cli/cli_common.h"
 #include "app/cli/quant_flags.h"
+#include "app/cli/run_logging.h"
 #include "engine/backend/registry.h"
 #include "engine/eval/evaluator.h"
 #include "engine/eval/token_input.h"
@@ -68,6 +69,7 @@ const CommandSpec& evalSpec() {
        {"--no-window-bos", "", "feed each window's first token as is (default: as BOS, like llama.cpp)"},
        {"--backend", "NAME", "cpu, cuda or auto (default auto: cuda when available)"},
        {"--threads", "N", "CPU threads (default: all cores)"},
+       dbOption(), noLogOption(),
        {"--json", "", "print one JSON object instead of the readable report"}},
       1,
       1};
@@ -189,6 +191,8 @@ int runEval(const ParsedArgs& args) {
                  std::to_string(bosId(*stored)) + ", temperature 1, seed " + std::to_string(*seed) + ")";
   }
 
+  EvalRunLog run_log;  // the experiment log (app/cli/run_logging.h); FAILED unless finished
+  if (Status s = run_log.start(args, path, (*backend)->device(), sequences); !s) return runtimeError(spec, s.error().message);
   // Test model: the scheme's weights, through the activation fake-quant when asked (quant_flags.h).
   const std::vector<int32_t> calib(sequences.empty() ? std::vector<int32_t>{} : std::vector<int32_t>(
       sequences[0].begin(), sequences[0].begin() + std::min<size_t>(sequences[0].size(), size_t(*calib_n))));
@@ -210,6 +214,7 @@ int runEval(const ParsedArgs& args) {
   Result<EvalResult> r = evaluate(**ref_rt, **test_rt, sequences, eo);
   if (show_progress) std::fprintf(stderr, "\n");
   if (!r) return runtimeError(spec, path + ": " + r.error().message);
+  if (Status s = run_log.finish(*r, report); !s) return runtimeError(spec, s.error().message);
   const KlStatistics& s = r->stats;
   const DeviceInfo& dev = (*backend)->device();
 
