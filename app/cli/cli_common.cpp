@@ -12,13 +12,10 @@ namespace precis::cli {
 
 const CommandSpec& serveSimSpec(); int runServeSim(const ParsedArgs& args);  // cmd_serve_sim.cpp
 
-const CommandSpec& serveSimSpec(); int runServeSim(const ParsedArgs& args);  // cmd_serve_sim.cpp
-
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {&infoSpec, &runInfo},         {&tokenizeSpec, &runTokenize}, {&generateSpec, &runGenerate},
       {&evalSpec, &runEval},         {&makeModelSpec, &runMakeModel},
-      {&serveSimSpec, &runServeSim},
       {&runsSpec, &runRuns},
       {&sweepSpec, &runSweep},
       {&serveSimSpec, &runServeSim},
