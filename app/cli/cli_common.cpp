@@ -12,6 +12,8 @@ namespace precis::cli {
 
 const CommandSpec& serveSimSpec(); int runServeSim(const ParsedArgs& args);  // cmd_serve_sim.cpp
 
+const CommandSpec& demoModelsSpec(); int runDemoModels(const ParsedArgs& args);  // cmd_demo_models.cpp
+
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {&infoSpec, &runInfo},         {&tokenizeSpec, &runTokenize}, {&generateSpec, &runGenerate},
@@ -19,6 +21,7 @@ const std::vector<Command>& commands() {
       {&runsSpec, &runRuns},
       {&sweepSpec, &runSweep},
       {&serveSimSpec, &runServeSim},
+      {&demoModelsSpec, &runDemoModels},
   };
   return table;
 }
