@@ -19,7 +19,7 @@ const std::vector<Command>& commands() {
       {&infoSpec, &runInfo},         {&tokenizeSpec, &runTokenize}, {&generateSpec, &runGenerate},
       {&evalSpec, &runEval},         {&makeModelSpec, &runMakeModel},
       {&runsSpec, &runRuns},
-      {&sweepSpec, &runSweep},
+      {&sweepSpec, &runSweep},       {&sensitivitySpec, &runSensitivity},
       {&serveSimSpec, &runServeSim},
       {&demoModelsSpec, &runDemoModels},
   };

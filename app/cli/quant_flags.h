@@ -48,6 +48,8 @@ namespace precis::cli {
 // The quantization-lab subcommands (cmd_sweep.cpp), registered in cli_common.cpp.
 const CommandSpec& sweepSpec();
 int runSweep(const ParsedArgs& args);
+const CommandSpec& sensitivitySpec();
+int runSensitivity(const ParsedArgs& args);
 }  // namespace precis::cli
 
 #include "engine/quant/convert.h"
