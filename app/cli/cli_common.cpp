@@ -18,7 +18,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {&infoSpec, &runInfo},         {&tokenizeSpec, &runTokenize}, {&generateSpec, &runGenerate},
       {&evalSpec, &runEval},         {&makeModelSpec, &runMakeModel},
-      {&runsSpec, &runRuns},
+      {&runsSpec, &runRuns},         {&approveSpec, &runApprove},   {&exportSpec, &runExport},
       {&sweepSpec, &runSweep},       {&sensitivitySpec, &runSensitivity},
       {&serveSimSpec, &runServeSim},
       {&demoModelsSpec, &runDemoModels},

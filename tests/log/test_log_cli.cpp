@@ -90,33 +90,59 @@ class TestLogCli : public QObject {
     QCOMPARE(json(cli({"runs", "list", "--json", "--db", db})).size(), size_t(1));
   }
 
-  void compareDeleteMerge() {
+  void approveThenExportReproduces() {
     PRECIS_REQUIRE_MODEL("stories260K.bin");
     QTemporaryDir dir;
-    const QString a = dir.filePath("a.sqlite"), b = dir.filePath("b.sqlite"), all = dir.filePath("all.sqlite");
-    CLI_OK(cli({"eval", model(), "--sample", "32", "--weights", "q8_0", "--db", a}));
-    CLI_OK(cli({"eval", model(), "--sample", "32", "--weights", "f16", "--db", a}));
-    CLI_OK(cli({"eval", model(), "--sample", "32", "--weights", "q4_0", "--db", b}));
-    Run c = cli({"runs", "compare", "1", "2", "--json", "--db", a});
-    CLI_OK(c);
-    const nlohmann::json cj = json(c);
-    QCOMPARE(cj["params_differing"]["weights"][0].get<std::string>(), std::string("q8_0"));
-    QCOMPARE(cj["params_differing"]["weights"][1].get<std::string>(), std::string("f16"));
-    QVERIFY(!cj["params_differing"].contains("sample"));
-    QVERIFY(cj["metrics"]["kl_mean"][0].get<double>() > cj["metrics"]["kl_mean"][1].get<double>());
-    QCOMPARE(cli({"runs", "compare", "1", "--db", a}).code, 2);
-    Run m = cli({"runs", "merge", a, b, "--into", all});
-    CLI_OK(m);
-    const nlohmann::json lj = json(cli({"runs", "list", "--json", "--db", all}));
-    QCOMPARE(lj.size(), size_t(3));
-    QCOMPARE(lj[2]["id"].get<int>(), 3);  // b's run 1 renumbered
-    QCOMPARE(json(cli({"runs", "show", "3", "--json", "--db", all}))["params"]["weights"].get<std::string>(),
-             std::string("q4_0"));
-    CLI_OK(cli({"runs", "delete", "2", "--db", all}));
-    Run gone = cli({"runs", "show", "2", "--db", all});
-    QCOMPARE(gone.code, 1);
-    QVERIFY2(gone.err.find("all.sqlite") != std::string::npos, gone.err.c_str());
-    QCOMPARE(cli({"runs", "frobnicate", "--db", all}).code, 2);
+    const QString db = dir.filePath("log.sqlite");
+    CLI_OK(cli({"eval", model(), "--sample", "48", "--seed", QString::number(kSeed), "--weights", "q8_0", "--db", db}));
+    auto write = [&](const char* name, const char* text) {
+      std::ofstream(dir.filePath(name).toStdString()) << text;
+      return dir.filePath(name);
+    };
+    const QString strict = write("strict.json", R"({"kl_mean_max": 1e-9, "ppl_ratio_max": 1.0, "top1_min": 0.5})");
+    const QString loose = write("loose.json", R"({"kl_mean_max": 1.0, "kl_p99_max": 5, "top1_min": 0.5})");
+    const QString typo = write("typo.json", R"({"kl_mean_mx": 1.0})");
+    Run refused = cli({"approve", "1", "--policy", strict, "--db", db});
+    QCOMPARE(refused.code, 1);
+    QVERIFY2(refused.err.find("refused: kl_mean") != std::string::npos, refused.err.c_str());
+    Run noexport = cli({"export", "1", "--out", dir.filePath("x"), "--db", db});
+    QCOMPARE(noexport.code, 1);
+    QVERIFY2(noexport.err.find("not approved") != std::string::npos, noexport.err.c_str());
+    Run bad = cli({"approve", "1", "--policy", typo, "--db", db});
+    QCOMPARE(bad.code, 1);
+    QVERIFY2(bad.err.find("kl_mean_mx") != std::string::npos, bad.err.c_str());
+    CLI_OK(cli({"approve", "1", "--policy", loose, "--db", db}));
+    const nlohmann::json shown = json(cli({"runs", "show", "1", "--json", "--db", db}));
+    QVERIFY2(shown["approvals"].size() >= 1, shown.dump().substr(0, 300).c_str());
+    QCOMPARE(shown["approvals"].back()["checks"][0]["measured"].get<double>(), shown["metrics"]["kl_mean"].get<double>());
+
+    const QString out = dir.filePath("artifact");
+    CLI_OK(cli({"export", "1", "--out", out, "--weights", "--db", db}));
+    std::ifstream f(QDir(out).filePath("artifact.json").toStdString());
+    const nlohmann::json a = nlohmann::json::parse(f, nullptr, false);
+    QCOMPARE(a["schema_version"].get<int>(), 1);
+    QCOMPARE(a["model"]["sha256"].get<std::string>(), *precis::sha256File(model().toStdString()));
+    const std::string wpath = a["weights"]["file"]["path"];
+    QCOMPARE(a["weights"]["file"]["sha256"].get<std::string>(), *precis::sha256File(wpath));
+    QVERIFY(a["weights"]["conversion"]["tensors"].size() > 10);
+    QVERIFY(a["approval"]["approved"].get<bool>());
+    // Re-evaluate from the artifact's command: the same metrics.
+    QStringList argv;
+    for (const auto& x : a["reproduce"]["argv"]) argv << QString::fromStdString(x.get<std::string>());
+    argv << "--json" << "--no-log";
+    Run again = cli(argv);
+    CLI_OK(again);
+    const nlohmann::json aj = json(again);
+    QCOMPARE(aj["kl"]["mean"].get<double>(), a["metrics"]["kl_mean"].get<double>());
+    QCOMPARE(aj["kl"]["p99"].get<double>(), a["metrics"]["kl_p99"].get<double>());
+    QCOMPARE(aj["top1_agreement"].get<double>(), a["metrics"]["top1_agreement"].get<double>());
+    QCOMPARE(aj["perplexity"].get<double>(), a["metrics"]["perplexity"].get<double>());
+    // The exported weights load and have the run's format.
+    Run info = cli({"info", QString::fromStdString(wpath), "--json"});
+    CLI_OK(info);
+    QVERIFY(info.out.find("q8_0") != std::string::npos);
+    // The artifacts are recorded with the run.
+    QCOMPARE(json(cli({"runs", "show", "1", "--json", "--db", db}))["artifacts"].size(), size_t(2));
   }
 };
 
