@@ -1,23 +1,28 @@
 #!/usr/bin/env bash
-# The README's main command: installs dependencies, builds, and runs the main job: a precis-cli
-# demonstration on a real model (stories260K from ../shared/models when present, otherwise a
-# generated ~15M-parameter model): model info, greedy generation, and an evaluation of q8_0 and
-# q4_0 weights against full precision (perplexity, KL divergence, top-1 agreement).
+# The README's main command: installs dependencies, builds, builds the built-in demo models once
+# (a teacher and a distilled student trained on Precis's own synthetic story corpus; cached in
+# ~/.local/share/precis/demo, no download), then opens the workbench on the demo teacher.
+# Without a display (no $DISPLAY / $WAYLAND_DISPLAY) it runs the same demonstration on the
+# command line instead: model info, a generated story, and q8_0 / q4_0 evaluations against f32 on the demo corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 build="${BUILD_DIR:-build}"
 cmake -G Ninja -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j"$(nproc)" --target precis-cli
+cmake --build "$build" -j"$(nproc)" --target precis-cli precis
 cli="$build/app/cli/precis-cli"
-model="${PRECIS_MODELS_DIR:-../shared/models}/stories260K.bin"
-if [ ! -f "$model" ]; then
-  model="$build/demo-15m.gguf"
-  [ -f "$model" ] || "$cli" make-model --preset 15m --out "$model" --seed 1
+demo_dir="${XDG_DATA_HOME:-$HOME/.local/share}/precis/demo"
+"$cli" demo-models --out "$demo_dir"
+model="$demo_dir/demo-teacher.gguf"
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  exec "$build/app/precis/precis" "$model"
 fi
-echo "== precis-cli info $model"; "$cli" info "$model"
-echo "== greedy generation from BOS"; "$cli" generate "$model" --tokens 1 -n 24
+echo "(no display: running the demonstration on the command line; the workbench is $build/app/precis/precis)"
+echo "== precis-cli info $model"; "$cli" info "$model" | head -20
+echo "== a story from the demo teacher"; "$cli" generate "$model" --prompt "Once upon a time" -n 48 --seed 1 --temperature 0.8
+stories="$(mktemp)"; head -n 40 "$demo_dir/stories.txt" > "$stories"
 for fmt in q8_0 q4_0; do
-  echo "== eval --weights $fmt (256 tokens sampled from the model itself)"
-  "$cli" eval "$model" --sample 256 --seed 1 --weights "$fmt"
+  echo "== eval --weights $fmt on 40 stories of the demo corpus"
+  "$cli" eval "$model" --text "$stories" --weights "$fmt" --no-log
 done
+rm -f "$stories"
