@@ -26,6 +26,21 @@ const std::vector<Command>& commands() {
   return table;
 }
 
+std::vector<OptionSpec> evalDataOptions() {
+  return {{"--text", "FILE", "text file to evaluate (needs a model with a tokenizer)"},
+          {"--tokens", "FILE", "token file: one sequence of ids per line"},
+          {"--sample", "N", "evaluate N tokens sampled from the reference model"},
+          {"--seed", "S", "seed for --sample (default 0)"},
+          {"--ctx", "N", "window length in tokens (default: the model's context length)"},
+          {"--score", "MODE", "all (default) or second-half"}};
+}
+
+std::vector<OptionSpec> runtimeOptions() {
+  return {{"--tokenizer", "FILE", "llama2.c tokenizer.bin to attach to a llama2.c checkpoint"},
+          {"--backend", "NAME", "cpu, cuda or auto (default auto: cuda when available)"},
+          {"--threads", "N", "CPU threads (default: all cores)"}};
+}
+
 int usageError(const CommandSpec& spec, const std::string& message) {
   std::cerr << "precis-cli " << spec.name << ": " << message << "\n"
             << "Run 'precis-cli " << spec.name << " --help' for usage.\n";

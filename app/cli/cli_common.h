@@ -24,6 +24,12 @@ struct Command {
   int (*run)(const ParsedArgs& args);
 };
 
+// Options shared by the commands that evaluate on data (eval, sweep): --text, --tokens,
+// --sample, --seed, --ctx, --score.
+std::vector<OptionSpec> evalDataOptions();
+// Options shared by the commands that run a model: --tokenizer, --backend, --threads.
+std::vector<OptionSpec> runtimeOptions();
+
 // Every subcommand, in the order `precis-cli --help` lists them.
 const std::vector<Command>& commands();
 

@@ -23,7 +23,8 @@
 namespace precis::cli {
 
 const CommandSpec& evalSpec() {
-  static const CommandSpec spec{
+  static const CommandSpec spec = [] {
+    CommandSpec s{
       "eval",
       "MODEL (--text FILE | --tokens FILE | --sample N [--seed S]) [options]",
       "Measure what converting the weights to a format does to the model's predictions.",
@@ -49,12 +50,10 @@ const CommandSpec& evalSpec() {
       "KL(P_ref || P_test) per token in nats with mean, median, 99% and 99.9% percentiles and\n"
       "maximum; top-1 agreement = fraction of positions whose most likely tokens agree; delta-p =\n"
       "p_test(true token) - p_ref(true token), mean and RMS.",
-      {{"--text", "FILE", "text file to evaluate (needs a model with a tokenizer)"},
-       {"--tokens", "FILE", "token file: one sequence of ids per line"},
-       {"--sample", "N", "evaluate N tokens sampled from the reference model"},
-       {"--seed", "S", "seed for --sample (default 0)"},
-       {"--ctx", "N", "window length in tokens (default: the model's context length)"},
-       {"--score", "MODE", "all (default) or second-half"},
+      evalDataOptions(),
+      1,
+      1};
+    const std::vector<OptionSpec> rest{
        {"--weights", "FORMAT", "test weight format: fp32, fp16, bf16, fp8-e4m3, fp8-e5m2, int8, int8-asym, int4, int4-asym, nf4, q8_0, q4_0 (default q8_0)"},
        {"--granularity", "G", "scales of int/nf4/fp8 formats: tensor, channel (default), group:N (docs/quantization.md)"},
        {"--activations", "A", "matmul inputs: none (default), int8, fp8-e4m3 (simulated, CPU backend)"},
@@ -65,14 +64,13 @@ const CommandSpec& evalSpec() {
        {"--override-file", "FILE", "JSON overrides (docs/quantization.md)"},
        {"--stats", "", "per-tensor weight statistics (SQNR, clipping, scales, kurtosis, outliers)"},
        {"--quantize-embeddings", "", "convert token_embd too (kept at its stored type by default)"},
-       {"--tokenizer", "FILE", "llama2.c tokenizer.bin to attach to a llama2.c checkpoint"},
        {"--no-window-bos", "", "feed each window's first token as is (default: as BOS, like llama.cpp)"},
-       {"--backend", "NAME", "cpu, cuda or auto (default auto: cuda when available)"},
-       {"--threads", "N", "CPU threads (default: all cores)"},
        dbOption(), noLogOption(),
-       {"--json", "", "print one JSON object instead of the readable report"}},
-      1,
-      1};
+       {"--json", "", "print one JSON object instead of the readable report"}};
+    s.options.insert(s.options.end(), rest.begin(), rest.end());
+    for (const OptionSpec& o : runtimeOptions()) s.options.push_back(o);
+    return s;
+  }();
   return spec;
 }
 

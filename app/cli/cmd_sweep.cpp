@@ -35,19 +35,12 @@ const CommandSpec& sweepSpec() {
         "--activations none. Lab formats (fp8, int, nf4) are stored packed (their bytes are real) and\n"
         "run dequantized to f32: the kernels column says \"simulated\". tokens/s is the test model's\n"
         "prefill speed over the first window (at most 128 tokens).",
-        {{"--text", "FILE", "text file to evaluate (needs a model with a tokenizer)"},
-         {"--tokens", "FILE", "token file: one sequence of ids per line"},
-         {"--sample", "N", "evaluate N tokens sampled from the reference model"},
-         {"--seed", "S", "seed for --sample (default 0)"},
-         {"--ctx", "N", "window length in tokens (default: the model's context length)"},
-         {"--score", "MODE", "all (default) or second-half"},
-         {"--tokenizer", "FILE", "llama2.c tokenizer.bin to attach to a llama2.c checkpoint"},
-         {"--no-window-bos", "", "feed each window's first token as is"},
-         {"--backend", "NAME", "cpu, cuda or auto (default auto)"},
-         {"--threads", "N", "CPU threads (default: all cores)"},
-         {"--json", "", "print {\"rows\": [...]} instead of the table"}},
+        evalDataOptions(),
         1,
         1};
+    for (const OptionSpec& o : runtimeOptions()) s.options.push_back(o);
+    s.options.push_back({"--no-window-bos", "", "feed each window's first token as is"});
+    s.options.push_back({"--json", "", "print {\"rows\": [...]} instead of the table"});
     for (const OptionSpec& o : schemeOptionSpecs(true)) s.options.push_back(o);
     return s;
   }();
