@@ -298,6 +298,7 @@ int runServeSim(const ParsedArgs& args) {
 
   for (PolicyRun& run : runs) {
     std::unique_ptr<RunRecorder> rec;
+    std::string log_error;  // first failure writing the time series (reported after the run)
     SimOptions so;
     so.charge_host_time = clock == "measured";
     if (store) {
@@ -320,18 +321,20 @@ int runServeSim(const ParsedArgs& args) {
       int64_t step = 0;
       const double total_blocks = Scheduler::kvBlocksFor(run.config);
       so.on_step = [&, total_blocks](const StepRecord& s) {
-        rec->logMetrics({{"queue_depth", double(s.queue_depth)},
-                         {"sequences", double(s.sequences)},
-                         {"tokens", double(s.real_tokens)},
-                         {"pad_tokens", double(s.pad_tokens)},
-                         {"kv_usage", s.kv_blocks_used / total_blocks},
-                         {"step_seconds", s.end - s.start}},
-                        step++);
+        Status st = rec->logMetrics({{"queue_depth", double(s.queue_depth)},
+                                     {"sequences", double(s.sequences)},
+                                     {"tokens", double(s.real_tokens)},
+                                     {"pad_tokens", double(s.pad_tokens)},
+                                     {"kv_usage", s.kv_blocks_used / total_blocks},
+                                     {"step_seconds", s.end - s.start}},
+                                    step++);
+        if (!st && log_error.empty()) log_error = st.error().message;
       };
       so.on_request = [&](const RequestRecord& q) {
         if (q.rejected || q.token_times.empty()) return;
-        rec->logMetrics({{"request_ttft", q.token_times.front() - q.arrival}, {"request_e2e", q.finish - q.arrival}},
-                        q.id);
+        Status st = rec->logMetrics(
+            {{"request_ttft", q.token_times.front() - q.arrival}, {"request_e2e", q.finish - q.arrival}}, q.id);
+        if (!st && log_error.empty()) log_error = st.error().message;
       };
     }
     ModelExecutor model_exec(cost ? *cost : CostModel{});
@@ -341,6 +344,7 @@ int runServeSim(const ParsedArgs& args) {
     if (!sim) return runtimeError(spec, sim.error().message);
     run.metrics = computeMetrics(sim->timeline, quality);
     if (rec) {
+      if (!log_error.empty()) return runtimeError(spec, "experiment log: " + log_error);
       nlohmann::json j = metricsJson(run.metrics);
       std::map<std::string, double> flat;
       for (auto& [k, v] : j.items()) {
