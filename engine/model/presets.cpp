@@ -13,28 +13,12 @@ struct Preset {
   LlamaConfig config;
 };
 
-LlamaConfig make(int dim, int hidden, int layers, int heads, int kv, int vocab, int ctx, bool tied) {
-  LlamaConfig c;
-  c.dim = dim;
-  c.hidden_dim = hidden;
-  c.n_layers = layers;
-  c.n_heads = heads;
-  c.n_kv_heads = kv;
-  c.vocab_size = vocab;
-  c.context_length = ctx;
-  c.norm_eps = 1e-5f;
-  c.rope_theta = 10000.f;
-  c.rope_style = RopeStyle::Adjacent;
-  c.tied_classifier = tied;
-  return c;
-}
-
 std::vector<Preset> presets() {
   // stories15M / stories110M share the classifier with the embedding (llama2.c exports);
   // TinyLlama-1.1B has a separate lm_head.
-  return {{"15m", make(288, 768, 6, 6, 6, 32000, 256, true)},
-          {"110m", make(768, 2048, 12, 12, 12, 32000, 1024, true)},
-          {"1b", make(2048, 5632, 22, 32, 4, 32000, 2048, false)}};
+  return {{"15m", llamaShape(288, 768, 6, 6, 6, 32000, 256, true)},
+          {"110m", llamaShape(768, 2048, 12, 12, 12, 32000, 1024, true)},
+          {"1b", llamaShape(2048, 5632, 22, 32, 4, 32000, 2048, false)}};
 }
 
 }  // namespace
@@ -43,6 +27,20 @@ std::vector<std::string> presetNames() {
   std::vector<std::string> names;
   for (const Preset& p : presets()) names.push_back(p.name);
   return names;
+}
+
+LlamaConfig llamaShape(int dim, int hidden, int layers, int heads, int kv_heads, int vocab, int ctx,
+                       bool tied_classifier) {
+  LlamaConfig c;  // norm_eps, rope_theta and rope_style keep their defaults (model.h)
+  c.dim = dim;
+  c.hidden_dim = hidden;
+  c.n_layers = layers;
+  c.n_heads = heads;
+  c.n_kv_heads = kv_heads;
+  c.vocab_size = vocab;
+  c.context_length = ctx;
+  c.tied_classifier = tied_classifier;
+  return c;
 }
 
 Result<LlamaConfig> presetConfig(const std::string& name) {

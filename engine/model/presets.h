@@ -19,6 +19,11 @@ namespace precis {
 std::vector<std::string> presetNames();
 Result<LlamaConfig> presetConfig(const std::string& name);
 
+// A Llama shape with the default norm epsilon (1e-5), RoPE theta (10000) and adjacent RoPE pairs;
+// vocab_size may be 0 when a tokenizer trained later decides it.
+LlamaConfig llamaShape(int dim, int hidden, int layers, int heads, int kv_heads, int vocab, int ctx,
+                       bool tied_classifier);
+
 // Keys: dim, hidden_dim, n_layers, n_heads, n_kv_heads (default n_heads), vocab_size,
 // context_length, norm_eps, rope_theta, tied_classifier. Unknown keys are an error naming the key.
 Result<LlamaConfig> configFromJson(const std::string& json_text);

@@ -12,6 +12,7 @@
 #include "engine/backend/registry.h"
 #include "engine/model/gguf_writer.h"
 #include "engine/model/loader.h"
+#include "engine/model/presets.h"
 #include "engine/runtime/llama_runtime.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/train/bpe_trainer.h"
@@ -25,18 +26,6 @@ namespace fs = std::filesystem;
 
 namespace precis {
 namespace {
-
-LlamaConfig teacherShape(int dim, int hidden, int layers, int heads, int kv_heads, int ctx) {
-  LlamaConfig c;
-  c.dim = dim;
-  c.hidden_dim = hidden;
-  c.n_layers = layers;
-  c.n_heads = heads;
-  c.n_kv_heads = kv_heads;
-  c.context_length = ctx;
-  c.tied_classifier = false;
-  return c;
-}
 
 // Mean -log p of every story token and of the BOS that follows it, each story scored alone from
 // its BOS (story-aligned windows, as the entropy floor is defined). Stories longer than ctx are
@@ -91,7 +80,7 @@ std::string DemoConfig::key() const {
 
 DemoConfig defaultDemoConfig() {
   DemoConfig c;
-  c.teacher = teacherShape(160, 448, 4, 4, 2, 128);
+  c.teacher = llamaShape(160, 448, 4, 4, 2, 0, 128, false);
   c.batch = 8;
   c.ctx = 128;
   c.teacher_steps = 200;
@@ -106,7 +95,7 @@ DemoConfig smallDemoConfig() {
   c.train_stories = 300;
   c.heldout_stories = 20;
   c.vocab_size = 320;
-  c.teacher = teacherShape(32, 64, 2, 2, 1, 128);
+  c.teacher = llamaShape(32, 64, 2, 2, 1, 0, 128, false);
   c.teacher_steps = 30;
   c.student_steps = 20;
   c.batch = 4;
