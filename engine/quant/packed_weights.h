@@ -1,0 +1,20 @@
+// Which lab-format matrices the real low-bit CPU kernels run, and the kernel view of their packed
+// storage: a QuantizedMatrix (engine/quant/quant_tensor.h) is read in place, no copy.
+// int8, int8-asym, int4, int4-asym with tensor, channel or group:N scales have kernels
+// (kernels/cpu/matmul_packed.h); nf4 and fp8 do not (they run simulated, and say so).
+// Tested by tests/kernels/test_quant_kernels.cpp (views of real quantizeMatrix output decode to
+// exactly dequantizeMatrix's values) and tests/kernels/test_packed_backend.cpp.
+#pragma once
+#include <string>
+
+#include "engine/core/result.h"
+#include "engine/quant/quant_tensor.h"
+#include "kernels/common/packed_quant.h"
+
+namespace precis {
+
+// The kernel view of q, or why no real kernel runs it (e.g. "no real CPU kernel for nf4").
+// q must outlive the view.
+Result<PackedWeightsView> packedWeightsView(const QuantizedMatrix& q);
+
+}  // namespace precis
