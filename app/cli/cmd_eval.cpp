@@ -2,7 +2,9 @@
 // model as stored (the reference) against the same model with its weights converted to FORMAT
 // (the test): perplexity of both, KL divergence statistics, top-1 agreement and delta-p, with
 // llama.cpp's definitions (engine/eval/kl_metrics.h).
-// Tested by tests/cli/test_cli.cpp (stories260K --sample 64 --weights q8_0 --json: every key, sane values).
+// `eval --config ARTIFACT.json` re-evaluates an exported run and compares (app/cli/run_logging.h).
+// Tested by tests/cli/test_cli.cpp (stories260K --sample 64 --weights q8_0 --json: every key, sane values)
+// and tests/cli/test_cli_runs.cpp (--config reproduces an exported run; a changed model is refused).
 #include <unistd.h>
 
 #include <cstdio>
@@ -26,7 +28,7 @@ const CommandSpec& evalSpec() {
   static const CommandSpec spec = [] {
     CommandSpec s{
       "eval",
-      "MODEL (--text FILE | --tokens FILE | --sample N [--seed S]) [options]",
+      "MODEL (--text FILE | --tokens FILE | --sample N [--seed S]) [options]  |  --config ARTIFACT.json [MODEL]",
       "Measure what converting the weights to a format does to the model's predictions.",
       "Reference: the model as stored (dequantized to f32 when the file is quantized; the report\n"
       "says so). Test: the same model with its weights converted to --weights FORMAT (tensors that\n"
@@ -49,9 +51,14 @@ const CommandSpec& evalSpec() {
       "Statistics follow llama.cpp's llama-perplexity --kl-divergence: perplexity = exp(mean NLL);\n"
       "KL(P_ref || P_test) per token in nats with mean, median, 99% and 99.9% percentiles and\n"
       "maximum; top-1 agreement = fraction of positions whose most likely tokens agree; delta-p =\n"
-      "p_test(true token) - p_ref(true token), mean and RMS.",
+      "p_test(true token) - p_ref(true token), mean and RMS.\n"
+      "\n"
+      "--config ARTIFACT.json (written by `precis-cli export`) evaluates the exported run again with\n"
+      "exactly its model (sha256 checked; MODEL may name a moved copy), data and options, then\n"
+      "compares every recorded metric (timing metrics excepted): exit 0 when all agree within\n"
+      "--tolerance (relative; default 0: identical numbers), 1 otherwise.",
       evalDataOptions(),
-      1,
+      0,
       1};
     const std::vector<OptionSpec> rest{
        {"--weights", "FORMAT", "test weight format: fp32, fp16, bf16, fp8-e4m3, fp8-e5m2, int8, int8-asym, int4, int4-asym, nf4, q8_0, q4_0 (default q8_0)"},
@@ -65,6 +72,8 @@ const CommandSpec& evalSpec() {
        {"--stats", "", "per-tensor weight statistics (SQNR, clipping, scales, kurtosis, outliers)"},
        {"--quantize-embeddings", "", "convert token_embd too (kept at its stored type by default)"},
        {"--no-window-bos", "", "feed each window's first token as is (default: as BOS, like llama.cpp)"},
+       {"--config", "ARTIFACT", "re-evaluate an exported run (artifact.json) and compare its metrics"},
+       {"--tolerance", "R", "--config: relative difference allowed per metric (default 0)"},
        dbOption(), noLogOption(),
        {"--json", "", "print one JSON object instead of the readable report"}};
     s.options.insert(s.options.end(), rest.begin(), rest.end());
@@ -97,9 +106,26 @@ nlohmann::ordered_json kernelsJson(const LlamaRuntime& rt) {
   return a;
 }
 
+int evalWith(const ParsedArgs& args, const ConfiguredEval* config);
+
 }  // namespace
 
 int runEval(const ParsedArgs& args) {
+  const CommandSpec& spec = evalSpec();
+  if (!args.has("--config")) {
+    if (args.positional.empty()) return usageError(spec, "MODEL is required (or --config ARTIFACT.json)");
+    return evalWith(args, nullptr);
+  }
+  if (const std::string problem = configUsageProblem(args); !problem.empty()) return usageError(spec, problem);
+  Result<ConfiguredEval> config = configuredEval(args, spec);
+  if (!config) return runtimeError(spec, config.error().message);
+  return evalWith(config->args, &*config);
+}
+
+namespace {
+
+// One evaluation; `config` (eval --config) adds the token check and the comparison.
+int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
   const CommandSpec& spec = evalSpec();
   const int inputs = args.has("--text") + args.has("--tokens") + args.has("--sample");
   if (inputs != 1) return usageError(spec, "give exactly one of --text, --tokens or --sample");
@@ -189,6 +215,8 @@ int runEval(const ParsedArgs& args) {
                  std::to_string(bosId(*stored)) + ", temperature 1, seed " + std::to_string(*seed) + ")";
   }
 
+  if (config)
+    if (Status s = checkConfiguredTokens(*config, sequences); !s) return runtimeError(spec, s.error().message);
   EvalRunLog run_log;  // the experiment log (app/cli/run_logging.h); FAILED unless finished
   if (Status s = run_log.start(args, path, (*backend)->device(), sequences); !s) return runtimeError(spec, s.error().message);
   // Test model: the scheme's weights, through the activation fake-quant when asked (quant_flags.h).
@@ -252,8 +280,11 @@ int runEval(const ParsedArgs& args) {
     j["kernels"] = schemeKernelsJson(*run);
     j["reference_kernels"] = kernelsJson(**ref_rt);
     j["seconds"] = r->seconds;
+    bool reproduced = true;
+    if (config) j["reproduction"] = reproductionReport(*config, evalMetrics(*r, report), dev.backend, false, &reproduced);
     std::cout << j.dump(2) << "\n";
-    return kExitOk;
+    return reproduced ? kExitOk : runtimeError(spec, "the metrics of run " + std::to_string(config->artifact.run_id) +
+                                                         " were not reproduced (see \"reproduction\")");
   }
 
   std::printf("Model:      %s\n", path.c_str());
@@ -283,7 +314,12 @@ int runEval(const ParsedArgs& args) {
   if (args.has("--stats")) printSchemeStats(*run);
   if (s.count < 100)
     std::printf("\nNote: only %zu tokens scored; llama.cpp reports no statistics below 100.\n", s.count);
-  return kExitOk;
+  bool reproduced = true;
+  if (config) (void)reproductionReport(*config, evalMetrics(*r, report), dev.backend, true, &reproduced);
+  return reproduced ? kExitOk : runtimeError(spec, "the metrics of run " + std::to_string(config->artifact.run_id) +
+                                                       " were not reproduced");
 }
+
+}  // namespace
 
 }  // namespace precis::cli

@@ -2,8 +2,10 @@
 // (DIR/artifact.json, schema_version 1: model digest, weights format and per-tensor decisions, data
 // digest, metrics, policy and approval record, envelope, and the command that re-evaluates it) and,
 // with --weights, the converted weights as GGUF with their sha256 (recorded as an artifact of the
-// run). Re-evaluating: run reproduce.argv (precis-cli eval ...) and compare with metrics.
-// Tested by tests/log/test_log_cli.cpp (re-evaluation gives the same metrics; digests match files).
+// run). Its reproduce.argv is the eval command that measured the run.
+// Re-evaluating: `precis-cli eval --config DIR/artifact.json` (checks digests, compares metrics).
+// Tested by tests/log/test_log_cli.cpp (re-evaluation gives the same metrics; digests match files)
+// and tests/cli/test_cli_runs.cpp (eval --config reproduces exported eval and sweep-row runs).
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +16,9 @@
 #include "app/cli/cli_common.h"
 #include "app/cli/log_commands.h"
 #include "app/cli/run_logging.h"
+#include "engine/log/artifact.h"
+#include "engine/log/digest_cache.h"
+#include "engine/log/envelope.h"
 #include "engine/log/sha256.h"
 #include "engine/model/gguf_writer.h"
 #include "engine/model/loader.h"
@@ -29,7 +34,8 @@ const CommandSpec& exportSpec() {
       "DIR/artifact.json (schema_version 1) holds the model path and sha256, the weights format\n"
       "and every tensor's decision, the data digest, the metrics, the approval (policy, checks),\n"
       "the envelope, and reproduce.argv: the precis-cli eval command that measures the same\n"
-      "numbers again. The run must have been approved by `precis-cli approve` (its latest\n"
+      "numbers again; `precis-cli eval --config DIR/artifact.json` runs it and compares every\n"
+      "metric. The run must have been approved by `precis-cli approve` (its latest\n"
       "decision). The model file must still have the sha256 recorded in the run's envelope.\n"
       "--weights also writes DIR/weights-FORMAT.gguf (f32, f16, bf16, q8_0, q4_0) and its sha256.",
       {{"--out", "DIR", "output folder (created)"},
@@ -58,7 +64,8 @@ int runExport(const ParsedArgs& args) {
   if (env.is_null() || !env.contains("model") || inv == run->documents.end())
     return runtimeError(spec, "run " + std::to_string(*id) + " has no model envelope or invocation to export");
   const std::string model_path = env["model"]["path"];
-  Result<std::string> digest = sha256File(model_path);
+  DigestCache digests(**store);  // a multi-GB model is read again only when it changed
+  Result<std::string> digest = sha256Path(model_path, &digests);
   if (!digest) return runtimeError(spec, digest.error().message);
   if (*digest != env["model"]["sha256"].get<std::string>())
     return runtimeError(spec, model_path + ": sha256 " + *digest + " differs from the run's " +
@@ -70,7 +77,7 @@ int runExport(const ParsedArgs& args) {
   if (ec) return runtimeError(spec, out.string() + ": cannot create the folder: " + ec.message());
 
   nlohmann::ordered_json a;
-  a["schema_version"] = 1;
+  a["schema_version"] = kArtifactSchemaVersion;
   a["run"] = {{"id", *id}, {"db", (*store)->path()}, {"kind", run->info.kind}};
   a["model"] = env["model"];
   const std::string format = run->params.count("weights") ? run->params.at("weights") : "q8_0";

@@ -2,7 +2,7 @@
 // [--per-layer] [--budget BITS --high FORMAT[@G]] [--json]`: quantizes one tensor (or layer) at a
 // time, ranks by mean KL; with --budget, a greedy mixed-precision assignment verified by a real
 // evaluation next to the uniform low-precision model.
-// Engine part tested by tests/quant/test_sensitivity.cpp.
+// Engine part tested by tests/quant/test_sensitivity.cpp; the logged run by tests/cli/test_cli_runs.cpp.
 #include <cstdio>
 #include <iostream>
 
@@ -10,6 +10,7 @@
 
 #include "app/cli/cli_common.h"
 #include "app/cli/quant_flags.h"
+#include "app/cli/run_logging.h"
 #include "engine/backend/registry.h"
 #include "engine/eval/token_input.h"
 #include "engine/model/loader.h"
@@ -39,7 +40,8 @@ const CommandSpec& sensitivitySpec() {
        {"--high", "F[@G]", "format given to the most sensitive tensors (default int8@channel)"},
        {"--tokenizer", "FILE", "llama2.c tokenizer.bin"},
        {"--threads", "N", "CPU threads"},
-       {"--json", "", "print JSON"}},
+       {"--json", "", "print JSON"},
+       dbOption(), noLogOption()},
       1,
       1};
   return spec;
@@ -150,6 +152,9 @@ int runSensitivity(const ParsedArgs& args) {
                     v["quantized_bits_per_weight"].get<double>(), v["kl_mean"].get<double>(), 100 * v["top1_agreement"].get<double>());
     }
   }
+  // The experiment log: one run of kind sensitivity (app/cli/run_logging.h).
+  Result<int64_t> logged = logSensitivityRun(args, path, (*backend)->device(), seqs, out);
+  if (!logged) return runtimeError(spec, logged.error().message);
   if (json) std::cout << out.dump(2) << "\n";
   return kExitOk;
 }

@@ -1,18 +1,23 @@
 // `precis-cli sweep MODEL [--weights LIST] [--granularity LIST] [--activations LIST] [data flags]`:
 // evaluates every scheme of a grid against one reference (runtime and data computed once), one
 // row per scheme: format, granularity, activations, bits per weight, bytes, perplexity, KL, top-1,
-// tokens/s, kernels (simulated or real).
-// Tested by tests/quant/test_cli_quant.cpp (stories260K grid, --json rows, usage errors).
+// tokens/s, kernels (simulated or real). Logged as a parent run with one child run per row
+// (app/cli/run_logging.h); --shard I/N (or Slurm / Kubernetes variables, engine/log/shard.h) runs
+// one round-robin slice of the grid.
+// Tested by tests/quant/test_cli_quant.cpp (stories260K grid, --json rows, usage errors) and
+// tests/cli/test_cli_runs.cpp (parent and child runs, shards merged equal the whole grid).
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "app/cli/cli_common.h"
 #include "app/cli/quant_flags.h"
+#include "app/cli/run_logging.h"
 #include "engine/backend/registry.h"
 #include "engine/eval/evaluator.h"
 #include "engine/eval/token_input.h"
@@ -32,15 +37,27 @@ const CommandSpec& sweepSpec() {
         "evaluated like `precis-cli eval` against the same reference and data (computed once).\n"
         "Formats without a granularity (fp32, fp16, bf16, q8_0, q4_0) appear once. Defaults:\n"
         "--weights fp16,bf16,fp8-e4m3,int8,int4 --granularity tensor,channel,group:32\n"
-        "--activations none. Lab formats (fp8, int, nf4) are stored packed (their bytes are real) and\n"
-        "run dequantized to f32: the kernels column says \"simulated\". tokens/s is the test model's\n"
-        "prefill speed over the first window (at most 128 tokens).",
+        "--activations none. Lab formats (fp8, int, nf4) are stored packed (their bytes are real). On the\n"
+        "CPU, int8/int4 weights run real packed kernels (W8A16, W4A16; W8A8, W4A8 with --activations\n"
+        "int8); nf4/fp8 weights and fp8 activations run dequantized to f32 (\"simulated\"). tokens/s is the test model's\n"
+        "prefill speed over the first window (at most 128 tokens).\n"
+        "\n"
+        "Logging: a run of kind sweep and, as each row finishes, a child run of kind sweep-row\n"
+        "(written whole in one transaction) whose params are those of the equivalent `eval`.\n"
+        "Sharding: --shard I/N runs grid rows I, I+N, I+2N, ... (0-based); without it,\n"
+        "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (Slurm job arrays) or JOB_COMPLETION_INDEX with\n"
+        "--shard-count or PRECIS_SHARD_COUNT (Kubernetes Indexed Jobs) pick the slice. Give each\n"
+        "shard its own --db and join them with `precis-cli runs merge` (docs/cluster.md).",
         evalDataOptions(),
         1,
         1};
     for (const OptionSpec& o : runtimeOptions()) s.options.push_back(o);
     s.options.push_back({"--no-window-bos", "", "feed each window's first token as is"});
     s.options.push_back({"--json", "", "print {\"rows\": [...]} instead of the table"});
+    s.options.push_back({"--shard", "I/N", "run only grid rows i with i mod N = I (default: Slurm/Kubernetes variables, else all)"});
+    s.options.push_back({"--shard-count", "N", "the number of shards of a Kubernetes Indexed Job (else PRECIS_SHARD_COUNT)"});
+    s.options.push_back(dbOption());
+    s.options.push_back(noLogOption());
     for (const OptionSpec& o : schemeOptionSpecs(true)) s.options.push_back(o);
     return s;
   }();
@@ -85,6 +102,11 @@ int runSweep(const ParsedArgs& args) {
   if (backend_name != "auto" && backend_name != "cpu" && backend_name != "cuda")
     return usageError(spec, "--backend: '" + backend_name + "' is not one of cpu, cuda, auto");
   const bool json = args.has("--json");
+  const auto shard_count = intOption(args, "--shard-count", 0, 1, 1000000, err);
+  if (!shard_count) return usageError(spec, err);
+  Result<Shard> shard = resolveShard(args.get("--shard"), static_cast<int>(*shard_count),
+                                     [](const char* k) { return std::getenv(k); });
+  if (!shard) return usageError(spec, shard.error().message);
 
   // The grid: every scheme is validated before any work.
   Result<QuantScheme> base = schemeFromArgs(args, "fp16");
@@ -110,6 +132,8 @@ int runSweep(const ParsedArgs& args) {
       }
     }
   }
+
+  const std::vector<size_t> items = shardItems(grid.size(), *shard);
 
   const std::string& path = args.positional[0];
   LoadOptions lo;
@@ -158,6 +182,12 @@ int runSweep(const ParsedArgs& args) {
     if (!seq) return runtimeError(spec, seq.error().message);
     sequences.push_back(std::move(*seq));
   }
+  SweepRunLog run_log;  // the experiment log: FAILED unless every row finished
+  if (Status st = run_log.start(args, path, (*backend)->device(), sequences, *shard, grid.size(), items.size()); !st)
+    return runtimeError(spec, st.error().message);
+  if (!json && shard->count > 1)
+    std::printf("shard %d/%d (%s): %zu of %zu grid rows\n", shard->index, shard->count, shard->source.c_str(),
+                items.size(), grid.size());
   std::vector<int32_t> calib(sequences[0].begin(), sequences[0].begin() + std::min<size_t>(sequences[0].size(), size_t(*calib_n)));
 
   EvalOptions eo;
@@ -165,9 +195,13 @@ int runSweep(const ParsedArgs& args) {
   eo.score = score == "all" ? EvalOptions::Score::All : EvalOptions::Score::SecondHalf;
   eo.threads = static_cast<int>(*threads);
   eo.bos = args.has("--no-window-bos") ? -1 : bosId(*stored);
+  RuntimeOptions test_ro = ro;  // as `eval` builds its test runtime, so rows reproduce there
+  test_ro.max_ctx = ctx;
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-  for (const QuantScheme& s : grid) {
-    Result<SchemeRun> run = buildSchemeRun(*stored, s, **backend, ro, calib, false);
+  for (const size_t item : items) {
+    const QuantScheme& s = grid[item];
+    const int64_t row_start = nowMs();
+    Result<SchemeRun> run = buildSchemeRun(*stored, s, **backend, test_ro, calib, false);
     if (!run) return runtimeError(spec, path + ": " + weightSpecName(s.weights) + ": " + run.error().message);
     Result<EvalResult> r = evaluate(**ref_rt, *run->runtime, sequences, eo);
     if (!r) return runtimeError(spec, path + ": " + weightSpecName(s.weights) + ": " + r.error().message);
@@ -195,9 +229,18 @@ int runSweep(const ParsedArgs& args) {
     row["top1_agreement"] = k.same_top;
     row["tokens_per_second"] = secs > 0 ? n / secs : 0.0;
     row["tokens_scored"] = r->tokens_scored;
-    row["simulated"] = run->quantized.report.simulated_tensors > 0 || run->act != nullptr;
+    row["simulated"] = run->quantized.report.simulated_tensors > 0 || activationsSimulated(*run);
     row["kernels"] = schemeKernelsJson(*run);
     row["scheme"] = schemeWeightsJson(*run, s);
+    row["grid_index"] = item;
+    std::map<std::string, std::string> scheme_options{{"--weights", weightFormatName(s.weights.format)}};
+    if (formatHasGranularity(s.weights.format)) scheme_options["--granularity"] = granularityName(s.weights);
+    if (s.activations != ActFormat::None) scheme_options["--activations"] = actFormatName(s.activations);
+    std::map<std::string, double> metrics = evalMetrics(*r, toConvertReport(run->quantized.report));
+    metrics["tokens_per_second"] = row["tokens_per_second"].get<double>();
+    Result<int64_t> row_id = run_log.row(item, scheme_options, metrics, toConvertReport(run->quantized.report), row_start);
+    if (!row_id) return runtimeError(spec, row_id.error().message);
+    row["run_id"] = *row_id;
     if (!json) {
       std::printf("%-9s %-9s %-9s %6.3f %10s  ppl %9.4f  KL %.5f  top1 %6.2f%%  %9.0f tok/s  %s\n",
                   row["weights"].get<std::string>().c_str(), row["granularity"].get<std::string>().c_str(),
@@ -208,7 +251,15 @@ int runSweep(const ParsedArgs& args) {
     }
     rows.push_back(std::move(row));
   }
-  if (json) std::cout << nlohmann::ordered_json{{"model", path}, {"rows", rows}}.dump(2) << "\n";
+  if (Status st = run_log.finish(); !st) return runtimeError(spec, st.error().message);
+  if (json)
+    std::cout << nlohmann::ordered_json{{"model", path},
+                                        {"run_id", run_log.runId()},
+                                        {"shard", {{"index", shard->index}, {"count", shard->count},
+                                                   {"source", shard->source}, {"grid_size", grid.size()}}},
+                                        {"rows", rows}}
+                     .dump(2)
+              << "\n";
   return kExitOk;
 }
 

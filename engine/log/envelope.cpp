@@ -8,6 +8,7 @@
 #include <fstream>
 #include <thread>
 
+#include "engine/log/digest_cache.h"
 #include "engine/log/sha256.h"
 
 #ifndef PRECIS_VERSION
@@ -69,10 +70,11 @@ nlohmann::ordered_json deviceEnvelope(const DeviceInfo& d) {
   return j;
 }
 
-Result<std::string> sha256Path(const std::string& path) {
+Result<std::string> sha256Path(const std::string& path, DigestCache* cache) {
   namespace fs = std::filesystem;
+  auto fileDigest = [&](const std::string& p) { return cache ? cache->sha256File(p) : sha256File(p); };
   std::error_code ec;
-  if (!fs::is_directory(path, ec)) return sha256File(path);
+  if (!fs::is_directory(path, ec)) return fileDigest(path);
   std::vector<std::string> files;
   for (fs::recursive_directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec))
     if (it->is_regular_file()) files.push_back(fs::relative(it->path(), path).generic_string());
@@ -80,7 +82,7 @@ Result<std::string> sha256Path(const std::string& path) {
   std::sort(files.begin(), files.end());
   std::string manifest;
   for (const std::string& f : files) {
-    Result<std::string> d = sha256File((fs::path(path) / f).string());
+    Result<std::string> d = fileDigest((fs::path(path) / f).string());
     if (!d) return d.error();
     manifest += *d + "  " + f + "\n";
   }
@@ -102,18 +104,18 @@ Result<nlohmann::ordered_json> collectEnvelope(const EnvelopeInputs& in) {
   j["host"] = hostEnvelope();
   if (in.device) j["device"] = deviceEnvelope(*in.device);
   if (!in.model_path.empty()) {
-    Result<std::string> d = sha256Path(in.model_path);
+    Result<std::string> d = sha256Path(in.model_path, in.digests);
     if (!d) return d.error();
     j["model"] = {{"path", in.model_path}, {"sha256", *d}};
   }
   if (!in.tokenizer_path.empty()) {
-    Result<std::string> d = sha256Path(in.tokenizer_path);
+    Result<std::string> d = sha256Path(in.tokenizer_path, in.digests);
     if (!d) return d.error();
     j["tokenizer"] = {{"path", in.tokenizer_path}, {"sha256", *d}};
   }
   nlohmann::ordered_json data = nlohmann::ordered_json::object();
   if (!in.data_path.empty()) {
-    Result<std::string> d = sha256Path(in.data_path);
+    Result<std::string> d = sha256Path(in.data_path, in.digests);
     if (!d) return d.error();
     data["path"] = in.data_path;
     data["sha256"] = *d;

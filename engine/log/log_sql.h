@@ -2,7 +2,8 @@
 // engine/log/run_store*.cpp execute them). The schema is MLflow-shaped (experiments, runs, params,
 // metrics with full history, tags) plus Precis' envelope, documents, artifacts and approvals.
 // Versioned with PRAGMA user_version; kMigrations[v] moves version v to v + 1.
-// Tested by tests/log/test_run_store.cpp (migration from version 1, every table round-trips).
+// Tested by tests/log/test_run_store.cpp (migration from version 1, every table round-trips) and
+// tests/log/test_digest_cache.cpp (migration from version 2).
 #pragma once
 
 namespace precis::sql {
@@ -87,8 +88,18 @@ CREATE TABLE approvals(
   time INTEGER NOT NULL);
 )sql";
 
+// ---- version 3: the file digest cache (sha256 by path, size and mtime; engine/log/digest_cache.h) ----
+inline constexpr const char* kMigrateV2toV3 = R"sql(
+CREATE TABLE digests(
+  path TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  time INTEGER NOT NULL);
+)sql";
+
 // kMigrations[v - 1] takes the schema from version v - 1 to v (version 0 = empty file).
-inline constexpr const char* kMigrations[] = {kSchemaV1, kMigrateV1toV2};
+inline constexpr const char* kMigrations[] = {kSchemaV1, kMigrateV1toV2, kMigrateV2toV3};
 inline constexpr int kSchemaVersion = sizeof(kMigrations) / sizeof(kMigrations[0]);
 
 // ---- experiments and runs ----
@@ -143,6 +154,13 @@ inline constexpr const char* kSelectArtifacts =
     "SELECT path, kind, sha256, bytes FROM artifacts WHERE run_id=?1 ORDER BY path";
 inline constexpr const char* kSelectApprovals =
     "SELECT approval_id, approved, policy_json, checks_json, time FROM approvals WHERE run_id=?1 ORDER BY approval_id";
+
+// ---- digest cache ----
+inline constexpr const char* kSelectDigest = "SELECT size, mtime_ns, sha256 FROM digests WHERE path=?1";
+inline constexpr const char* kUpsertDigest =
+    "INSERT INTO digests(path, size, mtime_ns, sha256, time) VALUES(?1, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns, sha256=excluded.sha256, "
+    "time=excluded.time";
 
 // ---- merge: another store's file ATTACHed as `src`, run ids remapped through temp.run_map ----
 inline constexpr const char* kAttachSource = "ATTACH DATABASE ?1 AS src";

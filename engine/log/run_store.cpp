@@ -200,10 +200,8 @@ Status putJson(Db& db, const char* sql, int64_t run, const std::string* name, co
 
 }  // namespace
 
-Result<int64_t> RunStore::createRun(const NewRun& run) {
+Result<int64_t> RunStore::insertRun(const NewRun& run, int64_t start_ms) {
   if (run.kind.empty()) return makeError(path() + ": a run needs a kind");
-  Transaction tx(*db_);
-  if (Status s = tx.begin(); !s) return s.error();
   Result<Stmt> find = db_->prepare(sql::kFindExperiment);
   if (!find) return find.error();
   Result<bool> found = find->bind(1, run.experiment).step();
@@ -222,7 +220,7 @@ Result<int64_t> RunStore::createRun(const NewRun& run) {
   const ProcessIdentity me = ProcessIdentity::current();
   Result<Stmt> ins = db_->prepare(sql::kInsertRun);
   if (!ins) return ins.error();
-  ins->bind(1, experiment).bind(2, run.kind).bind(3, run.name).bind(4, nowMs());
+  ins->bind(1, experiment).bind(2, run.kind).bind(3, run.name).bind(4, start_ms ? start_ms : nowMs());
   if (run.parent) ins->bind(5, run.parent);
   else ins->bindNull(5);
   ins->bind(6, me.host).bind(7, me.pid).bind(8, me.boot_id).bind(9, me.proc_start);
@@ -232,13 +230,37 @@ Result<int64_t> RunStore::createRun(const NewRun& run) {
   if (Status s = putPairs(*db_, sql::kUpsertTag, id, run.tags); !s) return s.error();
   if (!run.envelope.is_null())
     if (Status s = putJson(*db_, sql::kUpsertEnvelope, id, nullptr, run.envelope); !s) return s.error();
-  if (Status s = tx.commit(); !s) return s.error();
   return id;
 }
 
-Status RunStore::logMetrics(int64_t run, const std::vector<MetricPoint>& points) {
+Result<int64_t> RunStore::createRun(const NewRun& run) {
+  if (run.kind.empty()) return makeError(path() + ": a run needs a kind");
   Transaction tx(*db_);
-  if (Status s = tx.begin(); !s) return s;
+  if (Status s = tx.begin(); !s) return s.error();
+  Result<int64_t> id = insertRun(run, 0);
+  if (!id) return id.error();
+  if (Status s = tx.commit(); !s) return s.error();
+  return *id;
+}
+
+Result<int64_t> RunStore::recordRun(const CompletedRun& run) {
+  if (run.run.kind.empty()) return makeError(path() + ": a run needs a kind");
+  Transaction tx(*db_);
+  if (Status s = tx.begin(); !s) return s.error();
+  Result<int64_t> id = insertRun(run.run, run.start_ms);
+  if (!id) return id.error();
+  for (const auto& [name, doc] : run.documents)
+    if (Status s = putJson(*db_, sql::kUpsertDocument, *id, &name, doc); !s) return s.error();
+  if (Status s = insertMetrics(*id, run.metrics); !s) return s.error();
+  Result<Stmt> up = db_->prepare(sql::kFinishRun);
+  if (!up) return up.error();
+  if (Status s = up->bind(1, *id).bind(2, std::string(runStatusName(run.status))).bind(3, nowMs()).run(); !s)
+    return s.error();
+  if (Status s = tx.commit(); !s) return s.error();
+  return *id;
+}
+
+Status RunStore::insertMetrics(int64_t run, const std::vector<MetricPoint>& points) {
   Result<Stmt> ins = db_->prepare(sql::kInsertMetric);
   if (!ins) return ins.error();
   const int64_t now = nowMs();
@@ -247,6 +269,13 @@ Status RunStore::logMetrics(int64_t run, const std::vector<MetricPoint>& points)
                        .bind(5, p.timestamp_ms ? p.timestamp_ms : now).run();
         !s)
       return s;
+  return {};
+}
+
+Status RunStore::logMetrics(int64_t run, const std::vector<MetricPoint>& points) {
+  Transaction tx(*db_);
+  if (Status s = tx.begin(); !s) return s;
+  if (Status s = insertMetrics(run, points); !s) return s;
   return tx.commit();
 }
 

@@ -81,6 +81,16 @@ struct NewRun {
   nlohmann::json envelope;  // stored when not null
 };
 
+// A run recorded whole once it is done (a sweep row): written in one transaction, so a reader
+// sees either none of it or all of it, never a half-written row.
+struct CompletedRun {
+  NewRun run;
+  int64_t start_ms = 0;  // when the work began (0 = now)
+  RunStatus status = RunStatus::Finished;
+  std::vector<MetricPoint> metrics;
+  std::map<std::string, nlohmann::json> documents;
+};
+
 // Who is writing a run, to tell later whether that process still exists.
 struct ProcessIdentity {
   std::string host;
@@ -114,6 +124,8 @@ class RunStore {
   Db& connection() { return *db_; }
 
   Result<int64_t> createRun(const NewRun& run);
+  // The run, its documents, metrics and final status (end time now) in one transaction.
+  Result<int64_t> recordRun(const CompletedRun& run);
   Status logMetrics(int64_t run, const std::vector<MetricPoint>& points);  // one transaction
   Status setParams(int64_t run, const std::map<std::string, std::string>& params);
   Status setTags(int64_t run, const std::map<std::string, std::string>& tags);
@@ -138,6 +150,9 @@ class RunStore {
   Status migrate(int64_t from_version);
   Status recoverInterrupted();
   Status requireRun(int64_t run);
+  // Inside an open write transaction: the run row, its experiment, params, tags and envelope.
+  Result<int64_t> insertRun(const NewRun& run, int64_t start_ms);
+  Status insertMetrics(int64_t run, const std::vector<MetricPoint>& points);
   // One write transaction that first checks the run exists.
   Status writeRun(int64_t run, const std::function<Status()>& body);
   std::unique_ptr<Db> db_;

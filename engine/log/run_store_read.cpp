@@ -1,5 +1,7 @@
 // RunStore queries (list, show), deletion and merging of another log file. All SQL comes from
 // log_sql.h. Tested by tests/log/test_run_store.cpp (round trips, delete, merge with remapped ids).
+#include <filesystem>
+
 #include "engine/log/log_sql.h"
 #include "engine/log/run_store.h"
 
@@ -106,6 +108,12 @@ Status RunStore::deleteRun(int64_t id) {
 }
 
 Result<MergeReport> RunStore::mergeFrom(const std::string& other_path) {
+  // A missing source is an error (opening it would create an empty log and merge nothing).
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(other_path, ec))
+    return makeError(other_path + ": no such experiment log; nothing was merged");
+  if (std::filesystem::equivalent(other_path, path(), ec))
+    return makeError(other_path + ": cannot merge an experiment log into itself");
   // Opening the source first checks its version (and migrates an older one) and recovers its
   // interrupted runs, so what is copied is a current-schema log.
   {

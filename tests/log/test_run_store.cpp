@@ -1,7 +1,9 @@
 // Tests engine/log/run_store + run_recorder: every table round-trips; metric history keeps every
 // step; RunRecorder batches and a destroyed unfinished recorder leaves FAILED; list by kind; delete
-// keeps children; merge remaps ids and keeps parents; a version-1 file migrates to the current
-// schema keeping its runs; the database location follows --db, PRECIS_DB, XDG_DATA_HOME, HOME.
+// keeps children; merge remaps ids and keeps parents (and refuses a missing file or itself); a
+// completed run (a sweep row) is written in one transaction: a reader's snapshot sees none of it,
+// the next read all of it, and a failed write leaves nothing; a version-1 file migrates to the
+// current schema keeping its runs; the database location follows --db, PRECIS_DB, XDG_DATA_HOME, HOME.
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -185,6 +187,64 @@ class TestRunStore : public QObject {
     }
     QCOMPARE(rows.size(), size_t(4));
     QCOMPARE(*merged->integrityCheck(), std::string("ok"));
+  }
+
+  void completedRunIsAllOrNothing() {
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("log.sqlite").toStdString();
+    auto writer = openStore(path);
+    auto reader = openStore(path);
+    NewRun sweep;
+    sweep.kind = "sweep";
+    const int64_t parent = *writer->createRun(sweep);
+    CompletedRun row;
+    row.run.kind = "sweep-row";
+    row.run.parent = parent;
+    row.run.params = {{"weights", "int4"}};
+    row.start_ms = 1000;
+    row.documents["invocation"] = {{"command", "eval"}};
+    for (int i = 0; i < 50; ++i) row.metrics.push_back({"m" + std::to_string(i), double(i), 0, 0});
+    CHECK_OK(reader->connection().exec(sql::kBeginRead));
+    QCOMPARE(*reader->connection().scalar("SELECT count(*) FROM runs"), int64_t(1));  // snapshot taken
+    Result<int64_t> id = writer->recordRun(row);
+    CHECK_OK(id);
+    QCOMPARE(*reader->connection().scalar("SELECT count(*) FROM runs"), int64_t(1));
+    QCOMPARE(*reader->connection().scalar("SELECT count(*) FROM metrics"), int64_t(0));
+    CHECK_OK(reader->connection().exec(sql::kCommit));
+    Result<RunDetail> d = reader->getRun(*id);
+    CHECK_OK(d);
+    QVERIFY(d->info.status == RunStatus::Finished);
+    QCOMPARE(d->info.parent, parent);
+    QCOMPARE(d->info.start_ms, int64_t(1000));
+    QVERIFY(d->info.end_ms > 1000);
+    QCOMPARE(d->metrics.size(), size_t(50));
+    QCOMPARE(d->params.at("weights"), std::string("int4"));
+    QCOMPARE(d->documents.at("invocation")["command"].get<std::string>(), std::string("eval"));
+    // A write that fails part-way (the database is full) leaves no trace of the row.
+    const int64_t pages = *writer->connection().scalar("PRAGMA page_count");
+    CHECK_OK(writer->connection().exec("PRAGMA max_page_count=" + std::to_string(pages)));
+    for (int i = 0; i < 20000; ++i) row.metrics.push_back({"a_long_metric_name_to_fill_pages", double(i), i, 0});
+    Result<int64_t> full = writer->recordRun(row);
+    QVERIFY(!full.ok());
+    QVERIFY2(full.error().message.find("full") != std::string::npos, full.error().message.c_str());
+    QCOMPARE(*reader->connection().scalar("SELECT count(*) FROM runs"), int64_t(2));
+    QCOMPARE(*reader->connection().scalar("SELECT count(*) FROM metrics"), int64_t(50));
+    NewRun no_kind;
+    QVERIFY(!writer->recordRun(CompletedRun{no_kind}).ok());
+  }
+
+  void mergeRefusesMissingFileAndItself() {
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("log.sqlite").toStdString();
+    auto store = openStore(path);
+    const std::string absent = dir.filePath("absent.sqlite").toStdString();
+    Result<MergeReport> r = store->mergeFrom(absent);
+    QVERIFY(!r.ok());
+    QVERIFY2(r.error().message.find(absent) != std::string::npos, r.error().message.c_str());
+    QVERIFY(!QFileInfo::exists(QString::fromStdString(absent)));
+    Result<MergeReport> self = store->mergeFrom(path);
+    QVERIFY(!self.ok());
+    QVERIFY2(self.error().message.find("itself") != std::string::npos, self.error().message.c_str());
   }
 
   void migratesFromVersion1() {
