@@ -35,7 +35,7 @@ const CommandSpec& serveSimSpec() {
        {"--batch-window", "MS", "dynamic: longest wait of the oldest request (default 50)"},
        {"--token-budget", "T", "continuous: tokens per step (default 256)"},
        {"--chunked-prefill", "", "continuous: split prompts across steps under the budget"},
-       {"--kv-blocks", "K", "KV blocks in the pool (default: max-batch full contexts)"},
+       {"--kv-blocks", "K", "KV blocks in the pool: the runtime's paged KV memory (default: a full context per runtime slot)"},
        {"--block-size", "B", "positions per KV block (default 16)"},
        {"--max-queue", "Q", "waiting requests at most (default 1024)"},
        {"--shed", "", "at the queue bound drop the oldest waiting request instead of rejecting"},
@@ -273,17 +273,17 @@ int runServeSim(const ParsedArgs& args) {
     if (Status s = Scheduler::validate(r.config); !s) return usageError(spec, s.error().message);
     runs.push_back(r);
   }
-  int slots = 1;
-  for (const PolicyRun& r : runs) slots = std::max(slots, Scheduler::runtimeSlotsFor(r.config));
-  RuntimeOptions ro;
-  ro.max_slots = slots;
-  ro.max_ctx = ctx;
-  ro.max_batch_tokens = std::max(512, int(*budget));
-  Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(model, **backend, ro);
-  if (!rt) return runtimeError(spec, rt.error().message);
-
+  const int batch_tokens = std::max(512, int(*budget));
   std::optional<CostModel> cost;
   if (clock == "model") {
+    // One cost model for every policy, measured on a runtime with room for all their steps.
+    int slots = 1;
+    for (const PolicyRun& r : runs) slots = std::max(slots, Scheduler::runtimeSlotsFor(r.config));
+    RuntimeOptions ro = runtimeOptionsFor(runs.front().config, batch_tokens);
+    ro.max_slots = slots;
+    ro.kv_blocks = 0;  // full contexts for every slot
+    Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(model, **backend, ro);
+    if (!rt) return runtimeError(spec, rt.error().message);
     Result<CostModel> cm = calibrate(**rt, int(*budget), 3, nullptr, timer);
     if (!cm) return runtimeError(spec, cm.error().message);
     cost = *cm;
@@ -337,10 +337,19 @@ int runServeSim(const ParsedArgs& args) {
         if (!st && log_error.empty()) log_error = st.error().message;
       };
     }
-    ModelExecutor model_exec(cost ? *cost : CostModel{});
-    RuntimeExecutor real_exec(**rt, timer);
-    StepExecutor& exec = cost ? static_cast<StepExecutor&>(model_exec) : static_cast<StepExecutor&>(real_exec);
-    Result<SimResult> sim = simulate(*workload, run.config, exec, so);
+    // Measured runs get a runtime whose paged KV cache is exactly this policy's block budget.
+    std::unique_ptr<LlamaRuntime> rt;
+    std::unique_ptr<StepExecutor> exec;
+    if (cost) {
+      exec = std::make_unique<ModelExecutor>(*cost);
+    } else {
+      Result<std::unique_ptr<LlamaRuntime>> made =
+          LlamaRuntime::create(model, **backend, runtimeOptionsFor(run.config, batch_tokens));
+      if (!made) return runtimeError(spec, made.error().message);
+      rt = std::move(*made);
+      exec = std::make_unique<RuntimeExecutor>(*rt, timer);
+    }
+    Result<SimResult> sim = simulate(*workload, run.config, *exec, so);
     if (!sim) return runtimeError(spec, sim.error().message);
     run.metrics = computeMetrics(sim->timeline, quality);
     if (rec) {

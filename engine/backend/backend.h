@@ -62,11 +62,15 @@ class Buffer {
   virtual size_t size() const = 0;
 };
 
+// The KV cache is paged (like vLLM's PagedAttention): k/v caches are pools of blocks of
+// `block_size` rows; sequence s keeps its positions in the blocks listed in row s of a block table,
+// so position p of s is cache row block_table[s][p / block_size] * block_size + p % block_size.
+// A contiguous cache is the special case block_size = positions per slot, table[s] = {s}.
 struct AttentionParams {
   int n_heads = 0;
   int n_kv_heads = 0;  // each kv head serves n_heads / n_kv_heads query heads
   int head_dim = 0;
-  int ctx = 0;         // cache rows per sequence slot: row of (slot, pos) is slot * ctx + pos
+  int block_size = 0;  // cache rows per KV block
   float scale = 0.f;   // usually 1/sqrt(head_dim)
 };
 
@@ -105,12 +109,13 @@ class Backend {
                     RopeStyle style) = 0;
   // dst[rows[i]] = src[i]                         src (n, w) F32; dst (R, w) F32; rows (n, 1)
   virtual void storeRows(const TensorView& src, const TensorView& dst, const TensorView& rows) = 0;
-  // Causal attention of each token over its own sequence slot's cache rows 0..pos[i]:
-  // q, out (n, n_heads * head_dim); k_cache, v_cache (slots * ctx, n_kv_heads * head_dim);
-  // seq, pos (n, 1).
+  // Causal attention of token i over positions 0..pos[i] of its sequence seq[i], read through
+  // the block table (see AttentionParams): q, out (n, n_heads * head_dim);
+  // k_cache, v_cache (blocks * block_size, n_kv_heads * head_dim); block_table (sequences,
+  // max_blocks) I32, entries for positions 0..pos[i] must be valid block ids; seq, pos (n, 1).
   virtual void attention(const TensorView& q, const TensorView& k_cache, const TensorView& v_cache,
-                         const TensorView& seq, const TensorView& pos, const AttentionParams& p,
-                         const TensorView& out) = 0;
+                         const TensorView& block_table, const TensorView& seq, const TensorView& pos,
+                         const AttentionParams& p, const TensorView& out) = 0;
   // a = silu(a) * b                               a, b (n, hidden)
   virtual void siluMul(const TensorView& a, const TensorView& b) = 0;
   // y += x                                        x, y (n, d)

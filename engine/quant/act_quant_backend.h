@@ -51,9 +51,10 @@ class ActQuantBackend : public Backend {
   void matmul(const TensorView& w, const TensorView& x, const TensorView& y) override;
   void rope(const TensorView& x, const TensorView& pos, int hd, float theta, RopeStyle s) override { inner_.rope(x, pos, hd, theta, s); }
   void storeRows(const TensorView& s, const TensorView& d, const TensorView& r) override { inner_.storeRows(s, d, r); }
-  void attention(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView& seq,
-                 const TensorView& pos, const AttentionParams& p, const TensorView& out) override {
-    inner_.attention(q, k, v, seq, pos, p, out);
+  void attention(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView& table,
+                 const TensorView& seq, const TensorView& pos, const AttentionParams& p,
+                 const TensorView& out) override {
+    inner_.attention(q, k, v, table, seq, pos, p, out);
   }
   void siluMul(const TensorView& a, const TensorView& b) override { inner_.siluMul(a, b); }
   void add(const TensorView& y, const TensorView& x) override { inner_.add(y, x); }

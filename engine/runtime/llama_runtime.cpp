@@ -1,11 +1,14 @@
 // LlamaRuntime implementation (see llama_runtime.h): uploads weights, owns activation buffers and
-// the KV cache, and runs the layer loop as Backend ops.
+// the paged KV cache, and runs the layer loop as Backend ops.
 #include "engine/runtime/llama_runtime.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
+
+#include "engine/runtime/kv_block_table.h"
 
 namespace precis {
 
@@ -33,7 +36,11 @@ struct LlamaRuntime::Impl {
   TensorView ids, pos, seq, rows, out_idx;
   Buffer *ids_buf = nullptr, *pos_buf = nullptr, *seq_buf = nullptr, *rows_buf = nullptr,
          *out_idx_buf = nullptr, *logits_buf = nullptr;
-  std::vector<TensorView> k_cache, v_cache;  // per layer (slots * ctx, kv_dim)
+  std::vector<TensorView> k_cache, v_cache;  // per layer (kv_blocks * block_size, kv_dim)
+  std::optional<KvBlockTable> kv;            // which blocks hold which slot's positions
+  TensorView block_table;                    // (max_slots, max blocks per slot) i32, kv->packed()
+  Buffer* block_table_buf = nullptr;
+  uint64_t kv_bytes_per_block = 0;
 
   Result<TensorView> allocate(DType type, int64_t rows, int64_t cols, Buffer** buf_out = nullptr) {
     const size_t bytes = rowBytes(type, cols) * size_t(rows);
@@ -71,6 +78,11 @@ Result<std::unique_ptr<LlamaRuntime>> LlamaRuntime::create(const Model& model, B
   if (m.opt.max_ctx <= 0) m.opt.max_ctx = m.cfg.context_length;
   if (m.opt.max_slots <= 0) return makeError("runtime: max_slots must be positive");
   if (m.opt.max_batch_tokens <= 0) return makeError("runtime: max_batch_tokens must be positive");
+  if (m.opt.kv_block_size <= 0) return makeError("runtime: kv_block_size must be positive");
+  if (m.opt.kv_blocks < 0) return makeError("runtime: kv_blocks must not be negative");
+  m.opt.kv_block_size = std::min(m.opt.kv_block_size, m.opt.max_ctx);
+  const int blocks_per_slot = (m.opt.max_ctx + m.opt.kv_block_size - 1) / m.opt.kv_block_size;
+  if (m.opt.kv_blocks == 0) m.opt.kv_blocks = m.opt.max_slots * blocks_per_slot;
   for (const WeightTensor& t : model.tensors)
     if (!backend.supportsOp(t.shape.size() == 1 ? Op::RmsNorm : Op::MatMul, t.type))
       return makeError("backend " + backend.device().backend + " cannot run " + t.name + " stored as " +
@@ -106,7 +118,12 @@ Result<std::unique_ptr<LlamaRuntime>> LlamaRuntime::create(const Model& model, B
     if (!v) return v.error();
     *s.dst = *v;
   }
-  const int64_t cache_rows = int64_t(m.opt.max_slots) * m.opt.max_ctx;
+  m.kv.emplace(m.opt.max_slots, m.opt.max_ctx, m.opt.kv_block_size, m.opt.kv_blocks);
+  auto bt = m.allocate(DType::I32, m.opt.max_slots, blocks_per_slot, &m.block_table_buf);
+  if (!bt) return bt.error();
+  m.block_table = *bt;
+  const int64_t cache_rows = int64_t(m.opt.kv_blocks) * m.opt.kv_block_size;
+  m.kv_bytes_per_block = 2ull * uint64_t(m.cfg.n_layers) * uint64_t(m.opt.kv_block_size) * uint64_t(kv) * 4;
   for (int l = 0; l < m.cfg.n_layers; ++l) {
     auto kc = m.allocate(DType::F32, cache_rows, kv);
     if (!kc) return kc.error();
@@ -138,8 +155,26 @@ Status LlamaRuntime::forward(std::span<const BatchToken> batch, std::span<float>
     return makeError("logits buffer too small: " + std::to_string(logits.size()) + " floats for " +
                      std::to_string(wanted) + " tokens");
 
+  // KV blocks: every slot of the batch must cover its highest position; all or nothing.
+  KvBlockTable& kv = *m.kv;
+  std::map<int32_t, int32_t> reach;  // slot -> positions to cover
+  for (const BatchToken& t : batch) reach[t.slot] = std::max(reach[t.slot], t.pos + 1);
+  int need = 0;
+  for (const auto& [slot, positions] : reach)
+    need += std::max(0, (positions + kv.blockSize() - 1) / kv.blockSize() - kv.held(slot));
+  if (need > kv.freeBlocks())
+    return makeError("KV cache full: the batch needs " + std::to_string(need) + " more blocks of " +
+                     std::to_string(kv.blockSize()) + " positions but only " +
+                     std::to_string(kv.freeBlocks()) + " of " + std::to_string(kv.totalBlocks()) +
+                     " are free (release finished slots or raise kv_blocks)");
+  for (const auto& [slot, positions] : reach) kv.ensure(slot, positions);
+
   Backend& be = *m.backend;
-  const AttentionParams ap{c.n_heads, c.n_kv_heads, c.headDim(), m.opt.max_ctx,
+  if (kv.dirty()) {
+    be.upload(*m.block_table_buf, 0, kv.packed().data(), kv.packed().size() * 4);
+    kv.clearDirty();
+  }
+  const AttentionParams ap{c.n_heads, c.n_kv_heads, c.headDim(), kv.blockSize(),
                            1.0f / std::sqrt(float(c.headDim()))};
   float* out = logits.data();
   std::vector<int32_t> ids, pos, seq, rows, out_idx;
@@ -151,7 +186,7 @@ Status LlamaRuntime::forward(std::span<const BatchToken> batch, std::span<float>
       ids.push_back(t.token);
       pos.push_back(t.pos);
       seq.push_back(t.slot);
-      rows.push_back(t.slot * m.opt.max_ctx + t.pos);
+      rows.push_back(int32_t(kv.row(t.slot, t.pos)));
       if (t.logits) out_idx.push_back(int32_t(i));
     }
     auto put = [&](Buffer* buf, const std::vector<int32_t>& src) {
@@ -176,7 +211,7 @@ Status LlamaRuntime::forward(std::span<const BatchToken> batch, std::span<float>
       be.rope(k, vpos, c.headDim(), c.rope_theta, c.rope_style);
       be.storeRows(k, m.k_cache[size_t(l)], vrows);
       be.storeRows(v, m.v_cache[size_t(l)], vrows);
-      be.attention(q, m.k_cache[size_t(l)], m.v_cache[size_t(l)], vseq, vpos, ap, att);
+      be.attention(q, m.k_cache[size_t(l)], m.v_cache[size_t(l)], m.block_table, vseq, vpos, ap, att);
       be.matmul(L.wo, att, xb);
       be.add(x, xb);
       be.rmsNorm(x, L.ffn_norm, c.norm_eps, xb);
@@ -200,6 +235,19 @@ Status LlamaRuntime::forward(std::span<const BatchToken> batch, std::span<float>
     return makeError(be.device().backend + " backend failed: " + err);
   return {};
 }
+
+void LlamaRuntime::releaseSlot(int slot) {
+  if (slot >= 0 && slot < impl_->opt.max_slots) impl_->kv->release(slot);
+}
+void LlamaRuntime::releaseAllSlots() { impl_->kv->releaseAll(); }
+
+KvCacheInfo LlamaRuntime::kvCache() const {
+  const KvBlockTable& kv = *impl_->kv;
+  return {kv.blockSize(), kv.totalBlocks(), kv.usedBlocks(),
+          impl_->kv_bytes_per_block * uint64_t(kv.totalBlocks()), impl_->kv_bytes_per_block};
+}
+
+const std::vector<int32_t>& LlamaRuntime::kvBlocksOf(int slot) const { return impl_->kv->table(slot); }
 
 const LlamaConfig& LlamaRuntime::config() const { return impl_->cfg; }
 const RuntimeOptions& LlamaRuntime::options() const { return impl_->opt; }

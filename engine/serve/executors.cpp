@@ -24,8 +24,23 @@ double nowSeconds(StepTimer t) {
 }
 }  // namespace
 
+RuntimeOptions runtimeOptionsFor(const SchedulerConfig& c, int max_batch_tokens) {
+  RuntimeOptions ro;
+  ro.max_slots = Scheduler::runtimeSlotsFor(c);
+  ro.max_ctx = c.max_ctx;
+  ro.max_batch_tokens = max_batch_tokens;
+  ro.kv_block_size = c.block_size;
+  ro.kv_blocks = Scheduler::kvBlocksFor(c);
+  return ro;
+}
+
+RuntimeExecutor::RuntimeExecutor(LlamaRuntime& runtime, StepTimer timer) : rt_(runtime), timer_(timer) {
+  rt_.releaseAllSlots();
+}
+
 Result<StepResult> RuntimeExecutor::run(const StepPlan& plan) {
   const double t0 = nowSeconds(timer_);
+  for (int slot : plan.released_slots) rt_.releaseSlot(slot);
   batch_.clear();
   for (const StepEntry& e : plan.entries)
     for (size_t i = 0; i < e.tokens.size(); ++i)
@@ -151,9 +166,15 @@ Result<CostModel> calibrate(LlamaRuntime& rt, int token_budget, int repeats, std
     plans.push_back(std::move(p));
   }
   std::vector<CostSample> samples;
+  const KvCacheInfo kv = rt.kvCache();
   for (const StepPlan& p : plans) {
+    int blocks = 0;
+    for (const StepEntry& e : p.entries)
+      blocks += (e.pos + int(e.tokens.size()) + kv.block_size - 1) / kv.block_size;
+    if (blocks > kv.blocks_total) continue;  // this pool can never hold such a step
     std::vector<double> t;
     for (int r = 0; r < std::max(1, repeats); ++r) {
+      rt.releaseAllSlots();
       Result<StepResult> res = exec.run(p);
       if (!res) return res.error();
       t.push_back(res->seconds);
@@ -161,6 +182,7 @@ Result<CostModel> calibrate(LlamaRuntime& rt, int token_budget, int repeats, std
     std::sort(t.begin(), t.end());
     samples.push_back({stepFeatures(p), t[t.size() / 2]});
   }
+  rt.releaseAllSlots();
   if (out) *out = samples;
   return fitCostModel(samples);
 }

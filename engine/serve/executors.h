@@ -1,7 +1,8 @@
 // Step executors for the serving loop (simulator.h):
 //   RuntimeExecutor  runs every step on the real model (one LlamaRuntime::forward over the tokens
 //                    of all entries, padding included), greedy-samples, and reports the measured
-//                    wall time of the call (clock "measured").
+//                    wall time of the call (clock "measured"). The runtime's paged KV pool is the
+//                    scheduler's (runtimeOptionsFor): blocks the scheduler frees go back to it.
 //   CostModel        step time = c0 + c_tok x tokens + c_att x attended positions + c_out x sampled
 //                    rows, fitted by least squares (non-negative) to steps measured on the runtime
 //                    (calibrate()); ModelExecutor replays a schedule on it (clock "model": no
@@ -24,9 +25,14 @@ namespace precis {
 enum class StepTimer { Wall, ThreadCpu };
 const char* stepTimerName(StepTimer t);  // "wall", "thread-cpu"
 
+// Runtime options whose KV cache is exactly the scheduler's budget: its runtime slots, the
+// context per slot, and kvBlocksFor(config) blocks of block_size positions.
+RuntimeOptions runtimeOptionsFor(const SchedulerConfig& config, int max_batch_tokens);
+
 class RuntimeExecutor : public StepExecutor {
  public:
-  explicit RuntimeExecutor(LlamaRuntime& runtime, StepTimer timer = StepTimer::Wall) : rt_(runtime), timer_(timer) {}
+  // Starts from an empty KV cache (every slot released).
+  explicit RuntimeExecutor(LlamaRuntime& runtime, StepTimer timer = StepTimer::Wall);
   Result<StepResult> run(const StepPlan& plan) override;
   std::string clock() const override { return "measured"; }
 
@@ -59,8 +65,9 @@ struct CostSample {
 Result<CostModel> fitCostModel(const std::vector<CostSample>& samples);
 
 // Measures a grid of steps on `runtime` (decode batches of 1..slots sequences at several
-// contexts, prefill chunks; median of `repeats` runs each) and fits the cost model. Overwrites
-// KV cache contents (call before a run, not during one).
+// contexts, prefill chunks; median of `repeats` runs each; steps needing more KV blocks than the
+// pool holds are left out) and fits the cost model. Releases every slot (call before a run, not
+// during one).
 Result<CostModel> calibrate(LlamaRuntime& runtime, int token_budget, int repeats = 3,
                             std::vector<CostSample>* samples_out = nullptr, StepTimer timer = StepTimer::Wall);
 

@@ -1,9 +1,10 @@
 // KV-cache block accounting for the serving scheduler: a fixed pool of blocks of `block_size`
-// token positions, a free list, and a block table per sequence. It bounds how many KV positions
-// the scheduled sequences may hold (admission and preemption decisions). The runtime's storage is
-// still slot-contiguous (row slot * ctx + pos, engine/runtime/llama_runtime.h): the tables say how
-// much memory a paged cache would use, not where the rows are (see docs/batching.md).
-// Tested by tests/serve/test_scheduler.cpp (exhaustion, free, reuse).
+// token positions, a free list, and a block table per sequence. It decides admission and
+// preemption. The runtime's paged KV cache (engine/runtime/kv_block_table.h) is created with the
+// same number and size of blocks (runtimeOptionsFor in executors.h) and the scheduler reserves here
+// every block the runtime will write, so this budget is the real KV memory; the runtime assigns
+// the physical block ids itself (docs/batching.md).
+// Tested by tests/serve/test_scheduler.cpp (exhaustion, free, reuse, static padding reservation).
 #pragma once
 #include <cstdint>
 #include <map>

@@ -65,7 +65,7 @@ int Scheduler::runtimeSlotsFor(const SchedulerConfig& c) {
 }
 
 int Scheduler::kvBlocksFor(const SchedulerConfig& c) {
-  return c.kv_blocks > 0 ? c.kv_blocks : c.max_batch * KvBlockPool::blocksFor(c.max_ctx, c.block_size);
+  return c.kv_blocks > 0 ? c.kv_blocks : runtimeSlotsFor(c) * KvBlockPool::blocksFor(c.max_ctx, c.block_size);
 }
 
 void Scheduler::reject(int id, const std::string& reason) {
@@ -124,7 +124,9 @@ StepEntry Scheduler::entryFor(int id, int n) {
 }
 
 StepPlan Scheduler::plan(double now) {
-  return cfg_.policy == Policy::Continuous ? planContinuous(now) : planBatch(now);
+  StepPlan p = cfg_.policy == Policy::Continuous ? planContinuous(now) : planBatch(now);
+  if (!p.empty()) p.released_slots.swap(released_);  // an empty plan is not run: keep them
+  return p;
 }
 
 double Scheduler::nextWake() const {
@@ -141,16 +143,27 @@ StepPlan Scheduler::planBatch(double now) {
     const bool window = cfg_.policy == Policy::Dynamic &&
                         now >= timeline_.requests[size_t(waiting_.front())].arrival + cfg_.batch_window;
     const bool flush = cfg_.policy == Policy::Static && stream_ended_;
-    // A padded batch holds a rectangle of (longest prompt + longest output) positions per member.
+    // A padded batch holds, per member, its own positions (prompt + the longest output) and, in
+    // a second slot, its prompt padding (longest prompt - its prompt tokens at positions 0..pad-1,
+    // like left padding): the blocks of both are reserved for the batch's whole life.
     std::vector<int> members;
     int max_p = 0, max_o = 0;
+    const auto batchBlocks = [&](const std::vector<int>& ids, int mp, int mo) {
+      int b = 0;
+      for (int id : ids) {
+        const int p = int(reqs_[size_t(id)].prompt.size());
+        b += KvBlockPool::blocksFor(p + mo, cfg_.block_size) + KvBlockPool::blocksFor(mp - p, cfg_.block_size);
+      }
+      return b;
+    };
     for (int id : waiting_) {
       if (int(members.size()) == cfg_.max_batch) break;
       const int p = std::max(max_p, int(reqs_[size_t(id)].prompt.size()));
       const int o = std::max(max_o, reqs_[size_t(id)].output_len);
-      const int need = int(members.size() + 1) * KvBlockPool::blocksFor(p + o, cfg_.block_size);
-      if (need > pool_.freeBlocks() || p + o > cfg_.max_ctx) break;
-      members.push_back(id);
+      std::vector<int> with = members;
+      with.push_back(id);
+      if (batchBlocks(with, p, o) > pool_.freeBlocks() || p + o > cfg_.max_ctx) break;
+      members = std::move(with);
       max_p = p;
       max_o = o;
     }
@@ -162,7 +175,8 @@ StepPlan Scheduler::planBatch(double now) {
       Seq& s = seqs_[size_t(id)];
       s.slot = int(i);
       s.running = true;
-      pool_.ensure(id, max_p + max_o);
+      const int p = int(reqs_[size_t(id)].prompt.size());
+      pool_.ensure(id, p + max_o);
       running_.push_back(id);
       if (timeline_.requests[size_t(id)].scheduled < 0) timeline_.requests[size_t(id)].scheduled = now;
       plan.entries.push_back(entryFor(id, feedLength(id)));
@@ -170,9 +184,10 @@ StepPlan Scheduler::planBatch(double now) {
       if (pad > 0) {
         StepEntry e;
         e.slot = cfg_.max_batch + int(i);
-        e.pos = feedLength(id);
+        e.pos = 0;
         e.tokens.assign(size_t(pad), 0);
         e.prefill = true;
+        pool_.ensure(padKey(e.slot), pad);
         plan.entries.push_back(std::move(e));
       }
     }
@@ -200,6 +215,7 @@ void Scheduler::preempt(int id) {
   Seq& s = seqs_[size_t(id)];
   pool_.release(id);
   free_slots_.push_back(s.slot);
+  released_.push_back(s.slot);
   s.slot = -1;
   s.cached = 0;
   s.running = false;
@@ -266,6 +282,7 @@ void Scheduler::finish(int id, double end) {
   if (cfg_.policy != Policy::Continuous) return;  // batch members leave together
   pool_.release(id);
   free_slots_.push_back(s.slot);
+  released_.push_back(s.slot);
   s.running = false;
   running_.erase(std::find(running_.begin(), running_.end(), id));
 }
@@ -287,7 +304,11 @@ void Scheduler::complete(const StepPlan& plan, std::span<const int32_t> sampled,
   ++batch_step_;
   if (std::all_of(running_.begin(), running_.end(), [&](int id) { return seqs_[size_t(id)].finished; })) {
     for (int id : running_) {
+      const int slot = seqs_[size_t(id)].slot;
       pool_.release(id);
+      pool_.release(padKey(cfg_.max_batch + slot));
+      released_.push_back(slot);
+      released_.push_back(cfg_.max_batch + slot);
       seqs_[size_t(id)].running = false;
     }
     running_.clear();

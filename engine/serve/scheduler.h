@@ -56,6 +56,9 @@ struct StepEntry {
 
 struct StepPlan {
   std::vector<StepEntry> entries;
+  // Runtime slots whose KV blocks the scheduler freed since the last plan (finished, preempted,
+  // a static batch ended): the executor returns their blocks to the runtime's pool before the step.
+  std::vector<int> released_slots;
   bool empty() const { return entries.empty(); }
   int samples() const;
 };
@@ -68,7 +71,9 @@ class Scheduler {
   // Runtime slots the plans use (static/dynamic: 2 x max_batch, the second half for prompt padding).
   int runtimeSlots() const { return runtimeSlotsFor(cfg_); }
   static int runtimeSlotsFor(const SchedulerConfig& config);
-  // Blocks in the pool: kv_blocks, or max_batch full contexts when 0.
+  // Blocks in the pool: kv_blocks, or a full context for every runtime slot when 0 (no pressure).
+  // The runtime's paged KV cache is given exactly this many blocks of block_size positions, and
+  // the scheduler reserves every block the runtime will write (padding included).
   static int kvBlocksFor(const SchedulerConfig& config);
   // Checks the configuration; the message names the setting.
   static Status validate(const SchedulerConfig& config);
@@ -111,6 +116,7 @@ class Scheduler {
   void preempt(int id);
   void finish(int id, double end);
   StepEntry entryFor(int id, int n);
+  static int padKey(int slot) { return -1 - slot; }  // pool key of a padding slot's blocks
 
   SchedulerConfig cfg_;
   const std::vector<Request>& reqs_;
@@ -123,6 +129,7 @@ class Scheduler {
   // static/dynamic batch in progress
   int batch_step_ = 0;  // decode steps done by the current batch
   std::vector<int> done_;
+  std::vector<int> released_;  // runtime slots freed since the last non-empty plan
   Timeline timeline_;
 };
 

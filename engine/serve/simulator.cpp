@@ -68,6 +68,8 @@ Result<SimResult> simulate(const Workload& w, const SchedulerConfig& config, Ste
     std::set<int> members;
     for (const StepEntry& e : plan.entries) {
       const int k = int(e.tokens.size());
+      rec.attended += double(k) * e.pos + double(k) * (k + 1) / 2;  // positions pos+1 .. pos+k
+      rec.logits_rows += e.sample ? 1 : 0;
       if (e.request < 0) {
         rec.pad_tokens += k;
         continue;

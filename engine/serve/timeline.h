@@ -33,6 +33,8 @@ struct StepRecord {
   int real_tokens = 0;         // prompt + decode tokens of real requests
   int prefill_tokens = 0;      // of which prompt (or recompute) tokens
   int pad_tokens = 0;          // padding computed (static/dynamic)
+  int logits_rows = 0;         // tokens whose vocabulary logits were computed (sampled)
+  double attended = 0;         // sum over computed tokens of the positions each attends to
   int kv_blocks_used = 0;      // after the step's allocations
   int queue_depth = 0;         // requests waiting when the step was planned
   std::vector<int> members;    // request ids with real tokens in the step, in plan order

@@ -79,22 +79,25 @@ void ropeRows(float* x, size_t x_stride, const int32_t* pos, int64_t n_heads, in
 }
 
 void attentionRows(const float* q, size_t q_stride, const float* k_cache, const float* v_cache,
-                   size_t kv_stride, const int32_t* seq, const int32_t* pos,
-                   const AttentionShape& sh, float* out, size_t out_stride, float* scratch,
-                   int64_t r0, int64_t r1) {
+                   size_t kv_stride, const int32_t* block_table, size_t table_stride,
+                   const int32_t* seq, const int32_t* pos, const AttentionShape& sh, float* out,
+                   size_t out_stride, float* scratch, int64_t r0, int64_t r1) {
   const int hd = sh.head_dim;
   const int group = sh.n_heads / sh.n_kv_heads;
+  const int bs = sh.block_size;
   for (int64_t r = r0; r < r1; ++r) {
     const float* qr = rowOf(q, q_stride, r);
     float* orow = rowOf(out, out_stride, r);
-    const int64_t base = int64_t(seq[r]) * sh.ctx;
+    const int32_t* table = reinterpret_cast<const int32_t*>(
+        reinterpret_cast<const char*>(block_table) + size_t(seq[r]) * table_stride);
     const int n_pos = pos[r] + 1;
+    const auto cacheRow = [&](int p) { return int64_t(table[p / bs]) * bs + p % bs; };
     for (int h = 0; h < sh.n_heads; ++h) {
       const float* qh = qr + h * hd;
       const int kvh = h / group;
       float mx = -INFINITY;
       for (int p = 0; p < n_pos; ++p) {
-        const float* kr = rowOf(k_cache, kv_stride, base + p) + kvh * hd;
+        const float* kr = rowOf(k_cache, kv_stride, cacheRow(p)) + kvh * hd;
         float dot = 0.f;
 #pragma omp simd reduction(+ : dot)
         for (int i = 0; i < hd; ++i) dot += qh[i] * kr[i];
@@ -112,7 +115,7 @@ void attentionRows(const float* q, size_t q_stride, const float* k_cache, const 
       float* oh = orow + h * hd;
       std::fill(oh, oh + hd, 0.f);
       for (int p = 0; p < n_pos; ++p) {
-        const float* vr = rowOf(v_cache, kv_stride, base + p) + kvh * hd;
+        const float* vr = rowOf(v_cache, kv_stride, cacheRow(p)) + kvh * hd;
         const float a = scratch[p] * inv;
 #pragma omp simd
         for (int i = 0; i < hd; ++i) oh[i] += a * vr[i];

@@ -17,18 +17,21 @@ void rmsNormRows(const float* x, size_t x_stride, const float* w, float eps, flo
 void ropeRows(float* x, size_t x_stride, const int32_t* pos, int64_t n_heads, int head_dim,
               float theta, bool half_style, int64_t r0, int64_t r1);
 
-// Causal grouped-query attention for query rows [r0, r1).
-// q, out (rows, n_heads * head_dim); k, v caches (slots * ctx, n_kv_heads * head_dim), row
-// slot * ctx + p holds position p of that slot; token r attends to positions 0..pos[r].
-// scratch: at least ctx floats per call (per thread).
+// Causal grouped-query attention for query rows [r0, r1) over a paged KV cache.
+// q, out (rows, n_heads * head_dim); k, v caches (blocks * block_size, n_kv_heads * head_dim);
+// block_table: row s (table_stride bytes apart) lists the blocks of sequence s, so position p of
+// s is cache row table[s][p / block_size] * block_size + p % block_size; token r of sequence
+// seq[r] attends to positions 0..pos[r]. The arithmetic does not depend on where the rows are, so
+// a paged cache gives bit-identical results to a contiguous one.
+// scratch: at least pos[r] + 1 floats per call (per thread).
 struct AttentionShape {
-  int n_heads, n_kv_heads, head_dim, ctx;
+  int n_heads, n_kv_heads, head_dim, block_size;
   float scale;
 };
 void attentionRows(const float* q, size_t q_stride, const float* k_cache, const float* v_cache,
-                   size_t kv_stride, const int32_t* seq, const int32_t* pos,
-                   const AttentionShape& shape, float* out, size_t out_stride, float* scratch,
-                   int64_t r0, int64_t r1);
+                   size_t kv_stride, const int32_t* block_table, size_t table_stride,
+                   const int32_t* seq, const int32_t* pos, const AttentionShape& shape, float* out,
+                   size_t out_stride, float* scratch, int64_t r0, int64_t r1);
 
 // a[r] = silu(a[r]) * b[r]                           a, b (rows, n)
 void siluMulRows(float* a, size_t a_stride, const float* b, size_t b_stride, int64_t n,

@@ -18,7 +18,7 @@ namespace precis::cuda {
 enum StatusBit : unsigned {
   kStatusGetRowsBadId = 1u << 0,      // an id outside [0, vocab): the row is written as NaN
   kStatusStoreRowsBadRow = 1u << 1,   // a destination row outside [0, R): that row is skipped
-  kStatusAttentionBadRow = 1u << 2,   // slot/pos outside the cache: the output is written as NaN
+  kStatusAttentionBadRow = 1u << 2,   // seq/pos/block outside the table or cache: the output is written as NaN
 };
 
 // out[i, :] = float(table[ids[i], :])     table (vocab, dim) of `type`; ids (n, 1) i32; out (n, dim) f32
@@ -45,17 +45,21 @@ struct AttentionShape {
   int n_heads = 0;
   int n_kv_heads = 0;
   int head_dim = 0;
-  int ctx = 0;           // cache rows per slot
-  int64_t cache_rows = 0;  // rows of k_cache / v_cache (slots * ctx)
+  int block_size = 0;      // cache rows per KV block
+  int64_t cache_rows = 0;  // rows of k_cache / v_cache (blocks * block_size)
+  int64_t table_rows = 0;  // sequences in the block table
+  int64_t table_cols = 0;  // blocks per sequence in the block table
   float scale = 0.f;
 };
-// Causal grouped-query attention over each token's slot rows slot*ctx + [0, pos].
-// q, out (n, n_heads*head_dim) f32; k, v (cache_rows, >= n_kv_heads*head_dim) f32; seq, pos (n, 1) i32
+// Causal grouped-query attention over a paged cache: token i attends to positions 0..pos[i] of
+// sequence seq[i], position p at cache row table[seq[i]][p / block_size] * block_size + p % block_size.
+// q, out (n, n_heads*head_dim) f32; k, v (cache_rows, >= n_kv_heads*head_dim) f32;
+// table (table_rows, table_cols) i32; seq, pos (n, 1) i32
 cudaError_t launchAttention(cudaStream_t stream, const float* q, size_t q_stride, const float* k,
-                            size_t k_stride, const float* v, size_t v_stride, const void* seq,
-                            size_t seq_stride, const void* pos, size_t pos_stride,
-                            const AttentionShape& shape, float* out, size_t out_stride, int64_t n,
-                            unsigned* status);
+                            size_t k_stride, const float* v, size_t v_stride, const void* table,
+                            size_t table_stride, const void* seq, size_t seq_stride, const void* pos,
+                            size_t pos_stride, const AttentionShape& shape, float* out,
+                            size_t out_stride, int64_t n, unsigned* status);
 
 // a = silu(a) * b                         a, b (n, cols) f32
 cudaError_t launchSiluMul(cudaStream_t stream, float* a, size_t a_stride, const float* b,

@@ -137,21 +137,52 @@ int main(int argc, char** argv) {
   std::printf("estimated continuous capacity (model): %.0f output tokens/s = %.2f req/s\n\n", cap_tokens, cap_rate);
 
   const Policy policies[] = {Policy::Static, Policy::Dynamic, Policy::Continuous};
+  // Where a run's device time goes, attributed with the fitted cost model (modelled shares of the
+  // measured run's steps): per-step constant, real tokens, padding tokens, attention, logits rows.
+  const auto attribution = [&](const Timeline& tl) {
+    double c0 = 0, real = 0, pad = 0, att = 0, out = 0, measured = 0;
+    for (const StepRecord& st : tl.steps) {
+      c0 += cm->c0;
+      real += cm->c_tok * st.real_tokens;
+      pad += cm->c_tok * st.pad_tokens;
+      att += cm->c_att * st.attended;
+      out += cm->c_out * st.logits_rows;
+      measured += st.device_seconds;
+    }
+    const double sum = c0 + real + pad + att + out;
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "per-step constant %4.1f%%, real tokens %4.1f%%, padding tokens %4.1f%%, attention %4.1f%%, "
+                  "logits rows %4.1f%% (model sum %.2f s vs measured %.2f s)",
+                  100 * c0 / sum, 100 * real / sum, 100 * pad / sum, 100 * att / sum, 100 * out / sum, sum, measured);
+    return std::string(buf);
+  };
+  std::vector<std::string> profiles(3);
   const auto runOne = [&](Policy p, double rate, bool measured, ServeMetrics& m) -> bool {
     WorkloadSpec s = ws;
     s.rate = rate;
     Result<Workload> w = makeWorkload(s);
-    RuntimeExecutor real(**rt, a.timer);
-    ModelExecutor modelled(*cm);
-    StepExecutor& ex = measured ? static_cast<StepExecutor&>(real) : static_cast<StepExecutor&>(modelled);
+    const SchedulerConfig config = policyConfig(p, a.max_batch, ctx);
+    // A measured run gets a runtime whose paged KV cache is exactly the policy's block budget.
+    std::unique_ptr<LlamaRuntime> policy_rt;
+    std::unique_ptr<StepExecutor> ex;
+    if (measured) {
+      Result<std::unique_ptr<LlamaRuntime>> made = LlamaRuntime::create(*model, **be, runtimeOptionsFor(config, 512));
+      if (!made) return std::fprintf(stderr, "%s\n", made.error().message.c_str()), false;
+      policy_rt = std::move(*made);
+      ex = std::make_unique<RuntimeExecutor>(*policy_rt, a.timer);
+    } else {
+      ex = std::make_unique<ModelExecutor>(*cm);
+    }
     SimOptions so;
     so.charge_host_time = measured;
-    Result<SimResult> r = simulate(*w, policyConfig(p, a.max_batch, ctx), ex, so);
+    Result<SimResult> r = simulate(*w, config, *ex, so);
     if (!r) {
       std::fprintf(stderr, "%s\n", r.error().message.c_str());
       return false;
     }
     m = computeMetrics(r->timeline, QualityInput{});
+    if (measured) profiles[size_t(p)] = attribution(r->timeline);
     return true;
   };
 
@@ -166,6 +197,13 @@ int main(int argc, char** argv) {
     std::printf("%-11s %12.1f %12.3f %12.3f %10.4f %10.3f %8d\n", policyName(policies[i]),
                 ms[i].output_tokens_per_s, ms[i].ttft.p99, ms[i].ttft.mean, ms[i].tpot.p99, ms[i].padded_token_ratio,
                 ms[i].steps);
+  }
+  std::printf("where the device time goes (cost-model attribution of the measured steps):\n");
+  for (int i = 0; i < 3; ++i) {
+    std::printf("  %-11s %s\n", policyName(policies[i]), profiles[size_t(policies[i])].c_str());
+    std::printf("  %-11s %.2f sequences/step, %.1f%% padded tokens, %d steps, %.1f output tokens/step\n", "",
+                ms[i].sequences_per_step_mean, 100 * ms[i].padded_token_ratio, ms[i].steps,
+                ms[i].steps ? double(ms[i].output_tokens) / ms[i].steps : 0.0);
   }
   std::printf("continuous / static output tokens/s: %.2fx (target >= 2x); p99 TTFT continuous %.3f s vs static "
               "%.3f s (%s)\n",
@@ -207,7 +245,7 @@ int main(int argc, char** argv) {
     Result<Workload> w = makeWorkload(s);
     SchedulerConfig c = policyConfig(Policy::Continuous, 64, ctx);
     c.token_budget = 64 * 48;
-    RuntimeExecutor real(**rt, a.timer);
+    RuntimeExecutor real(**rt, a.timer);  // 64 slots, a full context each: the policy's budget
     SimOptions so;
     so.charge_host_time = true;
     Result<SimResult> r = simulate(*w, c, real, so);

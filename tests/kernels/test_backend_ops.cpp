@@ -1,5 +1,6 @@
 // test_backend_ops: the backend conformance harness. A table of cases (op, weight/table type,
-// shapes with odd sizes, 1..64 tokens, grouped-query attention over several slots, both RoPE
+// shapes with odd sizes, 1..64 tokens, grouped-query attention over several slots (contiguous
+// and paged through shuffled block tables), both RoPE
 // styles, strided views) runs on every backend that probeBackends() finds here, with seeded random
 // inputs, and each output is compared with a plain double-precision scalar reference written below.
 // The error of every element must stay within a budget stated per case:
@@ -44,6 +45,7 @@ struct Case {
   int a = 0;                // dim, in, width
   int b = 0;                // matmul out, get_rows vocab, store_rows destination rows
   int heads = 0, kv_heads = 0, head_dim = 0, slot_count = 0, ctx = 0;
+  int block_size = 0;       // attention: KV block rows (ctx = one contiguous block per slot)
   RopeStyle style = RopeStyle::Adjacent;
   int pad = 0;              // extra f32 elements per activation row: strided views
   Tol tol;
@@ -79,7 +81,8 @@ std::string shapeName(const Case& c) {
       break;
     case Op::Attention:
       s += " heads=" + std::to_string(c.heads) + "/" + std::to_string(c.kv_heads) + " hd=" +
-           std::to_string(c.head_dim) + " slots=" + std::to_string(c.slot_count) + " ctx=" + std::to_string(c.ctx);
+           std::to_string(c.head_dim) + " slots=" + std::to_string(c.slot_count) + " ctx=" + std::to_string(c.ctx) +
+           (c.block_size == c.ctx ? " contiguous" : " paged block=" + std::to_string(c.block_size));
       break;
     default: s += " dim=" + std::to_string(c.a); break;
   }
@@ -121,11 +124,17 @@ std::vector<Case> buildCases() {
   for (int n : {1, 17}) cs.push_back(Case{.op = Op::StoreRows, .n = n, .a = 48, .b = 40});
   cs.push_back(Case{.op = Op::StoreRows, .n = 5, .a = 33, .b = 9, .pad = 2});
   const Tol att{2e-6, 2e-5, 0, 0};
-  cs.push_back(Case{.op = Op::Attention, .n = 1, .heads = 8, .kv_heads = 4, .head_dim = 16, .slot_count = 1, .ctx = 32, .tol = att});
-  cs.push_back(Case{.op = Op::Attention, .n = 3, .heads = 4, .kv_heads = 4, .head_dim = 64, .slot_count = 2, .ctx = 40, .tol = att});
-  cs.push_back(Case{.op = Op::Attention, .n = 17, .heads = 8, .kv_heads = 2, .head_dim = 32, .slot_count = 3, .ctx = 64, .tol = att});
-  cs.push_back(Case{.op = Op::Attention, .n = 64, .heads = 4, .kv_heads = 1, .head_dim = 64, .slot_count = 4, .ctx = 300, .tol = att});
-  cs.push_back(Case{.op = Op::Attention, .n = 9, .heads = 6, .kv_heads = 3, .head_dim = 8, .slot_count = 2, .ctx = 20, .pad = 3, .tol = att});
+  // block_size == ctx: one contiguous block per slot; smaller: a paged cache whose block tables
+  // point at shuffled blocks of a shared pool (with spare blocks nobody uses).
+  cs.push_back(Case{.op = Op::Attention, .n = 1, .heads = 8, .kv_heads = 4, .head_dim = 16, .slot_count = 1, .ctx = 32, .block_size = 32, .tol = att});
+  cs.push_back(Case{.op = Op::Attention, .n = 3, .heads = 4, .kv_heads = 4, .head_dim = 64, .slot_count = 2, .ctx = 40, .block_size = 40, .tol = att});
+  cs.push_back(Case{.op = Op::Attention, .n = 17, .heads = 8, .kv_heads = 2, .head_dim = 32, .slot_count = 3, .ctx = 64, .block_size = 64, .tol = att});
+  cs.push_back(Case{.op = Op::Attention, .n = 64, .heads = 4, .kv_heads = 1, .head_dim = 64, .slot_count = 4, .ctx = 300, .block_size = 300, .tol = att});
+  cs.push_back(Case{.op = Op::Attention, .n = 9, .heads = 6, .kv_heads = 3, .head_dim = 8, .slot_count = 2, .ctx = 20, .block_size = 20, .pad = 3, .tol = att});
+  cs.push_back(Case{.op = Op::Attention, .n = 1, .heads = 8, .kv_heads = 4, .head_dim = 16, .slot_count = 1, .ctx = 32, .block_size = 1, .tol = att});
+  cs.push_back(Case{.op = Op::Attention, .n = 17, .heads = 8, .kv_heads = 2, .head_dim = 32, .slot_count = 3, .ctx = 64, .block_size = 16, .tol = att});
+  cs.push_back(Case{.op = Op::Attention, .n = 64, .heads = 4, .kv_heads = 1, .head_dim = 64, .slot_count = 4, .ctx = 300, .block_size = 16, .tol = att});
+  cs.push_back(Case{.op = Op::Attention, .n = 9, .heads = 6, .kv_heads = 3, .head_dim = 8, .slot_count = 5, .ctx = 20, .block_size = 7, .pad = 3, .tol = att});
   for (Op op : {Op::SiluMul, Op::Add})
     for (int n : {1, 17, 64}) {
       const Tol t = op == Op::Add ? Tol{0, 1.2e-7, 0, 0} : f32;  // add: one f32 rounding
@@ -257,21 +266,24 @@ void refRope(std::vector<double>& x, const std::vector<int32_t>& pos, int n, int
       }
 }
 
+// Position p of sequence s is cache row table[s][p / block_size] * block_size + p % block_size.
 void refAttention(const std::vector<float>& q, const std::vector<float>& k, const std::vector<float>& v,
-                  const std::vector<int32_t>& seq, const std::vector<int32_t>& pos, const Case& c,
-                  double scale, std::vector<double>* out) {
+                  const std::vector<int32_t>& table, int table_cols, const std::vector<int32_t>& seq,
+                  const std::vector<int32_t>& pos, const Case& c, double scale, std::vector<double>* out) {
   const int qcols = c.heads * c.head_dim, kvcols = c.kv_heads * c.head_dim;
   out->assign(size_t(c.n) * qcols, 0.0);
   for (int t = 0; t < c.n; ++t)
     for (int h = 0; h < c.heads; ++h) {
       const int kvh = h / (c.heads / c.kv_heads);
-      const int64_t base = int64_t(seq[t]) * c.ctx;
+      const auto row = [&](int p) {
+        return int64_t(table[size_t(seq[t]) * table_cols + p / c.block_size]) * c.block_size + p % c.block_size;
+      };
       std::vector<double> s(size_t(pos[t]) + 1);
       double m = -INFINITY;
       for (int p = 0; p <= pos[t]; ++p) {
         double dot = 0;
         for (int d = 0; d < c.head_dim; ++d)
-          dot += double(q[size_t(t) * qcols + h * c.head_dim + d]) * k[(base + p) * kvcols + kvh * c.head_dim + d];
+          dot += double(q[size_t(t) * qcols + h * c.head_dim + d]) * k[row(p) * kvcols + kvh * c.head_dim + d];
         s[p] = dot * scale;
         m = std::max(m, s[p]);
       }
@@ -279,7 +291,7 @@ void refAttention(const std::vector<float>& q, const std::vector<float>& k, cons
       for (double& e : s) sum += (e = std::exp(e - m));
       for (int d = 0; d < c.head_dim; ++d) {
         double acc = 0;
-        for (int p = 0; p <= pos[t]; ++p) acc += s[p] * v[(base + p) * kvcols + kvh * c.head_dim + d];
+        for (int p = 0; p <= pos[t]; ++p) acc += s[p] * v[row(p) * kvcols + kvh * c.head_dim + d];
         (*out)[size_t(t) * qcols + h * c.head_dim + d] = acc / sum;
       }
     }
@@ -387,7 +399,16 @@ Run prepare(Backend& be, const Case& c, std::mt19937& rng) {
     }
     case Op::Attention: {
       const int qcols = c.heads * c.head_dim, kvcols = c.kv_heads * c.head_dim;
-      const int64_t cache_rows = int64_t(c.slot_count) * c.ctx;
+      const bool contiguous = c.block_size == c.ctx;
+      const int table_cols = (c.ctx + c.block_size - 1) / c.block_size;
+      // Paged: a pool with spare blocks, each sequence's blocks drawn from a shuffled order.
+      const int blocks = c.slot_count * table_cols + (contiguous ? 0 : 3);
+      std::vector<int32_t> order(static_cast<size_t>(blocks));
+      for (int b = 0; b < blocks; ++b) order[size_t(b)] = b;
+      if (!contiguous) std::shuffle(order.begin(), order.end(), rng);
+      std::vector<int32_t> table(size_t(c.slot_count) * table_cols);
+      for (size_t i = 0; i < table.size(); ++i) table[i] = order[i];
+      const int64_t cache_rows = int64_t(blocks) * c.block_size;
       const auto q = uniform(rng, size_t(n) * qcols, -1.f, 1.f);
       const auto k = uniform(rng, size_t(cache_rows) * kvcols, -1.f, 1.f);
       const auto v = uniform(rng, size_t(cache_rows) * kvcols, -1.f, 1.f);
@@ -401,6 +422,7 @@ Run prepare(Backend& be, const Case& c, std::mt19937& rng) {
       Dev& dq = add(uploadF32(be, q, n, qcols, c.pad));
       Dev& dk = add(uploadF32(be, k, cache_rows, kvcols, c.pad));
       Dev& dv = add(uploadF32(be, v, cache_rows, kvcols, c.pad));
+      Dev& dt = add(upload(be, DType::I32, c.slot_count, table_cols, bytesOf(table.data(), table.size() * 4)));
       Dev& ds = add(uploadI32(be, seq));
       Dev& dp = add(uploadI32(be, pos));
       Dev& dout = add(uploadF32(be, std::vector<float>(q.size(), 0.f), n, qcols, c.pad));
@@ -408,11 +430,11 @@ Run prepare(Backend& be, const Case& c, std::mt19937& rng) {
       p.n_heads = c.heads;
       p.n_kv_heads = c.kv_heads;
       p.head_dim = c.head_dim;
-      p.ctx = c.ctx;
+      p.block_size = c.block_size;
       p.scale = 1.f / std::sqrt(float(c.head_dim));
-      refAttention(q, k, v, seq, pos, c, p.scale, &r.expect.ref);
-      r.op = [&be, &dq, &dk, &dv, &ds, &dp, &dout, p] {
-        be.attention(dq.view, dk.view, dv.view, ds.view, dp.view, p, dout.view);
+      refAttention(q, k, v, table, table_cols, seq, pos, c, p.scale, &r.expect.ref);
+      r.op = [&be, &dq, &dk, &dv, &dt, &ds, &dp, &dout, p] {
+        be.attention(dq.view, dk.view, dv.view, dt.view, ds.view, dp.view, p, dout.view);
       };
       r.result = &dout;
       double rows_read = 0;

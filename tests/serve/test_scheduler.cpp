@@ -217,6 +217,58 @@ class TestScheduler : public QObject {
     QCOMPARE(int(r.outputs[1].size()), 4);
   }
 
+  void freedSlotsAreHandedToTheExecutor() {
+    // Continuous, 2 blocks of 4 (the preemption case above): the plan after request 1's
+    // preemption releases its slot (1) before the step runs; when request 0 finishes, the next
+    // plan (request 1's recompute) releases slot 0. The runtime frees exactly these KV blocks.
+    Workload w = makeRequests({0, 0}, {2, 4}, {3, 4});
+    SchedulerConfig c;
+    c.policy = Policy::Continuous;
+    c.max_batch = 4;
+    c.token_budget = 64;
+    c.block_size = 4;
+    c.kv_blocks = 2;
+    c.max_ctx = 8;
+    FakeExecutor ex(1.0, 0.0);
+    runOk(w, c, ex);
+    QVERIFY(ex.plans.size() >= 4);
+    QCOMPARE(ex.plans[0].released_slots, std::vector<int>{});
+    QCOMPARE(ex.plans[1].released_slots, std::vector<int>{1});
+    QCOMPARE(ex.plans[2].released_slots, std::vector<int>{});
+    QCOMPARE(ex.plans[3].released_slots, std::vector<int>{0});
+    QCOMPARE(ex.plans[3].entries[0].slot, 0);  // request 1 comes back in the freed slot
+  }
+
+  void staticReservesPaddingBlocksAndReleasesBothSlots() {
+    // Static batch of 2: prompts 5 and 2, outputs 3 and 1, blocks of 4 positions. Request 0 holds
+    // blocks for 5 + 3 positions (2); request 1 for 2 + 3 (2) plus its 3 padding tokens at
+    // positions 0..2 of padding slot 2 + 1 = 3 (1 block): 5 blocks. When the batch ends, the next
+    // batch's plan releases slots 0, 2 (request 0 and its unused padding slot) and 1, 3.
+    Workload w = makeRequests({0, 0, 0}, {5, 2, 2}, {3, 1, 1});
+    SchedulerConfig c;
+    c.policy = Policy::Static;
+    c.max_batch = 2;
+    c.block_size = 4;
+    c.max_ctx = 16;
+    FakeExecutor ex(1.0, 0.0);
+    SimResult r = runOk(w, c, ex);
+    const auto& st = r.timeline.steps;
+    QCOMPARE(st[0].kv_blocks_used, 5);
+    const StepPlan& first = ex.plans[0];
+    QCOMPARE(int(first.entries.size()), 3);
+    QCOMPARE(first.entries[2].request, -1);
+    QCOMPARE(first.entries[2].slot, 3);
+    QCOMPARE(first.entries[2].pos, 0);
+    QCOMPARE(int(first.entries[2].tokens.size()), 3);
+    QCOMPARE(ex.plans[3].released_slots, (std::vector<int>{0, 2, 1, 3}));
+    QCOMPARE(members(st[3]), (std::vector<int>{2}));
+    // With only 4 blocks the same two requests cannot share a batch: request 0 runs alone.
+    c.kv_blocks = 4;
+    FakeExecutor ex2(1.0, 0.0);
+    SimResult r2 = runOk(w, c, ex2);
+    QCOMPARE(members(r2.timeline.steps[0]), (std::vector<int>{0}));
+  }
+
   void continuousAdmissionBoundedByKvBlocks() {
     // 3 blocks of 4: two 8-token prompts need 4 blocks; the second waits until the first leaves.
     Workload w = makeRequests({0, 0}, {8, 8}, {1, 1});
@@ -276,6 +328,23 @@ class TestScheduler : public QObject {
     for (const RequestRecord& q : r.timeline.requests) QVERIFY(q.finish > 0);
   }
 
+  void cancellationStopsTheRun() {
+    // The cancel flag is read before every step: cancelled after 3 reads, the run stops with an
+    // error saying so, having run exactly 2 steps.
+    Workload w = makeRequests({0, 0}, {2, 2}, {10, 10});
+    SchedulerConfig c;
+    c.policy = Policy::Continuous;
+    c.max_ctx = 32;
+    FakeExecutor ex(1.0, 0.0);
+    int reads = 0;
+    SimOptions so;
+    so.cancelled = [&] { return ++reads >= 3; };
+    Result<SimResult> r = simulate(w, c, ex, so);
+    QVERIFY(!r.ok());
+    QVERIFY2(QString::fromStdString(r.error().message).contains("cancelled"), r.error().message.c_str());
+    QCOMPARE(int(ex.plans.size()), 2);
+  }
+
   void overloadKeepsQueueBoundedAndEnds() {
     // 2000 requests at 1000 req/s against ~20 req/s of capacity: the queue never exceeds its
     // bound, the excess is rejected and counted, and the run ends by itself.
@@ -300,8 +369,14 @@ class TestScheduler : public QObject {
       rejected += q.rejected ? 1 : 0;
       finished += q.finish > 0 ? 1 : 0;
     }
-    for (const StepRecord& s : r->timeline.steps) max_depth = std::max(max_depth, s.queue_depth);
+    int max_blocks = 0;
+    for (const StepRecord& s : r->timeline.steps) {
+      max_depth = std::max(max_depth, s.queue_depth);
+      max_blocks = std::max(max_blocks, s.kv_blocks_used);
+    }
     QVERIFY2(max_depth <= 32, "seed 11");
+    // Memory stays flat: the KV blocks in use never exceed the pool (the runtime's real memory).
+    QVERIFY2(max_blocks <= r->timeline.kv_blocks_total, "seed 11");
     QVERIFY2(rejected > 1500, "seed 11");
     QCOMPARE(rejected + finished, 2000);
   }

@@ -149,16 +149,19 @@ class CpuBackend final : public Backend {
   }
 
   void attention(const TensorView& q, const TensorView& k_cache, const TensorView& v_cache,
-                 const TensorView& seq, const TensorView& pos, const AttentionParams& p,
-                 const TensorView& out) override {
-    const cpu::AttentionShape shape{p.n_heads, p.n_kv_heads, p.head_dim, p.ctx, p.scale};
+                 const TensorView& block_table, const TensorView& seq, const TensorView& pos,
+                 const AttentionParams& p, const TensorView& out) override {
+    const cpu::AttentionShape shape{p.n_heads, p.n_kv_heads, p.head_dim, p.block_size, p.scale};
     pool_.parallelFor(q.rows, 1, [&](int64_t r0, int64_t r1) {
       // Scores of one (token, head): one scratch row per thread, reused across calls.
       thread_local std::vector<float> scratch;
-      if (scratch.size() < size_t(p.ctx)) scratch.resize(size_t(p.ctx));
+      int32_t most = 0;
+      for (int64_t r = r0; r < r1; ++r) most = std::max(most, *pos.row<int32_t>(r) + 1);
+      if (scratch.size() < size_t(most)) scratch.resize(size_t(most));
       cpu::attentionRows(q.row<float>(0), q.stride, k_cache.row<float>(0), v_cache.row<float>(0),
-                         k_cache.stride, seq.row<int32_t>(0), pos.row<int32_t>(0), shape,
-                         out.row<float>(0), out.stride, scratch.data(), r0, r1);
+                         k_cache.stride, block_table.row<int32_t>(0), block_table.stride,
+                         seq.row<int32_t>(0), pos.row<int32_t>(0), shape, out.row<float>(0),
+                         out.stride, scratch.data(), r0, r1);
     });
   }
 

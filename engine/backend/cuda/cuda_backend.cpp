@@ -172,7 +172,7 @@ std::string CudaBackend::kernelName(Op op, DType t) const {
     case Op::StoreRows:
       return "cuda store_rows f32";
     case Op::Attention:
-      return "cuda attention f32 (block per token-head, chunked online softmax)";
+      return "cuda paged attention f32 (block per token-head, chunked online softmax)";
     case Op::SiluMul:
       return "cuda silu_mul f32";
     case Op::Add:
@@ -226,7 +226,7 @@ void CudaBackend::drain(const char* op) {
   std::string what;
   if (bits & cuda::kStatusGetRowsBadId) what += " get_rows: an id outside the table (row set to NaN);";
   if (bits & cuda::kStatusStoreRowsBadRow) what += " store_rows: a row outside the destination (skipped);";
-  if (bits & cuda::kStatusAttentionBadRow) what += " attention: a slot/pos outside the cache (output NaN);";
+  if (bits & cuda::kStatusAttentionBadRow) what += " attention: a sequence/position/block outside the block table or cache (output NaN);";
   fail(op, "a kernel met bad indices:" + what);
 }
 
@@ -348,35 +348,41 @@ void CudaBackend::storeRows(const TensorView& src, const TensorView& dst, const 
 }
 
 void CudaBackend::attention(const TensorView& q, const TensorView& k_cache,
-                            const TensorView& v_cache, const TensorView& seq, const TensorView& pos,
-                            const AttentionParams& p, const TensorView& out) {
+                            const TensorView& v_cache, const TensorView& block_table,
+                            const TensorView& seq, const TensorView& pos, const AttentionParams& p,
+                            const TensorView& out) {
   const char* op = "attention";
   if (!begin(op)) return;
   for (const std::string& e :
        {checkView(q, DType::F32, "q"), checkView(k_cache, DType::F32, "k_cache"),
         checkView(v_cache, DType::F32, "v_cache"), checkView(out, DType::F32, "out"),
-        checkIndex(seq, q.rows, "seq"), checkIndex(pos, q.rows, "pos"), sameShape(q, out, "q", "out")})
+        checkView(block_table, DType::I32, "block_table"), checkIndex(seq, q.rows, "seq"),
+        checkIndex(pos, q.rows, "pos"), sameShape(q, out, "q", "out")})
     if (!require(e.empty(), op, e)) return;
   const bool heads_ok = p.n_heads > 0 && p.n_kv_heads > 0 && p.n_heads % p.n_kv_heads == 0 &&
-                        p.head_dim > 0 && p.ctx > 0;
-  if (!require(heads_ok, op, "n_heads must be a positive multiple of n_kv_heads; head_dim, ctx > 0") ||
+                        p.head_dim > 0 && p.block_size > 0;
+  if (!require(heads_ok, op, "n_heads must be a positive multiple of n_kv_heads; head_dim, block_size > 0") ||
       !require(q.cols == int64_t(p.n_heads) * p.head_dim, op, "q cols != n_heads * head_dim") ||
       !require(k_cache.cols >= int64_t(p.n_kv_heads) * p.head_dim &&
-                   v_cache.cols >= int64_t(p.n_kv_heads) * p.head_dim && k_cache.rows == v_cache.rows,
-               op, "k/v caches must be (slots*ctx, >= n_kv_heads*head_dim), same rows"))
+                   v_cache.cols >= int64_t(p.n_kv_heads) * p.head_dim && k_cache.rows == v_cache.rows &&
+                   k_cache.rows % p.block_size == 0,
+               op, "k/v caches must be (blocks*block_size, >= n_kv_heads*head_dim), same rows"))
     return;
   cuda::AttentionShape s;
   s.n_heads = p.n_heads;
   s.n_kv_heads = p.n_kv_heads;
   s.head_dim = p.head_dim;
-  s.ctx = p.ctx;
+  s.block_size = p.block_size;
   s.cache_rows = k_cache.rows;
+  s.table_rows = block_table.rows;
+  s.table_cols = block_table.cols;
   s.scale = p.scale;
   check(cuda::launchAttention(stream_, static_cast<const float*>(q.data), q.stride,
                               static_cast<const float*>(k_cache.data), k_cache.stride,
-                              static_cast<const float*>(v_cache.data), v_cache.stride, seq.data,
-                              seq.stride, pos.data, pos.stride, s, static_cast<float*>(out.data),
-                              out.stride, q.rows, status_),
+                              static_cast<const float*>(v_cache.data), v_cache.stride,
+                              block_table.data, block_table.stride, seq.data, seq.stride, pos.data,
+                              pos.stride, s, static_cast<float*>(out.data), out.stride, q.rows,
+                              status_),
         op, "kernel launch");
 }
 

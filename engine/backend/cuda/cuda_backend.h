@@ -44,8 +44,8 @@ class CudaBackend final : public Backend {
             RopeStyle style) override;
   void storeRows(const TensorView& src, const TensorView& dst, const TensorView& rows) override;
   void attention(const TensorView& q, const TensorView& k_cache, const TensorView& v_cache,
-                 const TensorView& seq, const TensorView& pos, const AttentionParams& p,
-                 const TensorView& out) override;
+                 const TensorView& block_table, const TensorView& seq, const TensorView& pos,
+                 const AttentionParams& p, const TensorView& out) override;
   void siluMul(const TensorView& a, const TensorView& b) override;
   void add(const TensorView& y, const TensorView& x) override;
 
