@@ -69,6 +69,7 @@ ServeMetrics computeMetrics(const Timeline& tl, const QualityInput& quality) {
     ++m.finished;
     const int toks = int(r.token_times.size());
     m.output_tokens += toks;
+    m.prompt_tokens += r.prompt_len;
     const double t_first = r.token_times.front() - r.arrival;
     ttft.push_back(t_first);
     e2e.push_back(r.finish - r.arrival);
@@ -125,6 +126,7 @@ ServeMetrics computeMetrics(const Timeline& tl, const QualityInput& quality) {
   if (m.duration > 0) {
     m.requests_per_s = m.finished / m.duration;
     m.output_tokens_per_s = double(m.output_tokens) / m.duration;
+    m.total_tokens_per_s = double(m.prompt_tokens + m.output_tokens) / m.duration;
     m.goodput = m.good / m.duration;
   }
   if (quality.known && m.device_seconds > 0)
@@ -147,6 +149,8 @@ nlohmann::json metricsJson(const ServeMetrics& m) {
                    {"requests_per_s", m.requests_per_s},
                    {"output_tokens", m.output_tokens},
                    {"output_tokens_per_s", m.output_tokens_per_s},
+                   {"prompt_tokens", m.prompt_tokens},
+                   {"total_tokens_per_s", m.total_tokens_per_s},
                    {"duration_s", m.duration},
                    {"device_seconds", m.device_seconds},
                    {"steps", m.steps},

@@ -5,7 +5,8 @@
 //   E2E   finish - arrival;   queue  first scheduled - arrival
 // each as mean, p50, p90, p99 (linear interpolation between order statistics, as numpy) and max,
 // over finished requests. Duration is the run clock from 0 to the end of the last step; throughput
-// is finished requests (and their output tokens) per second of it. Goodput counts finished
+// is finished requests (and their output tokens; and, as vLLM's total_token_throughput, their prompt
+// plus output tokens) per second of it. Goodput counts finished
 // requests meeting both their TTFT and TPOT targets (a target of 0 is no target). Device seconds
 // are the summed step times. Quality-aware goodput = output tokens of the requests in goodput x
 // quality acceptance / device seconds (acceptance in [0, 1] from the precision's measured quality;
@@ -44,9 +45,9 @@ Result<QualityInput> qualityFromEvalJson(const std::string& path, double max_kl,
 struct ServeMetrics {
   Distribution ttft, tpot, itl, e2e, queue;
   int requests = 0, finished = 0, rejected = 0, preemptions = 0, deadline_misses = 0, good = 0;
-  long long output_tokens = 0, good_output_tokens = 0;
+  long long output_tokens = 0, good_output_tokens = 0, prompt_tokens = 0;
   double duration = 0, device_seconds = 0;
-  double requests_per_s = 0, output_tokens_per_s = 0, goodput = 0;
+  double requests_per_s = 0, output_tokens_per_s = 0, total_tokens_per_s = 0, goodput = 0;
   std::optional<double> quality_goodput;
   double occupancy_mean = 0;         // mean over steps of sequences / max sequences
   double sequences_per_step_mean = 0;

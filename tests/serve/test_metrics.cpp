@@ -69,6 +69,9 @@ class TestMetrics : public QObject {
     rej.reject_reason = "queue full";
     tl.requests.push_back(rej);
     tl.requests[1].preemptions = 2;
+    tl.requests[0].prompt_len = 3;
+    tl.requests[1].prompt_len = 5;
+    tl.requests[2].prompt_len = 100;  // rejected: not counted
     tl.steps = {step(0.5, 1, 1, 4, 0, 1), step(1, 2, 2, 6, 2, 3), step(2, 3, 2, 2, 0, 5), step(3, 4, 1, 1, 1, 2)};
     QualityInput q;
     q.known = true;
@@ -89,6 +92,9 @@ class TestMetrics : public QObject {
     QCOMPARE(m.duration, 4.0);
     QCOMPARE(m.requests_per_s, 0.5);
     QCOMPARE(m.output_tokens_per_s, 5.0 / 4.0);
+    // vLLM's total_token_throughput: prompt + output tokens of finished requests per second.
+    QCOMPARE(m.prompt_tokens, 8LL);
+    QCOMPARE(m.total_tokens_per_s, (8.0 + 5.0) / 4.0);
     // r0 misses its TPOT target (1.5 > 1): one good request, one miss.
     QCOMPARE(m.deadline_misses, 1);
     QCOMPARE(m.goodput, 0.25);
@@ -104,7 +110,7 @@ class TestMetrics : public QObject {
     const nlohmann::json j = metricsJson(m);
     for (const char* key : {"ttft", "tpot", "e2e", "queue", "requests_per_s", "output_tokens_per_s",
                             "occupancy_mean", "padded_token_ratio", "kv_usage_max", "preemptions", "rejected",
-                            "deadline_misses", "goodput", "quality_goodput", "clock"})
+                            "deadline_misses", "goodput", "quality_goodput", "clock", "total_tokens_per_s"})
       QVERIFY2(j.contains(key), key);
     for (const char* key : {"mean", "p50", "p90", "p99", "max"}) QVERIFY2(j["ttft"].contains(key), key);
     QCOMPARE(j["clock"].get<std::string>(), std::string("fake"));
