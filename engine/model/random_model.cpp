@@ -5,6 +5,8 @@
 #include <cstring>
 #include <vector>
 
+#include <unistd.h>
+
 #include "engine/model/gguf_writer.h"
 #include "engine/model/presets.h"
 
@@ -86,9 +88,13 @@ Status writeRandomModelGguf(const LlamaConfig& config, uint64_t seed, const std:
 
 Result<Model> makeRandomModel(const LlamaConfig& config, uint64_t seed) {
   if (Status s = config.validate(); !s) return makeError("random model: " + s.error().message);
-  if (config.parameterCount() > (int64_t(1) << 29))
-    return makeError("random model: " + std::to_string(config.parameterCount()) +
-                     " parameters is too large to build in memory; use writeRandomModelGguf");
+  // f32 weights in memory: refuse what would take more than half of this machine's RAM.
+  const double need = double(config.parameterCount()) * 4.0;
+  const double ram = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
+  if (ram > 0 && need > ram / 2)
+    return makeError("random model: " + std::to_string(config.parameterCount()) + " parameters (" +
+                     std::to_string(int64_t(need / (1 << 20))) + " MiB as f32) is more than half of this machine's " +
+                     std::to_string(int64_t(ram / (1 << 20))) + " MiB; use writeRandomModelGguf");
   Model m;
   m.config = config;
   m.path = "random-seed-" + std::to_string(seed);
