@@ -12,6 +12,8 @@
 // --timer cpu times each step by the thread's CPU time (needs --threads 1): on a shared, loaded
 // machine it leaves out the time other processes took (see engine/serve/executors.h).
 // Rates in --rates are multiples of the continuous decode capacity estimated from the cost model.
+// The trace must fit the model's context (else bench_serve stops with an error): requests that do
+// not fit would be rejected by every policy, hiding the long outputs that make static batching pad.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -97,7 +99,16 @@ int main(int argc, char** argv) {
   ws.seed = a.seed;
   ws.prompt_len = *LengthDist::parse(a.prompt_len, "--prompt-len");
   ws.output_len = *LengthDist::parse(a.output_len, "--output-len");
-  const int ctx = std::min(model->config.context_length, ws.prompt_len.hi + ws.output_len.hi);
+  // Every request of the trace must fit the model's context: a request that does not is rejected
+  // at admission by every policy, which silently removes the longest outputs (the ones that make
+  // static batching pad) from the comparison. (The 15m preset has a 256-token context.)
+  if (ws.prompt_len.hi + ws.output_len.hi > model->config.context_length)
+    return std::fprintf(stderr,
+                        "bench_serve: the longest prompt (%d) + the longest output (%d) exceed the model's context "
+                        "of %d tokens; choose --prompt-len / --output-len that fit\n",
+                        ws.prompt_len.hi, ws.output_len.hi, model->config.context_length),
+           2;
+  const int ctx = ws.prompt_len.hi + ws.output_len.hi;
   RuntimeOptions ro;
   ro.max_slots = std::max(64, 2 * a.max_batch);
   ro.max_ctx = ctx;
@@ -189,15 +200,18 @@ int main(int argc, char** argv) {
   // 1. Measured headline.
   const double rate = a.rate > 0 ? a.rate : cap_rate;
   std::printf("== measured, rate %.2f req/s ==\n", rate);
-  std::printf("%-11s %12s %12s %12s %10s %10s %8s\n", "policy", "out tok/s", "p99 TTFT s", "mean TTFT s",
-              "p99 TPOT s", "padding", "steps");
+  std::printf("%-11s %12s %12s %12s %10s %10s %8s %9s\n", "policy", "out tok/s", "p99 TTFT s", "mean TTFT s",
+              "p99 TPOT s", "padding", "steps", "finished");
   ServeMetrics ms[3];
   for (int i = 0; i < 3; ++i) {
     if (!runOne(policies[i], rate, true, ms[i])) return 1;
-    std::printf("%-11s %12.1f %12.3f %12.3f %10.4f %10.3f %8d\n", policyName(policies[i]),
+    std::printf("%-11s %12.1f %12.3f %12.3f %10.4f %10.3f %8d %4d/%-4d\n", policyName(policies[i]),
                 ms[i].output_tokens_per_s, ms[i].ttft.p99, ms[i].ttft.mean, ms[i].tpot.p99, ms[i].padded_token_ratio,
-                ms[i].steps);
+                ms[i].steps, ms[i].finished, ms[i].requests);
   }
+  // Throughput above the arrival rate cannot be measured: a policy whose output rate is close to the
+  // offered load is not saturated, and the ratio then measures the trace, not the policy.
+  std::printf("offered load: %.1f output tokens/s (rate x mean output)\n", rate * mean_out);
   std::printf("where the device time goes (cost-model attribution of the measured steps):\n");
   for (int i = 0; i < 3; ++i) {
     std::printf("  %-11s %s\n", policyName(policies[i]), profiles[size_t(policies[i])].c_str());
