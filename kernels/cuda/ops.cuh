@@ -59,7 +59,10 @@ cudaError_t launchAttention(cudaStream_t stream, const float* q, size_t q_stride
                             size_t k_stride, const float* v, size_t v_stride, const void* table,
                             size_t table_stride, const void* seq, size_t seq_stride, const void* pos,
                             size_t pos_stride, const AttentionShape& shape, float* out,
-                            size_t out_stride, int64_t n, unsigned* status);
+                            size_t out_stride, int64_t n, float* scratch, unsigned* status);
+// Device scratch launchAttention needs for n tokens (0 when it needs none; then scratch may be null):
+// few tokens (decode) take a split path that writes per-split partial sums there.
+size_t attentionScratchBytes(const AttentionShape& shape, int64_t n);
 
 // a = silu(a) * b                         a, b (n, cols) f32
 cudaError_t launchSiluMul(cudaStream_t stream, float* a, size_t a_stride, const float* b,

@@ -115,6 +115,13 @@ std::vector<Case> buildCases() {
     cs.push_back(Case{.op = Op::MatMul, .type = t, .n = 64, .a = 512, .b = 256, .tol = matmulTol(t)});
     cs.push_back(Case{.op = Op::MatMul, .type = t, .n = 5, .a = 256, .b = 33, .pad = 7, .tol = matmulTol(t)});
   }
+  // The fused q8_0/q4_0 GEMV (CUDA, n <= 8) walks a row in steps of 8 blocks: whole and partial steps,
+  // aligned and unaligned (padded) activations.
+  for (DType t : {DType::Q8_0, DType::Q4_0})
+    for (int n : {1, 5, 8}) {
+      cs.push_back(Case{.op = Op::MatMul, .type = t, .n = n, .a = 2048 + 288, .b = 40, .tol = matmulTol(t)});
+      cs.push_back(Case{.op = Op::MatMul, .type = t, .n = n, .a = 288, .b = 9, .pad = 3, .tol = matmulTol(t)});
+    }
   const Tol rope{2e-4, 1e-5, 0, 0};
   for (RopeStyle st : {RopeStyle::Adjacent, RopeStyle::Half}) {
     cs.push_back(Case{.op = Op::Rope, .n = 1, .heads = 4, .head_dim = 16, .style = st, .tol = rope});
@@ -135,6 +142,9 @@ std::vector<Case> buildCases() {
   cs.push_back(Case{.op = Op::Attention, .n = 17, .heads = 8, .kv_heads = 2, .head_dim = 32, .slot_count = 3, .ctx = 64, .block_size = 16, .tol = att});
   cs.push_back(Case{.op = Op::Attention, .n = 64, .heads = 4, .kv_heads = 1, .head_dim = 64, .slot_count = 4, .ctx = 300, .block_size = 16, .tol = att});
   cs.push_back(Case{.op = Op::Attention, .n = 9, .heads = 6, .kv_heads = 3, .head_dim = 8, .slot_count = 5, .ctx = 20, .block_size = 7, .pad = 3, .tol = att});
+  // Decode shapes (few tokens, long context): the CUDA split path, several splits of 128 positions.
+  cs.push_back(Case{.op = Op::Attention, .n = 2, .heads = 32, .kv_heads = 4, .head_dim = 64, .slot_count = 2, .ctx = 700, .block_size = 16, .tol = att});
+  cs.push_back(Case{.op = Op::Attention, .n = 5, .heads = 8, .kv_heads = 8, .head_dim = 48, .slot_count = 5, .ctx = 260, .block_size = 260, .pad = 2, .tol = att});
   for (Op op : {Op::SiluMul, Op::Add})
     for (int n : {1, 17, 64}) {
       const Tol t = op == Op::Add ? Tol{0, 1.2e-7, 0, 0} : f32;  // add: one f32 rounding

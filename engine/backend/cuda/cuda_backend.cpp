@@ -123,6 +123,7 @@ CudaBackend::~CudaBackend() {
   if (status_) cudaFree(status_);
   if (act_scratch_.ptr) cudaFree(act_scratch_.ptr);
   if (weight_scratch_.ptr) cudaFree(weight_scratch_.ptr);
+  if (attn_scratch_.ptr) cudaFree(attn_scratch_.ptr);
   if (blas_) cublasDestroy(blas_);
   if (stream_) cudaStreamDestroy(stream_);
 }
@@ -172,7 +173,7 @@ std::string CudaBackend::kernelName(Op op, DType t) const {
     case Op::StoreRows:
       return "cuda store_rows f32";
     case Op::Attention:
-      return "cuda paged attention f32 (block per token-head, chunked online softmax)";
+      return "cuda paged attention f32 (block per token-head, chunked online softmax; split over positions for few tokens)";
     case Op::SiluMul:
       return "cuda silu_mul f32";
     case Op::Add:
@@ -377,12 +378,15 @@ void CudaBackend::attention(const TensorView& q, const TensorView& k_cache,
   s.table_rows = block_table.rows;
   s.table_cols = block_table.cols;
   s.scale = p.scale;
+  float* part = nullptr;
+  if (const size_t bytes = cuda::attentionScratchBytes(s, q.rows); bytes > 0)
+    if (!(part = static_cast<float*>(scratch(attn_scratch_, bytes, op)))) return;
   check(cuda::launchAttention(stream_, static_cast<const float*>(q.data), q.stride,
                               static_cast<const float*>(k_cache.data), k_cache.stride,
                               static_cast<const float*>(v_cache.data), v_cache.stride,
                               block_table.data, block_table.stride, seq.data, seq.stride, pos.data,
                               pos.stride, s, static_cast<float*>(out.data), out.stride, q.rows,
-                              status_),
+                              part, status_),
         op, "kernel launch");
 }
 

@@ -82,6 +82,7 @@ class CudaBackend final : public Backend {
   unsigned* status_ = nullptr;  // device word of StatusBit flags (kernels/cuda/ops.cuh)
   Scratch act_scratch_;         // f16/bf16 activations
   Scratch weight_scratch_;      // f16 dequantized weights
+  Scratch attn_scratch_;        // per-split partial sums of the attention's split (decode) path
   mutable DeviceInfo info_;     // memory_free refreshed by device()
   bool failed_ = false;
   std::string last_error_;
