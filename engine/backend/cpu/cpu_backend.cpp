@@ -171,6 +171,8 @@ class CpuBackend final : public Backend {
     });
   }
 
+  ThreadPool& pool() { return pool_; }
+
   void add(const TensorView& y, const TensorView& x) override {
     pool_.parallelFor(y.rows, chunkRows(y.cols), [&](int64_t r0, int64_t r1) {
       cpu::addRows(y.row<float>(0), y.stride, x.row<float>(0), x.stride, y.cols, r0, r1);
@@ -187,5 +189,10 @@ class CpuBackend final : public Backend {
 }  // namespace
 
 std::unique_ptr<Backend> createCpuBackend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+ThreadPool* cpuBackendThreadPool(Backend& backend) {
+  auto* cpu = dynamic_cast<CpuBackend*>(&backend);
+  return cpu ? &cpu->pool() : nullptr;
+}
 
 }  // namespace precis

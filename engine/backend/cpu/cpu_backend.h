@@ -7,7 +7,14 @@
 
 namespace precis {
 
+class ThreadPool;
+
 // threads: 0 = all cores.
 std::unique_ptr<Backend> createCpuBackend(int threads);
+
+// The thread pool of a backend made by createCpuBackend (null for any other backend), so that a
+// decorator running its own CPU kernels (engine/quant/packed_backend.h) shares the same workers
+// instead of starting a second pool that would fight it for the cores.
+ThreadPool* cpuBackendThreadPool(Backend& backend);
 
 }  // namespace precis

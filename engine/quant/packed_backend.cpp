@@ -1,0 +1,135 @@
+// PackedBackend (see packed_backend.h). Tested by tests/kernels/test_packed_backend.cpp.
+#include "engine/quant/packed_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "engine/backend/cpu/cpu_backend.h"
+#include "engine/core/thread_pool.h"
+#include "engine/quant/act_quant_backend.h"
+#include "engine/quant/packed_weights.h"
+#include "kernels/cpu/matmul_packed.h"
+
+namespace precis {
+
+Result<std::unique_ptr<PackedBackend>> PackedBackend::create(Backend& cpu, Backend& inner, QuantizedModel& q,
+                                                             const Options& options) {
+  ThreadPool* pool = cpuBackendThreadPool(cpu);
+  if (pool == nullptr)
+    return makeError("the packed int8/int4 kernels run on the CPU backend only (got " + cpu.device().backend + ")");
+  std::unique_ptr<PackedBackend> b(new PackedBackend(cpu, inner, *pool, options));
+  std::map<std::string, const WeightTensor*> tensors;
+  for (const WeightTensor& t : q.model.tensors) tensors[t.name] = &t;
+  ModelQuantReport& rep = q.report;
+  for (TensorQuantReport& tr : rep.tensors) {
+    auto p = q.packed.find(tr.name);
+    auto t = tensors.find(tr.name);
+    if (p == q.packed.end() || t == tensors.end() || !tr.simulated) continue;
+    Result<PackedWeightsView> v = packedWeightsView(p->second);
+    if (!v) {
+      tr.reason += std::string(tr.reason.empty() ? "" : "; ") + "runs simulated: " + v.error().message;
+      continue;
+    }
+    b->by_source_[t->second->data] = b->entries_.size();
+    b->entries_.push_back({tr.name, tr.to, *v});
+    tr.simulated = false;
+    --rep.simulated_tensors;
+  }
+  return b;
+}
+
+void PackedBackend::upload(Buffer& d, size_t o, const void* s, size_t bytes) {
+  inner_.upload(d, o, s, bytes);
+  auto it = by_source_.find(s);
+  if (it != by_source_.end() && o == 0) by_device_[static_cast<char*>(d.data()) + o] = it->second;
+}
+
+bool PackedBackend::quantizesInputsOf(const Entry& e) const {
+  return opt_.activations != ActFormat::None && (opt_.quantize_classifier || e.view.rows != opt_.vocab_size);
+}
+
+void PackedBackend::matmul(const TensorView& w, const TensorView& x, const TensorView& y) {
+  auto it = by_device_.find(w.data);
+  if (mode_ == Mode::Observe || it == by_device_.end() || x.type != DType::F32 ||
+      w.rows != entries_[it->second].view.rows || w.cols != entries_[it->second].view.cols) {
+    if (mode_ == Mode::Apply && opt_.activations != ActFormat::None && (opt_.quantize_classifier || w.rows != opt_.vocab_size))
+      inner_quantized_ = true;
+    inner_.matmul(w, x, y);
+    return;
+  }
+  const Entry& e = entries_[it->second];
+  const int64_t n = x.rows, in = x.cols;
+  const float* xp = x.row<float>(0);
+  const bool quant = quantizesInputsOf(e);
+  float static_clip = 0;
+  if (quant && opt_.act_granularity == ActGranularity::Tensor) {
+    auto c = clips_.find(e.name);
+    if (c != clips_.end()) static_clip = c->second;
+  }
+  const bool fp8 = quant && opt_.activations == ActFormat::Fp8E4M3;
+  if (x.stride != size_t(in) * sizeof(float) || fp8) {
+    xcopy_.resize(size_t(n * in));
+    for (int64_t r = 0; r < n; ++r) std::memcpy(&xcopy_[size_t(r * in)], x.row<float>(r), size_t(in) * sizeof(float));
+    xp = xcopy_.data();
+  }
+  cpu::PackedActs acts;
+  acts.n = n;
+  acts.in = in;
+  acts.x = xp;
+  if (quant && !fp8) {
+    xq_.resize(size_t(n * in));
+    xs_.resize(size_t(n));
+    clipped_ += uint64_t(cpu::quantizeActsInt8(xp, n, in, static_clip, xq_.data(), xs_.data()));
+    act_values_ += uint64_t(n * in);
+    acts.kind = cpu::PackedActKind::Int8;
+    acts.q = xq_.data();
+    acts.scale = xs_.data();
+  } else if (fp8) {  // no CPU kernel for fp8 activations: fake-quantized like the simulated path
+    for (int64_t r = 0; r < n; ++r) {
+      float* row = xcopy_.data() + r * in;
+      float amax = static_clip;
+      if (amax == 0)
+        for (int64_t k = 0; k < in; ++k) amax = std::max(amax, std::fabs(row[k]));
+      clipped_ += uint64_t(fakeQuantizeRow(ActFormat::Fp8E4M3, row, in, amax));
+    }
+    act_values_ += uint64_t(n * in);
+    fp8_ran_ = true;
+  }
+  float* yp = y.row<float>(0);
+  const int64_t ys = int64_t(y.stride / sizeof(float));
+  const int64_t min_rows = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, n));
+  pool_.parallelFor(w.rows, std::min<int64_t>(min_rows, 64), [&](int64_t r0, int64_t r1) {
+    cpu::matmulPackedRows(cpu::CpuIsa::Best, e.view, acts, yp, ys, r0, r1);
+  });
+}
+
+std::vector<PackedBackend::KernelRow> PackedBackend::kernelRows() const {
+  std::vector<KernelRow> rows;
+  const std::string gran = opt_.act_granularity == ActGranularity::Token ? " per-token (dynamic)" : " per-tensor (static, calibrated)";
+  for (const Entry& e : entries_) {
+    KernelRow k;
+    k.weights = e.spec;
+    k.tensors = 1;
+    if (quantizesInputsOf(e) && opt_.activations == ActFormat::Int8) {
+      k.activations = "int8" + gran;
+      k.kernel = cpu::packedKernelName(e.view, cpu::PackedActKind::Int8);
+    } else if (quantizesInputsOf(e)) {
+      k.activations = std::string(actFormatName(opt_.activations)) + gran;
+      k.kernel = "simulated: " + k.activations + " fake-quant of matmul inputs, then " +
+                 cpu::packedKernelName(e.view, cpu::PackedActKind::F32);
+      k.activations_simulated = true;
+    } else {
+      k.activations = "f32";
+      k.kernel = cpu::packedKernelName(e.view, cpu::PackedActKind::F32);
+    }
+    auto same = std::find_if(rows.begin(), rows.end(), [&](const KernelRow& r) {
+      return r.weights == k.weights && r.kernel == k.kernel && r.activations == k.activations;
+    });
+    if (same != rows.end()) ++same->tensors;
+    else rows.push_back(std::move(k));
+  }
+  return rows;
+}
+
+}  // namespace precis

@@ -1,0 +1,125 @@
+// Real low-bit kernels for a quantized model without touching the model code: a Backend decorator
+// that runs the matmuls of packed int8 / int4 weights (W8A16, W4A16; with int8 activations W8A8,
+// W4A8) through kernels/cpu/matmul_packed.h, reading the QuantizedModel's packed storage in place,
+// and forwards everything else to the inner backend (the CPU backend, or an activation
+// fake-quant decorator over it, which then only sees the matmuls of unpacked weights).
+// The runtime still uploads the dequantized f32 copy that quantizeModel builds: the decorator keys
+// each packed matrix by that upload's address, and Observe mode (static activation calibration)
+// forwards every matmul to the inner backend so the calibration decorator sees f32 weights.
+// Activations: int8 per token (dynamic) or per tensor (static clip per weight name, set after
+// calibration) are quantized here and run the real int8 kernels; fp8-e4m3 activations are
+// fake-quantized here (fakeQuantizeRow, the simulated path's numerics) and then run the packed
+// f32-activation kernel: real weights, simulated activations, and the kernel name says so.
+// nf4 / fp8 weights have no kernel and keep running simulated (their report rows say why).
+// CPU backend only: the kernels share its thread pool.
+// Tested by tests/kernels/test_packed_backend.cpp (stories260K: packed logits match the simulated
+// path within stated tolerances for every format; reports, kernel names, static clips).
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/backend/backend.h"
+#include "engine/core/result.h"
+#include "engine/quant/scheme.h"
+#include "engine/quant/quantize_model.h"
+#include "kernels/common/packed_quant.h"
+
+namespace precis {
+
+class ThreadPool;
+
+class PackedBackend : public Backend {
+ public:
+  enum class Mode { Observe, Apply };
+  struct Options {
+    ActFormat activations = ActFormat::None;
+    ActGranularity act_granularity = ActGranularity::Token;
+    int vocab_size = 0;                // matmuls whose weight has this many rows are the classifier
+    bool quantize_classifier = false;  // quantize the classifier's inputs too
+  };
+  // One row of "what ran": a weight spec, how many tensors, the kernel, and whether its
+  // activations were simulated (fake-quantized) rather than quantized for a real kernel.
+  struct KernelRow {
+    std::string weights;      // "int4 group:32"
+    int tensors = 0;
+    std::string activations;  // "f32", "int8 per-token (dynamic)", ...
+    std::string kernel;
+    bool activations_simulated = false;
+  };
+
+  // cpu: the CPU backend (its thread pool runs the kernels); inner: where the other ops and the
+  // unpacked matmuls go (cpu itself, or an activation decorator over it). Marks the report rows
+  // of the tensors that now run real kernels as not simulated, and says why for those that stay
+  // simulated. q must outlive the backend; create the runtime over this backend after create().
+  static Result<std::unique_ptr<PackedBackend>> create(Backend& cpu, Backend& inner, QuantizedModel& q,
+                                                       const Options& options);
+
+  // Observe: every matmul goes to the inner backend unchanged (for static calibration).
+  void setMode(Mode m) { mode_ = m; }
+  // Static (per-tensor) activation clip values by weight name; a weight without one uses its
+  // per-token max for that call (as the simulated static path does).
+  void setStaticClips(std::map<std::string, float> clips) { clips_ = std::move(clips); }
+  std::vector<KernelRow> kernelRows() const;
+  // Whether some activations have been fake-quantized so far (simulated): fp8 activations, or the
+  // quantized inputs of weights that run unpacked (kept in f32, or a format without a kernel)
+  // and went to the inner decorator. Ask after the forwards.
+  bool activationsSimulated() const { return fp8_ran_ || inner_quantized_; }
+  size_t packedTensors() const { return entries_.size(); }
+  // Values clipped by static int8/fp8 activation scales in the packed matmuls, and all values.
+  uint64_t clippedActivations() const { return clipped_; }
+  uint64_t quantizedActivations() const { return act_values_; }
+
+  const DeviceInfo& device() const override { return inner_.device(); }
+  bool supportsOp(Op op, DType t) const override { return inner_.supportsOp(op, t); }
+  // Matmuls of unpacked weights: the inner backend's kernel, or the CPU backend's when no input of
+  // theirs has been fake-quantized (e.g. only the classifier, whose inputs stay f32).
+  std::string kernelName(Op op, DType t) const override {
+    return op == Op::MatMul && !inner_quantized_ ? cpu_.kernelName(op, t) : inner_.kernelName(op, t);
+  }
+  std::unique_ptr<Buffer> alloc(size_t bytes) override { return inner_.alloc(bytes); }
+  void upload(Buffer& d, size_t o, const void* s, size_t b) override;
+  void download(const Buffer& s, size_t o, void* d, size_t b) override { inner_.download(s, o, d, b); }
+  void synchronize() override { inner_.synchronize(); }
+  std::string lastError() const override { return inner_.lastError(); }
+  void getRows(const TensorView& t, const TensorView& ids, const TensorView& out) override { inner_.getRows(t, ids, out); }
+  void rmsNorm(const TensorView& x, const TensorView& w, float eps, const TensorView& y) override { inner_.rmsNorm(x, w, eps, y); }
+  void matmul(const TensorView& w, const TensorView& x, const TensorView& y) override;
+  void rope(const TensorView& x, const TensorView& pos, int hd, float theta, RopeStyle s) override { inner_.rope(x, pos, hd, theta, s); }
+  void storeRows(const TensorView& s, const TensorView& d, const TensorView& r) override { inner_.storeRows(s, d, r); }
+  void attention(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView& table,
+                 const TensorView& seq, const TensorView& pos, const AttentionParams& p,
+                 const TensorView& out) override {
+    inner_.attention(q, k, v, table, seq, pos, p, out);
+  }
+  void siluMul(const TensorView& a, const TensorView& b) override { inner_.siluMul(a, b); }
+  void add(const TensorView& y, const TensorView& x) override { inner_.add(y, x); }
+
+ private:
+  struct Entry {
+    std::string name;
+    std::string spec;  // weightSpecName
+    PackedWeightsView view;
+  };
+  PackedBackend(Backend& cpu, Backend& inner, ThreadPool& pool, const Options& o)
+      : cpu_(cpu), inner_(inner), pool_(pool), opt_(o) {}
+  bool quantizesInputsOf(const Entry& e) const;
+
+  Backend& cpu_;
+  Backend& inner_;
+  ThreadPool& pool_;
+  Options opt_;
+  Mode mode_ = Mode::Apply;
+  std::map<std::string, float> clips_;
+  std::vector<Entry> entries_;
+  std::map<const void*, size_t> by_source_;  // host data of the model tensor -> entry
+  std::map<const void*, size_t> by_device_;  // uploaded weight address -> entry
+  std::vector<float> xcopy_;                 // (n, in) contiguous (and for fp8, fake-quantized) inputs
+  std::vector<int8_t> xq_;                   // (n, in) int8 activation codes
+  std::vector<float> xs_;                    // (n,) their scales
+  uint64_t clipped_ = 0, act_values_ = 0;
+  bool fp8_ran_ = false, inner_quantized_ = false;
+};
+
+}  // namespace precis

@@ -1,0 +1,239 @@
+// The real packed kernels in the runtime (engine/quant/packed_backend.h) against the simulated
+// path (dequantized f32 weights, fake-quantized activations) on the real stories260K model
+// (skipped when absent). Both run the same quantizeModel output and the same tokens.
+// Tolerances, on the logits of 16 positions (max |packed - simulated| / max |simulated|):
+//  - f32 activations (W8A16, W4A16): the packed kernels decode exactly the simulated weights,
+//    only the fp32 summation order differs (~1e-7 per matmul, 5 layers): 1e-5 at every position.
+//  - int8 activations (W8A8, W4A8): the same int8 codes and scales as the fake-quant path, except
+//    where an input lies within fp32 rounding of a code boundary: then one code moves by one
+//    (measured on stories260K: one code of one matmul, a 1.6e-6 input difference) and the change
+//    propagates through the later layers and the KV cache (up to 5% of the max logit). So: at
+//    least half of the positions within 1e-5, and the RMS difference over all logits at most 25%
+//    of the quantization's own RMS effect (simulated vs the f32 model).
+// Also: reports say which tensors run real kernels (nf4 stays simulated and says why), kernel
+// names, static clips clip, and the classifier keeps f32 activations unless asked.
+#include <QtTest>
+
+#include <cmath>
+
+#include "engine/backend/registry.h"
+#include "engine/model/loader.h"
+#include "engine/quant/act_quant_backend.h"
+#include "engine/quant/packed_backend.h"
+#include "engine/quant/quantize_model.h"
+#include "engine/runtime/llama_runtime.h"
+#include "test_paths.h"
+
+using namespace precis;
+
+namespace {
+
+QuantScheme scheme(const char* fmt, const char* gran) {
+  QuantScheme s;
+  s.weights = *parseGranularity(gran, *parseWeightFormat(fmt));
+  return s;
+}
+
+// Logits of BOS + 15 fixed tokens at every position: (16, vocab).
+std::vector<float> logits(const Model& m, Backend& be) {
+  auto rt = LlamaRuntime::create(m, be, RuntimeOptions{1, 64, 64});
+  if (!rt) qFatal("%s", rt.error().message.c_str());
+  std::vector<BatchToken> batch;
+  const int32_t toks[16] = {1, 461, 401, 378, 455, 473, 456, 435, 299, 362, 409, 283, 264, 452, 288, 13};
+  for (int i = 0; i < 16; ++i) batch.push_back({toks[i], i, 0, true});
+  std::vector<float> out(size_t(16 * m.config.vocab_size));
+  if (Status s = (*rt)->forward(batch, out); !s) qFatal("%s", s.error().message.c_str());
+  return out;
+}
+
+// sqrt(sum (a - b)^2 / sum b^2) over all logits.
+double rmsRelDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  double e = 0, m = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    e += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+    m += double(b[i]) * b[i];
+  }
+  return std::sqrt(e / m);
+}
+
+double maxRelDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  double e = 0, m = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    e = std::max(e, std::fabs(double(a[i]) - b[i]));
+    m = std::max(m, std::fabs(double(b[i])));
+  }
+  return e / m;
+}
+
+}  // namespace
+
+class TestPackedBackend : public QObject {
+  Q_OBJECT
+  Model src_;
+  std::unique_ptr<Backend> cpu_;
+
+ private slots:
+  void initTestCase() {
+    PRECIS_REQUIRE_MODEL("stories260K.bin");
+    Result<Model> m = loadModel(test::modelPath("stories260K.bin"));
+    QVERIFY2(m.ok(), m.ok() ? "" : m.error().message.c_str());
+    src_ = std::move(*m);
+    Result<std::unique_ptr<Backend>> be = createBackend("cpu", BackendOptions{});
+    QVERIFY(be.ok());
+    cpu_ = std::move(*be);
+  }
+
+  void matchesSimulated_data() {
+    QTest::addColumn<QString>("format");
+    QTest::addColumn<QString>("granularity");
+    QTest::addColumn<int>("act");  // ActFormat
+    for (const char* f : {"int8", "int8-asym", "int4", "int4-asym"})
+      for (const char* g : {"tensor", "channel", "group:16", "group:32"}) {
+        QTest::addRow("%s %s a32", f, g) << f << g << int(ActFormat::None);
+        QTest::addRow("%s %s a8", f, g) << f << g << int(ActFormat::Int8);
+      }
+    QTest::addRow("int4 group:32 fp8 acts") << "int4" << "group:32" << int(ActFormat::Fp8E4M3);
+  }
+  void matchesSimulated() {
+    QFETCH(QString, format);
+    QFETCH(QString, granularity);
+    QFETCH(int, act);
+    QuantScheme s = scheme(format.toUtf8().constData(), granularity.toUtf8().constData());
+    s.activations = ActFormat(act);
+    Result<QuantizedModel> q = quantizeModel(src_, s);
+    QVERIFY2(q.ok(), q.ok() ? "" : q.error().message.c_str());
+    // Simulated: dequantized weights on the CPU backend, activations through the fake-quant decorator.
+    std::vector<float> sim;
+    if (s.activations == ActFormat::None) {
+      sim = logits(q->model, *cpu_);
+    } else {
+      ActQuantBackend::Options ao;
+      ao.format = s.activations;
+      ao.vocab_size = src_.config.vocab_size;
+      auto a = ActQuantBackend::create(*cpu_, ao);
+      QVERIFY(a.ok());
+      sim = logits(q->model, **a);
+    }
+    const int simulated_before = q->report.simulated_tensors;
+    PackedBackend::Options po;
+    po.activations = s.activations;
+    po.vocab_size = src_.config.vocab_size;
+    auto p = PackedBackend::create(*cpu_, *cpu_, *q, po);
+    QVERIFY2(p.ok(), p.ok() ? "" : p.error().message.c_str());
+    QCOMPARE(int((*p)->packedTensors()), simulated_before);  // every lab-format tensor got a kernel
+    QCOMPARE(q->report.simulated_tensors, 0);
+    const std::vector<float> real = logits(q->model, **p);
+    const std::vector<float> f32 = logits(src_, *cpu_);
+    // Every quantized input went through a real kernel, except fp8 (fake-quantized, simulated).
+    QCOMPARE((*p)->activationsSimulated(), s.activations == ActFormat::Fp8E4M3);
+    const int64_t vocab = src_.config.vocab_size;
+    int exact = 0;  // positions within 1e-5
+    double worst = 0;
+    for (int64_t i = 0; i < 16; ++i) {
+      const std::vector<float> a(real.begin() + i * vocab, real.begin() + (i + 1) * vocab);
+      const std::vector<float> b(sim.begin() + i * vocab, sim.begin() + (i + 1) * vocab);
+      const double d = maxRelDiff(a, b);
+      worst = std::max(worst, d);
+      exact += d <= 1e-5;
+    }
+    const double rms = rmsRelDiff(real, sim), q_rms = rmsRelDiff(sim, f32);
+    if (qEnvironmentVariableIsSet("PRECIS_TEST_VERBOSE"))
+      qInfo("packed vs simulated: worst position %.3g, %d of 16 within 1e-5, rms %.3g; quantization rms %.3g", worst,
+            exact, rms, q_rms);
+    if (s.activations != ActFormat::Int8) {
+      QVERIFY2(worst <= 1e-5, qPrintable(QStringLiteral("max |packed - simulated| = %1 of max |logit| > 1e-5").arg(worst)));
+    } else {
+      QVERIFY2(exact >= 8, qPrintable(QStringLiteral("only %1 of 16 positions within 1e-5").arg(exact)));
+      QVERIFY2(rms <= 0.25 * q_rms, qPrintable(QStringLiteral("rms difference %1 > 25% of the quantization's %2").arg(rms).arg(q_rms)));
+    }
+    QVERIFY2(q_rms > 1e-3, qPrintable(QStringLiteral("quantization had no visible effect (%1)").arg(q_rms)));
+  }
+
+  void reportsAndKernelNames() {
+    QuantScheme s = scheme("int4", "group:32");
+    s.overrides.push_back(*parseOverride("blk.0.*=nf4@group:32"));
+    Result<QuantizedModel> q = quantizeModel(src_, s);
+    QVERIFY(q.ok());
+    const uint64_t bytes = q->report.bytes;
+    auto p = PackedBackend::create(*cpu_, *cpu_, *q, PackedBackend::Options{});
+    QVERIFY(p.ok());
+    QCOMPARE(q->report.bytes, bytes);  // packed bytes (codes + scales) unchanged
+    int nf4 = 0;
+    for (const TensorQuantReport& t : q->report.tensors) {
+      if (t.to.rfind("nf4", 0) == 0) {
+        ++nf4;
+        QVERIFY(t.simulated);
+        QVERIFY2(t.reason.find("runs simulated: no real CPU kernel for nf4") != std::string::npos, t.reason.c_str());
+      } else if (t.to.rfind("int4", 0) == 0) {
+        QVERIFY2(!t.simulated, t.name.c_str());
+      }
+    }
+    QCOMPARE(nf4, 7);  // the seven matmul weights of layer 0
+    QCOMPARE(q->report.simulated_tensors, 7);
+    const auto rows = (*p)->kernelRows();
+    QVERIFY(!rows.empty());
+    int tensors = 0;
+    for (const auto& r : rows) {
+      tensors += r.tensors;
+      QCOMPARE(r.activations, std::string("f32"));
+      QVERIFY2(r.kernel.rfind("int4 x f32 packed dot", 0) == 0, r.kernel.c_str());
+      QVERIFY(!r.activations_simulated);
+    }
+    QCOMPARE(tensors, 4 * 7);
+  }
+
+  void staticClipsClip() {
+    QuantScheme s = scheme("int8", "channel");
+    Result<QuantizedModel> q = quantizeModel(src_, s);
+    QVERIFY(q.ok());
+    PackedBackend::Options po;
+    po.activations = ActFormat::Int8;
+    po.act_granularity = ActGranularity::Tensor;
+    po.vocab_size = src_.config.vocab_size;
+    auto p = PackedBackend::create(*cpu_, *cpu_, *q, po);
+    QVERIFY(p.ok());
+    const std::vector<float> dynamic = logits(q->model, **p);  // no clips yet: per-token scales
+    QCOMPARE((*p)->clippedActivations(), uint64_t(0));
+    std::map<std::string, float> clips;
+    for (const TensorQuantReport& t : q->report.tensors)
+      if (t.quantized) clips[t.name] = 0.05f;  // far below the inputs' range
+    (*p)->setStaticClips(clips);
+    const std::vector<float> clipped = logits(q->model, **p);
+    QVERIFY((*p)->clippedActivations() > 0);
+    QVERIFY(maxRelDiff(clipped, dynamic) > 0.05);
+    const auto rows = (*p)->kernelRows();
+    QCOMPARE(rows.size(), size_t(1));
+    QCOMPARE(rows[0].activations, std::string("int8 per-tensor (static, calibrated)"));
+    QVERIFY2(rows[0].kernel.rfind("int8 x int8 packed int32 dot, channel scales", 0) == 0, rows[0].kernel.c_str());
+  }
+
+  void classifierKeepsF32InputsUnlessAsked() {
+    QuantScheme s = scheme("int8", "channel");
+    s.include_embeddings = true;
+    Result<QuantizedModel> q = quantizeModel(src_, s);
+    QVERIFY(q.ok());
+    PackedBackend::Options po;
+    po.activations = ActFormat::Int8;
+    po.vocab_size = src_.config.vocab_size;
+    auto p = PackedBackend::create(*cpu_, *cpu_, *q, po);
+    QVERIFY(p.ok());
+    bool f32_row = false;
+    for (const auto& r : (*p)->kernelRows()) f32_row |= r.activations == "f32" && r.tensors == 1;
+    QVERIFY(f32_row);  // the (tied) classifier: int8 weights, f32 inputs
+  }
+
+  void refusesNonCpuBackends() {
+    QuantScheme s = scheme("int8", "channel");
+    Result<QuantizedModel> q = quantizeModel(src_, s);
+    QVERIFY(q.ok());
+    ActQuantBackend::Options ao;
+    auto a = ActQuantBackend::create(*cpu_, ao);
+    QVERIFY(a.ok());
+    auto p = PackedBackend::create(**a, *cpu_, *q, PackedBackend::Options{});  // a decorator is not the CPU backend
+    QVERIFY(!p.ok());
+    QVERIFY2(p.error().message.find("CPU backend only") != std::string::npos, p.error().message.c_str());
+  }
+};
+
+QTEST_GUILESS_MAIN(TestPackedBackend)
+#include "test_packed_backend.moc"
