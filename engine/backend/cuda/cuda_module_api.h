@@ -10,7 +10,7 @@ namespace precis {
 class Backend;
 
 // Bump whenever backend.h (the Backend/Buffer/TensorView layout) or these signatures change.
-constexpr int kPrecisCudaAbiVersion = 1;
+constexpr int kPrecisCudaAbiVersion = 2;  // 2: attention reads a paged KV cache (block table)
 
 // Names of the exported symbols and their types, for dlsym.
 inline constexpr const char* kPrecisCudaAbiVersionSymbol = "precis_cuda_abi_version";
