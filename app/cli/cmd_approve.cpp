@@ -1,6 +1,7 @@
 // `precis-cli approve ID --policy POLICY.json`: checks a run against written thresholds
 // (engine/log/policy.h), records the decision, thresholds and measured values in the experiment
-// log, and exits 1 with every reason when the run is refused. Tested by tests/log/test_log_cli.cpp.
+// log, and exits 1 with every reason when the run is refused. Tested by tests/log/test_log_cli.cpp and
+// tests/cli/test_cli_runs.cpp (every decision recorded, refusals too).
 #include <cstdio>
 #include <iostream>
 

@@ -1,5 +1,6 @@
 // `precis-cli runs list|show|compare|delete|merge`: browse, compare, delete and merge the runs of
-// the experiment log (engine/log/run_store.h). Tested by tests/log/test_log_cli.cpp.
+// the experiment log (engine/log/run_store.h). Tested by tests/log/test_log_cli.cpp and
+// tests/cli/test_cli_runs.cpp (exact compare, merge and delete results).
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -19,7 +20,7 @@ const CommandSpec& runsSpec() {
       "(list | show ID | compare ID ID... | delete ID | merge A.sqlite B.sqlite... --into X.sqlite) [options]",
       "List, show, compare, delete and merge the runs of the experiment log.",
       "list               one line per run: id, kind, status, start time, parent, key metrics\n"
-      "                   (--kind K keeps one kind: eval, sweep, sweep-row, serve-sim, distill)\n"
+      "                   (--kind K keeps one kind: eval, sweep, sweep-row, sensitivity, serve-sim, distill)\n"
       "show ID            the run's params, tags, envelope, documents, latest metrics (with the\n"
       "                   number of steps logged), artifacts and approvals\n"
       "compare ID ID...   the params that differ, then a table of every metric's latest value\n"
@@ -96,9 +97,9 @@ int list(const CommandSpec& spec, const ParsedArgs& args, RunStore& store) {
     std::cout << a.dump(2) << "\n";
     return kExitOk;
   }
-  std::printf("%-6s %-10s %-12s %-21s %-7s %s\n", "ID", "KIND", "STATUS", "STARTED (UTC)", "PARENT", "NAME");
+  std::printf("%-6s %-12s %-12s %-21s %-7s %s\n", "ID", "KIND", "STATUS", "STARTED (UTC)", "PARENT", "NAME");
   for (const RunInfo& r : *runs)
-    std::printf("%-6lld %-10s %-12s %-21s %-7s %s\n", static_cast<long long>(r.id), r.kind.c_str(),
+    std::printf("%-6lld %-12s %-12s %-21s %-7s %s\n", static_cast<long long>(r.id), r.kind.c_str(),
                 runStatusName(r.status), timeString(r.start_ms).c_str(),
                 r.parent ? std::to_string(r.parent).c_str() : "-", r.name.c_str());
   std::printf("%zu runs in %s\n", runs->size(), store.path().c_str());

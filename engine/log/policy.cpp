@@ -1,4 +1,4 @@
-// Approval policies (see policy.h). Tested by tests/log/test_policy.cpp.
+// Approval policies (see policy.h). Tested by tests/log/test_policy_shard.cpp.
 #include "engine/log/policy.h"
 
 #include <fstream>

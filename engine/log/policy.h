@@ -9,7 +9,7 @@
 //   ttft_p99_max              at most, seconds (metric ttft_p99, from serving runs)
 //   name, description         free text
 // A threshold whose metric the run did not record fails with that reason.
-// Tested by tests/log/test_policy.cpp.
+// Tested by tests/log/test_policy_shard.cpp.
 #pragma once
 #include <optional>
 #include <string>

@@ -1,4 +1,4 @@
-// Shard resolution (see shard.h). Tested by tests/log/test_shard.cpp.
+// Shard resolution (see shard.h). Tested by tests/log/test_policy_shard.cpp.
 #include "engine/log/shard.h"
 
 #include <cstdlib>

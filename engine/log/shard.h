@@ -3,7 +3,7 @@
 // Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with the count from --shard-count or
 // PRECIS_SHARD_COUNT, since Kubernetes does not export it), else the whole grid (0 of 1).
 // Items are dealt round-robin (item i belongs to shard i % N), so neighbouring grid points, which
-// often cost alike, spread evenly. Tested by tests/log/test_shard.cpp.
+// often cost alike, spread evenly. Tested by tests/log/test_policy_shard.cpp.
 #pragma once
 #include <cstddef>
 #include <functional>

@@ -4,7 +4,8 @@
 // records every decision (refusals too); sweep logs a parent run and one child per grid row whose
 // metrics equal its --json rows; --shard and SLURM_ARRAY_TASK_* slices merge back into the whole
 // grid with the same numbers; a sweep row and an eval run, exported, reproduce with
-// eval --config (same numbers), and a changed model file is refused; sensitivity logs its run.
+// eval --config (same numbers), and a changed model file is refused; sensitivity logs its run; a
+// sweep killed with SIGKILL keeps every finished row and its parent becomes INTERRUPTED.
 // Regression tests for issue 4 (a removed compare/merge test and an approvals >= 1 check).
 // Needs stories260K (skipped when absent); sampling uses seed kSeed.
 #include <QProcess>
@@ -17,6 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/log/log_sql.h"
+#include "engine/log/run_store.h"
 #include "test_paths.h"
 
 namespace {
@@ -315,6 +318,62 @@ class TestCliRuns : public QObject {
     QVERIFY(!d["metrics"].contains("kl_mean"));  // a tensor's KL is never the model's kl_mean
     CLI_OK(cli({"sensitivity", model(), "--sample", "32", "--weights", "int4", "--per-layer", "--no-log", "--db", db}));
     QCOMPARE(json(cli({"runs", "list", "--json", "--db", db})).size(), size_t(1));
+  }
+
+  void sigkilledSweepKeepsFinishedRows() {
+    PRECIS_REQUIRE_MODEL("stories260K.bin");
+    QTemporaryDir dir;
+    const std::string db = dir.filePath("sweep.sqlite").toStdString();
+    QProcess p;
+    QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
+    for (const char* k : {"PRECIS_DB", "SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"}) e.remove(k);
+    p.setProcessEnvironment(e);
+    // 10 rows: q8_0, q4_0, then int8, int4, nf4, fp8-e4m3 at channel and group:32 scales.
+    p.start(QStringLiteral(PRECIS_CLI_PATH),
+            {"sweep", model(), "--sample", "64", "--seed", QString::number(kSeed), "--weights",
+             "q8_0,q4_0,int8,int4,nf4,fp8-e4m3", "--granularity", "channel,group:32", "--json", "--db",
+             QString::fromStdString(db)});
+    QVERIFY(p.waitForStarted());
+    // Wait (bounded) until the first row is in the log, then take the write lock so that the sweep
+    // cannot add another row, and kill it: it dies between rows with its parent run RUNNING.
+    precis::RunStore::Options watch;
+    watch.recover_interrupted = false;
+    std::unique_ptr<precis::RunStore> lock;
+    for (int i = 0; i < 6000 && !lock; ++i) {
+      QTest::qWait(20);
+      if (!QFileInfo::exists(QString::fromStdString(db))) continue;
+      precis::Result<std::unique_ptr<precis::RunStore>> s = precis::RunStore::open(db, watch);
+      if (!s) continue;  // the sweep is still creating the schema
+      precis::Result<std::vector<precis::RunInfo>> rows = (*s)->listRuns("sweep-row");
+      if (rows && !rows->empty()) lock = std::move(*s);
+    }
+    QVERIFY2(lock, "no sweep row appeared in 120 s");
+    QVERIFY(lock->connection().exec(precis::sql::kBegin).ok());
+    p.kill();  // SIGKILL
+    QVERIFY(p.waitForFinished());
+    QCOMPARE(p.exitStatus(), QProcess::CrashExit);
+    QVERIFY(lock->connection().exec(precis::sql::kRollback).ok());
+    lock.reset();
+
+    precis::Result<std::unique_ptr<precis::RunStore>> store = precis::RunStore::open(db);
+    QVERIFY(store.ok());
+    QCOMPARE(*(*store)->integrityCheck(), std::string("ok"));
+    const std::vector<precis::RunInfo> sweeps = *(*store)->listRuns("sweep");
+    QCOMPARE(sweeps.size(), size_t(1));
+    QCOMPARE((*store)->recoveredRuns(), std::vector<int64_t>{sweeps[0].id});
+    const precis::RunDetail parent = *(*store)->getRun(sweeps[0].id);
+    QVERIFY(parent.info.status == precis::RunStatus::Interrupted);
+    const std::vector<precis::RunInfo> rows = *(*store)->listRuns("sweep-row");
+    QVERIFY2(rows.size() >= 1 && rows.size() < 10, std::to_string(rows.size()).c_str());
+    QCOMPARE(parent.latestMetrics().at("rows_done"), double(rows.size()));
+    for (const precis::RunInfo& r : rows) {
+      const precis::RunDetail d = *(*store)->getRun(r.id);
+      QVERIFY(d.info.status == precis::RunStatus::Finished);
+      QCOMPARE(d.info.parent, parent.info.id);
+      for (const char* k : {"kl_mean", "kl_p99", "perplexity", "top1_agreement", "tokens_per_second"})
+        QVERIFY2(d.latestMetrics().count(k), k);
+      QCOMPARE(d.documents.count("invocation"), size_t(1));
+    }
   }
 };
 
