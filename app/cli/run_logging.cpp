@@ -180,7 +180,7 @@ Status SweepRunLog::start(const ParsedArgs& args, const std::string& typed_model
   params["shard_source"] = shard.source;
   params["grid_size"] = std::to_string(grid_size);
   params["shard_rows"] = std::to_string(shard_rows);
-  parent_ = std::make_unique<RunRecorder>(*store_, 1);  // rows_done is written as each row lands
+  parent_ = std::make_unique<RunRecorder>(*store_);
   if (Status s = parent_->start("sweep", params, envelope_); !s) return s;
   return store_->setDocument(parent_->id(), "invocation", inv.document("sweep"));
 }
@@ -204,12 +204,12 @@ Result<int64_t> SweepRunLog::row(size_t grid_index, const std::map<std::string, 
   for (const auto& [k, v] : metrics) r.metrics.push_back({k, v, 0, 0});
   r.documents["invocation"] = inv.document("eval");
   r.documents["conversion"] = conversionJson(report);
+  // The sweep's progress lands with the row: a reader never sees a row without its count.
+  const size_t done = rows_done_ + 1;
+  r.parent_metrics.push_back({"rows_done", static_cast<double>(done), static_cast<int64_t>(done), 0});
   Result<int64_t> id = store_->recordRun(r);
   if (!id) return id.error();
-  ++rows_done_;
-  if (Status s = parent_->logMetric("rows_done", static_cast<double>(rows_done_), static_cast<int64_t>(rows_done_));
-      !s)
-    return s.error();
+  rows_done_ = done;
   return *id;
 }
 

@@ -252,6 +252,10 @@ Result<int64_t> RunStore::recordRun(const CompletedRun& run) {
   for (const auto& [name, doc] : run.documents)
     if (Status s = putJson(*db_, sql::kUpsertDocument, *id, &name, doc); !s) return s.error();
   if (Status s = insertMetrics(*id, run.metrics); !s) return s.error();
+  if (!run.parent_metrics.empty()) {
+    if (!run.run.parent) return makeError(path() + ": parent metrics for a run without a parent");
+    if (Status s = insertMetrics(run.run.parent, run.parent_metrics); !s) return s.error();
+  }
   Result<Stmt> up = db_->prepare(sql::kFinishRun);
   if (!up) return up.error();
   if (Status s = up->bind(1, *id).bind(2, std::string(runStatusName(run.status))).bind(3, nowMs()).run(); !s)

@@ -89,6 +89,7 @@ struct CompletedRun {
   RunStatus status = RunStatus::Finished;
   std::vector<MetricPoint> metrics;
   std::map<std::string, nlohmann::json> documents;
+  std::vector<MetricPoint> parent_metrics;  // logged to run.parent in the same transaction (progress)
 };
 
 // Who is writing a run, to tell later whether that process still exists.

@@ -204,6 +204,7 @@ class TestRunStore : public QObject {
     row.start_ms = 1000;
     row.documents["invocation"] = {{"command", "eval"}};
     for (int i = 0; i < 50; ++i) row.metrics.push_back({"m" + std::to_string(i), double(i), 0, 0});
+    row.parent_metrics.push_back({"rows_done", 1, 1, 0});
     CHECK_OK(reader->connection().exec(sql::kBeginRead));
     QCOMPARE(*reader->connection().scalar("SELECT count(*) FROM runs"), int64_t(1));  // snapshot taken
     Result<int64_t> id = writer->recordRun(row);
@@ -220,6 +221,7 @@ class TestRunStore : public QObject {
     QCOMPARE(d->metrics.size(), size_t(50));
     QCOMPARE(d->params.at("weights"), std::string("int4"));
     QCOMPARE(d->documents.at("invocation")["command"].get<std::string>(), std::string("eval"));
+    QCOMPARE(reader->getRun(parent)->latestMetrics().at("rows_done"), 1.0);  // with the row, same commit
     // A write that fails part-way (the database is full) leaves no trace of the row.
     const int64_t pages = *writer->connection().scalar("PRAGMA page_count");
     CHECK_OK(writer->connection().exec("PRAGMA max_page_count=" + std::to_string(pages)));
@@ -228,7 +230,7 @@ class TestRunStore : public QObject {
     QVERIFY(!full.ok());
     QVERIFY2(full.error().message.find("full") != std::string::npos, full.error().message.c_str());
     QCOMPARE(*reader->connection().scalar("SELECT count(*) FROM runs"), int64_t(2));
-    QCOMPARE(*reader->connection().scalar("SELECT count(*) FROM metrics"), int64_t(50));
+    QCOMPARE(*reader->connection().scalar("SELECT count(*) FROM metrics"), int64_t(51));
     NewRun no_kind;
     QVERIFY(!writer->recordRun(CompletedRun{no_kind}).ok());
   }
