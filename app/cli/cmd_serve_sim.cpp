@@ -380,6 +380,9 @@ int runServeSim(const ParsedArgs& args) {
                        {"chunked_prefill", r.config.chunked_prefill},
                        {"block_size", r.config.block_size},
                        {"kv_blocks", Scheduler::kvBlocksFor(r.config)},
+                       // The paged KV cache's real memory: K and V of every layer, every block.
+                       {"kv_bytes", uint64_t(Scheduler::kvBlocksFor(r.config)) * 2 * uint64_t(model.config.n_layers) *
+                                        uint64_t(r.config.block_size) * uint64_t(model.config.kvDim()) * 4},
                        {"max_queue", r.config.max_queue},
                        {"shed", r.config.shed},
                        {"ctx", r.config.max_ctx}};

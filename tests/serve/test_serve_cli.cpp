@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/log/run_store.h"
 #include "test_paths.h"
 
 namespace {
@@ -41,6 +42,9 @@ class TestServeCli : public QObject {
     QCOMPARE(j["finished"].get<int>(), 12);
     QCOMPARE(j["policy"].get<std::string>(), std::string("continuous"));
     QVERIFY(j["output_tokens_per_s"].get<double>() > 0);
+    // The paged KV cache holds kv_blocks blocks of 16 positions: K and V, 5 layers, kv width 32.
+    const auto& st = j["settings"];
+    QCOMPARE(st["kv_bytes"].get<long long>(), st["kv_blocks"].get<long long>() * 2 * 5 * 16 * 32 * 4);
   }
 
   void severalPoliciesSideBySideAndModelClock() {
@@ -75,6 +79,24 @@ class TestServeCli : public QObject {
     const auto j = nlohmann::json::parse(r.out.toStdString());
     QVERIFY(j["run_id"].get<long long>() > 0);
     QVERIFY(QFileInfo::exists(db));
+    // The time series are metric histories: one point per engine step for the step series, one per
+    // request for the request series, and the final metrics at step 0 equal the printed ones.
+    auto store = precis::RunStore::open(db.toStdString());
+    QVERIFY(store.ok());
+    auto run = (*store)->getRun(j["run_id"].get<long long>());
+    QVERIFY2(run.ok(), run.ok() ? "" : run.error().message.c_str());
+    std::map<std::string, int> points;
+    for (const precis::MetricPoint& p : run->metrics) points[p.key]++;
+    const int steps = j["steps"].get<int>();
+    QVERIFY(steps > 0);
+    for (const char* key : {"queue_depth", "sequences", "tokens", "pad_tokens", "kv_usage", "step_seconds"})
+      QVERIFY2(points[key] == steps, key);
+    QCOMPARE(points["request_ttft"], 6);
+    QCOMPARE(points["request_e2e"], 6);
+    const auto latest = run->latestMetrics();
+    QCOMPARE(latest.at("output_tokens_per_s"), j["output_tokens_per_s"].get<double>());
+    QCOMPARE(latest.at("ttft_p99"), j["ttft"]["p99"].get<double>());
+    QCOMPARE(run->info.kind, std::string("serve-sim"));
   }
 
   void traceWeightsAndQuality() {
