@@ -99,7 +99,10 @@ int runExport(const ParsedArgs& args) {
 
   if (args.has("--weights")) {
     DType dt = DType::Q8_0;
-    if (!parseDType(format.c_str(), &dt)) return runtimeError(spec, "run's weights format '" + format + "' unknown");
+    if (!parseDType(format.c_str(), &dt))
+      return runtimeError(spec, "--weights writes GGUF formats only (f32, f16, bf16, q8_0, q4_0); run " +
+                                    std::to_string(*id) + " used '" + format +
+                                    "': export without --weights (the artifact config reproduces the run)");
     LoadOptions lo;
     lo.tokenizer_path = run->params.count("tokenizer") ? run->params.at("tokenizer") : "";
     Result<Model> m = loadModel(model_path, lo);

@@ -266,6 +266,10 @@ class TestCliRuns : public QObject {
       QCOMPARE(aj["perplexity"].get<double>(), recorded["perplexity"].get<double>());
       QCOMPARE(aj["top1_agreement"].get<double>(), recorded["top1_agreement"].get<double>());
     }
+    // A lab format has no GGUF type: --weights says so and what to do instead.
+    Run lab = cli({"export", row_id, "--out", dir.filePath("lab"), "--weights", "--db", db});
+    QCOMPARE(lab.code, 1);
+    QVERIFY2(has(lab.err, "GGUF formats only") && has(lab.err, "'int4'"), lab.err.c_str());
     QCOMPARE(json(sw)["rows"][0]["kl"]["mean"].get<double>(),
              json(cli({"runs", "show", row_id, "--json", "--db", db}))["metrics"]["kl_mean"].get<double>());
     // Options that would change what is measured cannot be combined with --config.
