@@ -101,18 +101,19 @@ PRECIS_AVX2 void rowF32(const PackedWeightsView& w, int64_t r, const float* cons
 
 PRECIS_AVX2 inline __m256i loadI8(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 
-// 8 int32 lanes of sum (w - zero) * x over inputs k..k+31; lanes 0-3 cover inputs 0..15.
-// zlo / zhi: zero points of inputs 0..15 / 16..31.
+// One 32-input chunk of weights, decoded once and used for every token of the group:
+// int8 symmetric / int4: v = code - zero as int8 and |v|; int8 asymmetric: code - zero as two
+// int16 halves (inputs 0..15, 16..31). zlo / zhi: zero points of inputs 0..15 / 16..31.
+struct WChunk {
+  __m256i a, b;
+};
+
 template <int Bits, bool Asym>
-PRECIS_AVX2 inline __m256i dot32(const uint8_t* row, int64_t k, int zlo, int zhi, __m256i xq) {
+PRECIS_AVX2 inline WChunk loadChunk(const uint8_t* row, int64_t k, int zlo, int zhi) {
   if constexpr (Bits == 8 && Asym) {
     const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k));
-    const __m256i c0 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(c)), _mm256_set1_epi16(short(zlo)));
-    const __m256i c1 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(c, 1)), _mm256_set1_epi16(short(zhi)));
-    const __m256i p0 = _mm256_madd_epi16(c0, _mm256_cvtepi8_epi16(_mm256_castsi256_si128(xq)));
-    const __m256i p1 = _mm256_madd_epi16(c1, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(xq, 1)));
-    // hadd interleaves 128-bit halves: reorder 64-bit pieces so lanes 0-3 are inputs 0..15.
-    return _mm256_permute4x64_epi64(_mm256_hadd_epi32(p0, p1), _MM_SHUFFLE(3, 1, 2, 0));
+    return {_mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_castsi256_si128(c)), _mm256_set1_epi16(short(zlo))),
+            _mm256_sub_epi16(_mm256_cvtepu8_epi16(_mm256_extracti128_si256(c, 1)), _mm256_set1_epi16(short(zhi)))};
   } else {
     __m256i v;
     if constexpr (Bits == 8) {
@@ -121,7 +122,21 @@ PRECIS_AVX2 inline __m256i dot32(const uint8_t* row, int64_t k, int zlo, int zhi
       const __m256i zero = _mm256_set_m128i(_mm_set1_epi8(char(zhi)), _mm_set1_epi8(char(zlo)));
       v = _mm256_sub_epi8(load32Nibbles(row, k), zero);
     }
-    const __m256i s16 = _mm256_maddubs_epi16(_mm256_sign_epi8(v, v), _mm256_sign_epi8(xq, v));
+    return {_mm256_sign_epi8(v, v), v};
+  }
+}
+
+// 8 int32 lanes of sum (w - zero) * x over the chunk; lanes 0-3 cover inputs 0..15.
+template <int Bits, bool Asym>
+PRECIS_AVX2 inline __m256i dot32(const WChunk& w, __m256i xq) {
+  if constexpr (Bits == 8 && Asym) {
+    const __m256i p0 = _mm256_madd_epi16(w.a, _mm256_cvtepi8_epi16(_mm256_castsi256_si128(xq)));
+    const __m256i p1 = _mm256_madd_epi16(w.b, _mm256_cvtepi8_epi16(_mm256_extracti128_si256(xq, 1)));
+    // hadd interleaves 128-bit halves: reorder 64-bit pieces so lanes 0-3 are inputs 0..15.
+    return _mm256_permute4x64_epi64(_mm256_hadd_epi32(p0, p1), _MM_SHUFFLE(3, 1, 2, 0));
+  } else {
+    // |w| (u8) x sign-adjusted x (s8): |w|, |x| <= 127 keep every pair sum below 2^15.
+    const __m256i s16 = _mm256_maddubs_epi16(w.a, _mm256_sign_epi8(xq, w.b));
     return _mm256_madd_epi16(s16, _mm256_set1_epi16(1));
   }
 }
@@ -152,8 +167,10 @@ PRECIS_AVX2 void rowI8(const PackedWeightsView& w, int64_t r, const int8_t* cons
       __m256i is[T];
       for (int t = 0; t < T; ++t) is[t] = _mm256_setzero_si256();
       int64_t k = k0;
-      for (; k + 32 <= k1; k += 32)
-        for (int t = 0; t < T; ++t) is[t] = _mm256_add_epi32(is[t], dot32<Bits, Asym>(row, k, z, z, loadI8(qs[t] + k)));
+      for (; k + 32 <= k1; k += 32) {
+        const WChunk wc = loadChunk<Bits, Asym>(row, k, z, z);
+        for (int t = 0; t < T; ++t) is[t] = _mm256_add_epi32(is[t], dot32<Bits, Asym>(wc, loadI8(qs[t] + k)));
+      }
       const __m256 vs = _mm256_set1_ps(s);
       for (int t = 0; t < T; ++t) acc[t] = _mm256_fmadd_ps(vs, _mm256_cvtepi32_ps(is[t]), acc[t]);
       scalarTail(k, k1, z, s);
@@ -164,8 +181,9 @@ PRECIS_AVX2 void rowI8(const PackedWeightsView& w, int64_t r, const int8_t* cons
       const int64_t g = k / w.group;
       const int za = packedZero(w, r, g), zb = packedZero(w, r, g + 1);
       const __m256 vs = _mm256_set_m128(_mm_set1_ps(packedScale(w, r, g + 1)), _mm_set1_ps(packedScale(w, r, g)));
+      const WChunk wc = loadChunk<Bits, Asym>(row, k, za, zb);
       for (int t = 0; t < T; ++t)
-        acc[t] = _mm256_fmadd_ps(vs, _mm256_cvtepi32_ps(dot32<Bits, Asym>(row, k, za, zb, loadI8(qs[t] + k))), acc[t]);
+        acc[t] = _mm256_fmadd_ps(vs, _mm256_cvtepi32_ps(dot32<Bits, Asym>(wc, loadI8(qs[t] + k))), acc[t]);
     }
     for (; k < w.cols; k += w.group) scalarTail(k, k + w.group, packedZero(w, r, k / w.group), packedScale(w, r, k / w.group));
   }
