@@ -20,7 +20,8 @@ const CommandSpec& runsSpec() {
       "(list | show ID | compare ID ID... | delete ID | merge A.sqlite B.sqlite... --into X.sqlite) [options]",
       "List, show, compare, delete and merge the runs of the experiment log.",
       "list               one line per run: id, kind, status, start time, parent, key metrics\n"
-      "                   (--kind K keeps one kind: eval, sweep, sweep-row, sensitivity, serve-sim, distill)\n"
+      "                   (--kind K keeps one kind: eval, sweep, sweep-row, sensitivity, serve-sim, distill;\n"
+      "                   --parent ID keeps the child runs of one run, e.g. the rows of a sweep)\n"
       "show ID            the run's params, tags, envelope, documents, latest metrics (with the\n"
       "                   number of steps logged), artifacts and approvals\n"
       "compare ID ID...   the params that differ, then a table of every metric's latest value\n"
@@ -33,6 +34,7 @@ const CommandSpec& runsSpec() {
       "(~/.local/share/precis/experiments.sqlite).",
       {dbOption(),
        {"--kind", "K", "list: only runs of this kind"},
+       {"--parent", "ID", "list: only the child runs of this run (a sweep's rows)"},
        {"--into", "FILE", "merge: the log to merge into"},
        {"--json", "", "print JSON instead of text"}},
       1,
@@ -89,7 +91,10 @@ std::optional<int64_t> parseId(const CommandSpec& spec, const std::string& text,
 }
 
 int list(const CommandSpec& spec, const ParsedArgs& args, RunStore& store) {
-  Result<std::vector<RunInfo>> runs = store.listRuns(args.get("--kind"));
+  std::string err;
+  const std::optional<long long> parent = intOption(args, "--parent", 0, 1, INT64_MAX, err);
+  if (!parent) return usageError(spec, err);
+  Result<std::vector<RunInfo>> runs = store.listRuns(args.get("--kind"), *parent);
   if (!runs) return runtimeError(spec, runs.error().message);
   if (args.has("--json")) {
     nlohmann::ordered_json a = nlohmann::ordered_json::array();

@@ -120,7 +120,8 @@ inline constexpr const char* kMarkInterrupted =
 inline constexpr const char* kSelectRunsColumns =
     "SELECT r.run_id, e.name, r.kind, r.name, r.status, r.start_time, coalesce(r.end_time, 0), "
     "coalesce(r.parent_run_id, 0), r.host, r.pid FROM runs r JOIN experiments e USING(experiment_id) ";
-inline constexpr const char* kListRuns = "WHERE (?1='' OR r.kind=?1) ORDER BY r.run_id";
+inline constexpr const char* kListRuns =
+    "WHERE (?1='' OR r.kind=?1) AND (?2=0 OR r.parent_run_id=?2) ORDER BY r.run_id";
 inline constexpr const char* kGetRun = "WHERE r.run_id=?1";
 inline constexpr const char* kDeleteRun = "DELETE FROM runs WHERE run_id=?1";
 inline constexpr const char* kCountChildren = "SELECT count(*) FROM runs WHERE parent_run_id=?1";

@@ -136,7 +136,8 @@ class RunStore {
   Status addApproval(int64_t run, bool approved, const nlohmann::json& policy, const nlohmann::json& checks);
   Status finishRun(int64_t run, RunStatus status);
 
-  Result<std::vector<RunInfo>> listRuns(const std::string& kind = "");
+  // Runs in id order; kind "" = every kind; parent 0 = any (else only that run's children).
+  Result<std::vector<RunInfo>> listRuns(const std::string& kind = "", int64_t parent = 0);
   Result<RunDetail> getRun(int64_t id);
   // Deletes the run and everything recorded for it; its children keep their rows, parent cleared.
   Status deleteRun(int64_t id);

@@ -44,11 +44,11 @@ nlohmann::json parseStored(const std::string& text) {
 
 }  // namespace
 
-Result<std::vector<RunInfo>> RunStore::listRuns(const std::string& kind) {
+Result<std::vector<RunInfo>> RunStore::listRuns(const std::string& kind, int64_t parent) {
   const std::string q = std::string(sql::kSelectRunsColumns) + sql::kListRuns;
   Result<Stmt> s = db_->prepare(q.c_str());
   if (!s) return s.error();
-  s->bind(1, kind);
+  s->bind(1, kind).bind(2, parent);
   std::vector<RunInfo> out;
   for (;;) {
     Result<bool> row = s->step();

@@ -176,6 +176,9 @@ class TestCliRuns : public QObject {
     QCOMPARE(done, (std::vector<double>{1, 2, 3, 4}));
     const nlohmann::json rows = json(cli({"runs", "list", "--kind", "sweep-row", "--json", "--db", db}));
     QCOMPARE(rows.size(), size_t(4));
+    const nlohmann::json children = json(cli({"runs", "list", "--parent", QString::number(parent), "--json", "--db", db}));
+    QCOMPARE(children, rows);  // the sweep's children are exactly its rows
+    QCOMPARE(cli({"runs", "list", "--parent", "x", "--db", db}).code, 2);
     for (size_t i = 0; i < 4; ++i) {
       const nlohmann::json& row = sj["rows"][i];
       const nlohmann::json r = json(cli({"runs", "show", QString::number(row["run_id"].get<int64_t>()), "--json", "--db", db}));

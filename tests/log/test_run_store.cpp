@@ -129,6 +129,9 @@ class TestRunStore : public QObject {
     QCOMPARE(store->listRuns()->size(), size_t(3));
     QCOMPARE(store->listRuns("sweep-row")->size(), size_t(2));
     QCOMPARE(store->listRuns("eval")->size(), size_t(0));
+    QCOMPARE(store->listRuns("", p)->size(), size_t(2));
+    QCOMPARE(store->listRuns("sweep-row", p)->at(1).id, c2);
+    QCOMPARE(store->listRuns("", c1)->size(), size_t(0));
     CHECK_OK(store->deleteRun(c1));
     QVERIFY(!store->getRun(c1).ok());
     QCOMPARE(store->getRun(c2)->info.parent, p);
