@@ -125,7 +125,11 @@ class TestServeRuntime : public QObject {
     QVERIFY(rt.ok());
     Result<CostModel> cm = calibrate(**rt, 64, 3);
     QVERIFY2(cm.ok(), cm.ok() ? "" : cm.error().message.c_str());
-    QVERIFY(cm->c0 + cm->c_tok > 0);
+    // Which coefficients absorb the time depends on the machine's load (c0 + c_tok could fit to 0
+    // while c_att and c_out carry it), so only what the non-negative fit guarantees is checked.
+    QVERIFY(cm->c0 >= 0 && cm->c_tok >= 0 && cm->c_att >= 0 && cm->c_out >= 0);
+    QVERIFY(cm->c0 + cm->c_tok + cm->c_att + cm->c_out > 0);
+    QVERIFY(cm->points >= 4);
     WorkloadSpec ws;
     ws.requests = 20;
     ws.rate = 100;
