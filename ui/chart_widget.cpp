@@ -11,6 +11,7 @@
 #include <QFileDialog>
 #include <QLabel>
 #include <QLineSeries>
+#include <QLogValueAxis>
 #include <QMenu>
 #include <QMessageBox>
 #include <QPainter>
@@ -70,6 +71,10 @@ struct ChartWidget::Impl {
   QStackedLayout* stack = nullptr;
   QValueAxis* ax = nullptr;
   QValueAxis* ay = nullptr;
+  QLogValueAxis* aylog = nullptr;  // replaces ay when setLogY(true)
+  QAbstractAxis* yAxis() const { return aylog ? static_cast<QAbstractAxis*>(aylog) : ay; }
+  double yMin() const { return aylog ? aylog->min() : ay->min(); }
+  double yMax() const { return aylog ? aylog->max() : ay->max(); }
   std::vector<Data> series;
   QString empty_text;
   int redraws = 0;
@@ -109,7 +114,7 @@ void ChartWidget::setTitle(const QString& title) {
 
 void ChartWidget::setAxisTitles(const QString& x, const QString& y) {
   d_->ax->setTitleText(x);
-  d_->ay->setTitleText(y);
+  d_->yAxis()->setTitleText(y);
 }
 
 void ChartWidget::setDark(bool dark) {
@@ -133,11 +138,13 @@ int ChartWidget::addSeries(Kind kind, const QString& name) {
     connect(s, &QScatterSeries::clicked, this, [this, index](const QPointF& p) {
       const QVector<QPointF>& pts = d_->series[index].points;
       const double sx = std::max(1e-300, d_->ax->max() - d_->ax->min());
-      const double sy = std::max(1e-300, d_->ay->max() - d_->ay->min());
+      const bool lg = d_->aylog != nullptr;
+      const auto ty = [lg](double y) { return lg ? std::log10(std::max(y, 1e-300)) : y; };
+      const double sy = std::max(1e-300, ty(d_->yMax()) - ty(d_->yMin()));
       int best = -1;
       double best_d = std::numeric_limits<double>::infinity();
       for (int i = 0; i < pts.size(); ++i) {
-        const double dx = (pts[i].x() - p.x()) / sx, dy = (pts[i].y() - p.y()) / sy;
+        const double dx = (pts[i].x() - p.x()) / sx, dy = (ty(pts[i].y()) - ty(p.y())) / sy;
         if (dx * dx + dy * dy < best_d) best_d = dx * dx + dy * dy, best = i;
       }
       if (best >= 0) emit pointClicked(index, best);
@@ -157,10 +164,39 @@ int ChartWidget::addSeries(Kind kind, const QString& name) {
   data.shown->setName(name);
   d_->chart->addSeries(data.shown);
   data.shown->attachAxis(d_->ax);
-  data.shown->attachAxis(d_->ay);
+  data.shown->attachAxis(d_->yAxis());
   d_->series.push_back(std::move(data));
   return static_cast<int>(d_->series.size()) - 1;
 }
+
+void ChartWidget::removeAllSeries() {
+  d_->chart->removeAllSeries();
+  d_->series.clear();
+  rebuild();
+}
+
+void ChartWidget::setLogY(bool log) {
+  if (log == (d_->aylog != nullptr)) return;
+  const QString title = d_->yAxis()->titleText();
+  for (Impl::Data& s : d_->series) s.shown->detachAxis(d_->yAxis());
+  d_->chart->removeAxis(d_->yAxis());
+  if (log) {
+    d_->ay->setParent(this);  // kept (not shown) for switching back; the chart no longer owns it
+    d_->aylog = new QLogValueAxis();
+    d_->aylog->setBase(10);
+    d_->aylog->setLabelFormat("%.3g");
+    d_->aylog->setMinorTickCount(-1);
+  } else {
+    delete d_->aylog;
+    d_->aylog = nullptr;
+  }
+  d_->yAxis()->setTitleText(title);
+  d_->chart->addAxis(d_->yAxis(), Qt::AlignLeft);
+  for (Impl::Data& s : d_->series) s.shown->attachAxis(d_->yAxis());
+  rebuild();
+}
+
+bool ChartWidget::logY() const { return d_->aylog != nullptr; }
 
 void ChartWidget::setPoints(int series, QVector<QPointF> points) {
   d_->series.at(series).points = std::move(points);
@@ -207,8 +243,10 @@ void ChartWidget::rebuild() {
   ++d_->redraws;
   double x0 = std::numeric_limits<double>::infinity(), x1 = -x0, y0 = 0, y1 = -x0;
   bool any = false;
+  const bool lg = d_->aylog != nullptr;
+  if (lg) y0 = std::numeric_limits<double>::infinity();
   auto extend = [&](double x, double y) {
-    if (!std::isfinite(x) || !std::isfinite(y)) return;
+    if (!std::isfinite(x) || !std::isfinite(y) || (lg && y <= 0)) return;
     x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
     any = true;
   };
@@ -230,6 +268,9 @@ void ChartWidget::rebuild() {
       if (!s.counts.empty()) shown.append(QPointF(s.edges.back(), 0));
     } else if (s.kind == Kind::Markers) {
       for (const QPointF& p : s.points) shown << QPointF(p.x(), 0) << p << QPointF(p.x(), 0);
+    } else if (lg) {
+      for (const QPointF& p : s.points)
+        if (p.y() > 0) shown << p;
     } else {
       shown = s.points;
     }
@@ -240,7 +281,8 @@ void ChartWidget::rebuild() {
     if (y1 <= y0) y1 = y0 + 1;
     const double mx = 0.04 * (x1 - x0), my = 0.06 * (y1 - y0);
     d_->ax->setRange(x0 - mx, x1 + mx);
-    d_->ay->setRange(y0 < 0 ? y0 - my : 0, y1 + my);
+    if (lg) d_->aylog->setRange(y0 / 1.5, y1 * 1.5);
+    else d_->ay->setRange(y0 < 0 ? y0 - my : 0, y1 + my);
     d_->ax->applyNiceNumbers();
   }
   d_->empty->setText(d_->empty_text);
@@ -323,7 +365,7 @@ void ChartWidget::contextExport() {
   QAction* svg = menu.addAction(tr("Export SVG…"));
   QAction* csv = menu.addAction(tr("Export CSV…"));
   QAction* chosen = menu.exec(QCursor::pos());
-  if (!chosen) return;
+  if (chosen != png && chosen != svg && chosen != csv) return;
   const QString ext = chosen == png ? "png" : chosen == svg ? "svg" : "csv";
   const QString path = QFileDialog::getSaveFileName(this, tr("Export chart"), "chart." + ext,
                                                     ext.toUpper() + " (*." + ext + ")");

@@ -27,8 +27,15 @@ class ChartWidget : public QWidget {
   // Message shown in place of the plot when there is no data ("open a model to see ...").
   void setEmptyText(const QString& text);
 
+  // Logarithmic y axis (call before adding series). Points with y <= 0 are not drawn (they stay in
+  // points() and the CSV export).
+  void setLogY(bool log);
+  bool logY() const;
+
   // Adds an empty series and returns its index.
   int addSeries(Kind kind, const QString& name);
+  // Removes every series (a new run with a different set of series).
+  void removeAllSeries();
   // Bulk replace / append of a line, scatter or marker series (markers: vertical lines at each x,
   // from 0 to the point's y).
   void setPoints(int series, QVector<QPointF> points);

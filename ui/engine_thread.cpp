@@ -10,6 +10,12 @@ void registerWorkerTypes() {
   qRegisterMetaType<precis::ui::EvalRecord>();
   qRegisterMetaType<precis::ui::HistogramRequest>();
   qRegisterMetaType<precis::ui::HistogramResult>();
+  qRegisterMetaType<precis::ui::ModelPtr>();
+  qRegisterMetaType<precis::ui::SensitivityResult>();
+  qRegisterMetaType<precis::ui::ServeRequest>();
+  qRegisterMetaType<precis::ui::ServeResult>();
+  qRegisterMetaType<precis::ui::DistillRequest>();
+  qRegisterMetaType<precis::ui::DistillResult>();
 }
 
 EngineThread::EngineThread(QObject* parent) : QObject(parent) {
@@ -25,6 +31,7 @@ EngineThread::EngineThread(QObject* parent) : QObject(parent) {
   connect(this, &EngineThread::histogramRequested, worker_, &EngineWorker::computeHistogram);
   connect(this, &EngineThread::evaluateRequested, worker_, &EngineWorker::evaluate);
   connect(this, &EngineThread::sweepRequested, worker_, &EngineWorker::sweep);
+  connect(this, &EngineThread::sensitivityRequested, worker_, &EngineWorker::sensitivity);
   connect(worker_, &EngineWorker::frontierDataAvailable, feed_, &LiveFeed::notify, Qt::QueuedConnection);
   thread_.start();
 }

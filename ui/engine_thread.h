@@ -32,6 +32,7 @@ class EngineThread : public QObject {
   void histogramRequested(const precis::ui::HistogramRequest& request);
   void evaluateRequested(const precis::ui::EvalRequest& request);
   void sweepRequested(const precis::ui::EvalRequest& request, const QStringList& formats);
+  void sensitivityRequested(const precis::ui::EvalRequest& request);
 
  private:
   QThread thread_;

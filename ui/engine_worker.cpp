@@ -5,6 +5,8 @@
 #include <QFileInfo>
 #include <QLocale>
 #include <algorithm>
+#include <chrono>
+#include <optional>
 
 #include "engine/backend/registry.h"
 #include "engine/eval/evaluator.h"
@@ -12,8 +14,11 @@
 #include "engine/model/loader.h"
 #include "engine/model/presets.h"
 #include "engine/quant/convert.h"
+#include "engine/quant/sensitivity.h"
 #include "engine/runtime/llama_runtime.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "ui/eval_log.h"
+#include "ui/scheme_run.h"
 
 namespace precis::ui {
 
@@ -66,6 +71,55 @@ ModelSummary summarize(const Model& m, const QString& label) {
     s.tensors.push_back({q(t.name), shapeString(t.shape), dtypeName(t.type), t.bytes, t.cols()});
   if (auto it = m.metadata.find("warnings"); it != m.metadata.end()) s.warnings = q(it->second);
   return s;
+}
+
+SchemeSettings settingsOf(const EvalRequest& r) {
+  SchemeSettings s;
+  s.format = r.format.toStdString();
+  s.granularity = r.granularity.toStdString();
+  s.activations = r.activations.toStdString();
+  s.act_granularity = r.act_granularity.toStdString();
+  s.calibration = r.calibration.toStdString();
+  for (const QString& o : r.overrides) s.overrides.push_back(o.trimmed().toStdString());
+  s.include_embeddings = r.quantize_embeddings;
+  return s;
+}
+
+bool hasGranularity(const QString& format) {
+  Result<WeightFormat> f = parseWeightFormat(format.toStdString());
+  return f && formatHasGranularity(*f);
+}
+
+// The weights column / details label of a scheme.
+QString schemeLabel(const EvalRequest& r) {
+  QString t = r.format;
+  if (hasGranularity(r.format)) t += " " + r.granularity;
+  if (r.activations != "none") t += ", act " + r.activations + (r.act_granularity == "tensor" ? " static" : " per token");
+  if (r.calibration != "max") t += ", calib " + r.calibration;
+  if (!r.overrides.isEmpty()) t += QString(", %1 override%2").arg(r.overrides.size()).arg(r.overrides.size() > 1 ? "s" : "");
+  return t;
+}
+
+// precis-cli eval's options for this request (see ui/eval_log.h).
+std::map<std::string, std::string> cliOptions(const EvalRequest& r) {
+  std::map<std::string, std::string> o{{"weights", r.format.toStdString()}};
+  if (hasGranularity(r.format)) o["granularity"] = r.granularity.toStdString();
+  if (r.activations != "none") {
+    o["activations"] = r.activations.toStdString();
+    o["act-granularity"] = r.act_granularity.toStdString();
+    if (r.act_granularity == "tensor") o["calib-tokens"] = std::to_string(r.calib_tokens);
+  }
+  if (r.calibration != "max") o["calibration"] = r.calibration.toStdString();
+  if (!r.overrides.isEmpty()) o["override"] = r.overrides.join(",").toStdString();
+  if (r.quantize_embeddings) o["quantize-embeddings"] = "";
+  if (r.ctx > 0) o["ctx"] = std::to_string(r.ctx);
+  if (r.source == EvalRequest::Source::Sample) {
+    o["sample"] = std::to_string(r.sample_tokens);
+    o["seed"] = std::to_string(r.seed);
+  } else {
+    o[r.source == EvalRequest::Source::TokenFile ? "tokens" : "text"] = QFileInfo(r.file).absoluteFilePath().toStdString();
+  }
+  return o;
 }
 
 }  // namespace
@@ -125,6 +179,7 @@ void EngineWorker::setModel(Model model, const QString& label) {
     }
     reference_ = std::make_shared<Model>(std::move(*deq));
   }
+  emit modelShared(model_);
   emit modelLoaded(summarize(*model_, label));
 }
 
@@ -230,41 +285,77 @@ Result<std::unique_ptr<EngineWorker::Prepared>> EngineWorker::prepare(const Eval
 
 Result<EvalRecord> EngineWorker::runOne(Prepared& p, const EvalRequest& req, const QString& task,
                                         double lo, double hi) {
-  DType format = DType::Q8_0;
-  if (!parseDType(req.format.toUtf8().constData(), &format) || format == DType::I32)
-    return makeError(req.format.toStdString() + ": not a weight format (f32, f16, bf16, q8_0, q4_0)");
-  emit progressChanged(task, lo, "Converting the weights to " + req.format);
-  ConvertReport report;
-  Result<Model> test = convertWeights(*model_, WeightPlan{format, req.quantize_embeddings}, &report);
-  if (!test) return makeError("converting to " + req.format.toStdString() + ": " + test.error().message);
-  if (cancel_.load()) return makeError("evaluation cancelled");
+  Result<QuantScheme> scheme = schemeFromSettings(settingsOf(req));
+  if (!scheme) return makeError(scheme.error().message);
+  EvalLog log;
+  if (req.log) {
+    const bool sample = req.source == EvalRequest::Source::Sample;
+    if (Status s = log.start(req.db.toStdString(), model_->path, cliOptions(req), backend_->device(), p.sequences,
+                             sample ? std::optional<uint64_t>(req.seed) : std::nullopt,
+                             sample ? std::string() : req.file.toStdString());
+        !s)
+      return makeError("experiment log: " + s.error().message);
+  }
+  const QString label = schemeLabel(req);
+  // Quantization takes the first 30 % of this run's progress, the evaluation the rest.
+  const double mid = lo + 0.3 * (hi - lo);
+  auto conversion = [&](int done, int total) {
+    if (conversion_hook_) conversion_hook_(done, total);
+    emit progressChanged(task, lo + (mid - lo) * done / std::max(1, total),
+                         QString("Quantizing to %1: tensor %2 of %3").arg(label).arg(done).arg(total));
+    return !cancel_.load();
+  };
   RuntimeOptions ro;
   ro.max_slots = 1;
   ro.max_ctx = p.ctx;
-  Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(*test, *backend_, ro);
-  if (!rt) return makeError("test runtime (" + req.format.toStdString() + "): " + rt.error().message);
+  const std::vector<int32_t>& first = p.sequences.front();
+  const std::vector<int32_t> calib(first.begin(), first.begin() + std::min<size_t>(first.size(), size_t(req.calib_tokens)));
+  Result<SchemeRuntime> run = buildSchemeRuntime(*model_, *scheme, *backend_, ro, calib, conversion);
+  if (cancel_.load()) {
+    if (Status s = log.interrupt(); !s) return makeError("experiment log: " + s.error().message);
+    return makeError("evaluation cancelled");
+  }
+  if (!run) return makeError(label.toStdString() + ": " + run.error().message);
   EvalOptions eo;
   eo.ctx = p.ctx;
   eo.bos = bosOf(*model_);
   eo.threads = 0;
   eo.progress = [&](double f) {
-    emit progressChanged(task, lo + (hi - lo) * f, QString("Evaluating %1: %2 %").arg(req.format).arg(int(100 * f)));
+    emit progressChanged(task, mid + (hi - mid) * f, QString("Evaluating %1: %2 %").arg(label).arg(int(100 * f)));
     return !cancel_.load();
   };
-  Result<EvalResult> r = precis::evaluate(*p.reference, **rt, p.sequences, eo);
-  if (!r) return makeError(r.error().message);
+  Result<EvalResult> r = precis::evaluate(*p.reference, *run->runtime, p.sequences, eo);
+  if (!r) {
+    if (cancel_.load())
+      if (Status s = log.interrupt(); !s) return makeError("experiment log: " + s.error().message);
+    return makeError(r.error().message);
+  }
+  const ModelQuantReport& qr = run->quantized.report;
+  const ConvertReport report = toConvertReport(qr);
   EvalRecord rec;
+  if (req.log) {
+    if (Status s = log.finish(*r, report, evalRunMetrics(*r, report)); !s)
+      return makeError("experiment log: " + s.error().message);
+    rec.log_run = log.runId();
+  }
   rec.id = next_run_++;
   rec.format = req.format;
+  rec.scheme = label;
   rec.quantize_embeddings = req.quantize_embeddings;
   rec.input = p.input;
   rec.stats = r->stats;
   rec.tokens_scored = r->tokens_scored;
   rec.windows = r->windows;
   rec.ctx = r->ctx;
-  rec.bits_per_weight = report.bits_per_weight;
-  rec.bytes = report.bytes;
-  for (const KernelUse& k : (*rt)->kernelsUsed()) rec.kernels << q(k.op + ": " + k.types + " -> " + k.kernel);
+  rec.bits_per_weight = qr.bits_per_weight;
+  rec.bytes = qr.bytes;
+  std::map<std::string, int> simulated;  // weight spec -> tensors stored packed, run dequantized
+  for (const TensorQuantReport& t : qr.tensors)
+    if (t.simulated) ++simulated[t.to];
+  for (const auto& [spec, n] : simulated)
+    rec.kernels << QString("matmul: %1 weights (%2 tensors) dequantized to f32: simulated").arg(q(spec)).arg(n);
+  if (run->act) rec.kernels << "activations: " + q(run->act->description()) + " (simulated)";
+  for (const KernelUse& k : run->runtime->kernelsUsed()) rec.kernels << q(k.op + ": " + k.types + " -> " + k.kernel);
   for (const TensorDecision& d : report.tensors)
     if (!d.reason.empty()) rec.kept << q(d.name + " as " + dtypeName(d.to) + ": " + d.reason);
   rec.backend = q(backend_->device().backend + " (" + backend_->device().name + ")");
@@ -319,6 +410,47 @@ void EngineWorker::sweep(const EvalRequest& request, const QStringList& formats)
   const bool was_cancelled = cancel_.load() && done < total;
   if (was_cancelled) emit cancelled("sweep");
   emit sweepFinished(was_cancelled, done, total);
+}
+
+void EngineWorker::sensitivity(const EvalRequest& request) {
+  cancel_.store(false);
+  Result<std::unique_ptr<Prepared>> p = prepare(request, request.sample_tokens);
+  if (!p) {
+    emit failed("sensitivity", q(p.error().message));
+    return;
+  }
+  Result<QuantScheme> scheme = schemeFromSettings(settingsOf(request));
+  if (!scheme) {
+    emit failed("sensitivity", q(scheme.error().message));
+    return;
+  }
+  SensitivityOptions so;
+  so.spec = scheme->weights;
+  so.calibration = scheme->calibration;
+  so.include_embeddings = request.quantize_embeddings;
+  so.eval.ctx = (*p)->ctx;
+  so.eval.bos = bosOf(*model_);
+  so.progress = [&](double f) {
+    emit progressChanged("sensitivity", f, QString("Sensitivity to %1: %2 %").arg(q(weightSpecName(so.spec))).arg(int(100 * f)));
+    return !cancel_.load();
+  };
+  RuntimeOptions ro;
+  ro.max_slots = 1;
+  ro.max_ctx = (*p)->ctx;
+  const auto t0 = std::chrono::steady_clock::now();
+  Result<std::vector<SensitivityRow>> rows =
+      tensorSensitivity(*reference_, *(*p)->reference, *backend_, ro, (*p)->sequences, so);
+  if (!rows) {
+    if (cancel_.load()) emit cancelled("sensitivity");
+    else emit failed("sensitivity", q(rows.error().message));
+    return;
+  }
+  SensitivityResult r;
+  r.spec = q(weightSpecName(so.spec));
+  r.input = (*p)->input;
+  r.rows = std::move(*rows);
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  emit sensitivityFinished(r);
 }
 
 }  // namespace precis::ui

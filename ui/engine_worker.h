@@ -1,18 +1,22 @@
 // EngineWorker: owns the engine objects (backend, loaded model, runtimes) and does all long work
 // (loading, evaluating, sweeping, histograms) on its own thread (see engine_thread.h). The GUI talks
 // to it only through queued signals; results go back as value types (worker_types.h).
-// Cancel: cancel() sets an atomic flag from any thread; the engine's progress callback reads it
-// after every evaluation window, and a sweep checks it between formats.
+// Cancel: cancel() sets an atomic flag from any thread; quantization reads it after every tensor
+// (ui/scheme_run.h), the evaluator's progress callback after every window, a sweep between
+// formats, a sensitivity analysis after every evaluation. Evaluations are recorded in the
+// experiment log as precis-cli eval records them (ui/eval_log.h) unless the request says not to.
 // Tested by tests/ui/test_workbench.cpp (stories260K: load, evaluate, sweep cancelled mid-way).
 #pragma once
 #include <QObject>
 #include <QStringList>
 #include <atomic>
+#include <functional>
 #include <memory>
 
 #include "engine/backend/backend.h"
 #include "engine/core/result.h"
 #include "engine/model/model.h"
+#include "ui/lab_types.h"
 #include "ui/live_feed.h"
 #include "ui/worker_types.h"
 
@@ -32,6 +36,8 @@ class EngineWorker : public QObject {
   // Thread-safe: asks the running task to stop (it reports `cancelled`).
   void cancel() { cancel_.store(true); }
   bool cancelRequested() const { return cancel_.load(); }
+  // Test hook, called on the engine thread after each tensor is quantized (done of total).
+  void setConversionHook(std::function<void(int done, int total)> hook) { conversion_hook_ = std::move(hook); }
 
  public slots:
   void start(const QString& backend);  // "auto", "cpu", "cuda"
@@ -40,16 +46,22 @@ class EngineWorker : public QObject {
   void computeHistogram(const precis::ui::HistogramRequest& request);
   void evaluate(const precis::ui::EvalRequest& request);
   void sweep(const precis::ui::EvalRequest& request, const QStringList& formats);
+  // Quantizes one tensor at a time to the request's weight spec (everything else as stored) and
+  // measures the KL against the reference on the request's data.
+  void sensitivity(const precis::ui::EvalRequest& request);
 
  signals:
   void deviceReady(const precis::ui::DeviceSummary& device);
   void modelLoaded(const precis::ui::ModelSummary& model);
+  // The loaded model itself, read-only, for the lab workers on their threads (lab_types.h).
+  void modelShared(const precis::ui::ModelPtr& model);
   void histogramReady(const precis::ui::HistogramResult& result);
   void progressChanged(const QString& task, double fraction, const QString& text);
   void evaluationFinished(const precis::ui::EvalRecord& record);
   // One point of a sweep finished (also reported through evaluationFinished).
   void sweepPointFinished(const precis::ui::EvalRecord& record, int index, int total);
   void sweepFinished(bool cancelled, int completed, int total);
+  void sensitivityFinished(const precis::ui::SensitivityResult& result);
   void frontierDataAvailable();
   void failed(const QString& task, const QString& message);
   void cancelled(const QString& task);
@@ -67,6 +79,7 @@ class EngineWorker : public QObject {
   std::unique_ptr<Backend> backend_;
   std::shared_ptr<Model> model_;      // as stored
   std::shared_ptr<Model> reference_;  // model_ or its f32 dequantization
+  std::function<void(int, int)> conversion_hook_;
   int next_run_ = 1;
   int next_sweep_ = 1;
 };

@@ -20,12 +20,16 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include "ui/distill_panel.h"
+#include "ui/distill_worker.h"
 #include "ui/engine_thread.h"
 #include "ui/model_panel.h"
 #include "ui/palette.h"
-#include "ui/placeholder_panel.h"
 #include "ui/quantize_panel.h"
 #include "ui/runs_panel.h"
+#include "ui/serve_panel.h"
+#include "ui/serve_worker.h"
+#include "ui/worker_thread.h"
 
 namespace precis::ui {
 
@@ -45,15 +49,10 @@ MainWindow::MainWindow(QSettings* settings, QWidget* parent) : QMainWindow(paren
   tabs_->setDocumentMode(true);
   tabs_->addTab(model_panel_, tr("&Model"));
   tabs_->addTab(quantize_panel_, tr("&Quantize"));
-  tabs_->addTab(new PlaceholderPanel(tr("Serve: the batching lab"),
-                                     tr("The batching simulator (workload, static / dynamic / continuous batching, "
-                                        "queue and KV charts, TTFT/TPOT distributions, the request timeline) arrives "
-                                        "with issue 6 (engine/serve). Nothing here is simulated until then.")),
-                tr("&Serve"));
-  tabs_->addTab(new PlaceholderPanel(tr("Distill: the trainer"),
-                                     tr("Distillation (teacher and student, temperature, alpha, steps, live loss / KL / "
-                                        "agreement curves) arrives with issue 5 (engine/train).")),
-                tr("&Distill"));
+  serve_panel_ = new ServePanel();
+  tabs_->addTab(serve_panel_, tr("&Serve"));
+  distill_panel_ = new DistillPanel();
+  tabs_->addTab(distill_panel_, tr("&Distill"));
   runs_panel_ = new RunsPanel();
   tabs_->addTab(runs_panel_, tr("&Runs"));
 
@@ -94,6 +93,7 @@ MainWindow::MainWindow(QSettings* settings, QWidget* parent) : QMainWindow(paren
   connect(model_panel_, &ModelPanel::histogramRequested, engine_, &EngineThread::histogramRequested);
   connect(quantize_panel_, &QuantizePanel::evaluateRequested, engine_, &EngineThread::evaluateRequested);
   connect(quantize_panel_, &QuantizePanel::sweepRequested, engine_, &EngineThread::sweepRequested);
+  connect(quantize_panel_, &QuantizePanel::sensitivityRequested, engine_, &EngineThread::sensitivityRequested);
   connect(quantize_panel_, &QuantizePanel::cancelRequested, engine_, &EngineThread::cancel);
   // Results out (queued from the engine thread).
   connect(w, &EngineWorker::deviceReady, this, &MainWindow::onDevice);
@@ -105,13 +105,20 @@ MainWindow::MainWindow(QSettings* settings, QWidget* parent) : QMainWindow(paren
     if (task == "load") statusBar()->showMessage(text, 4000);
   });
   connect(w, &EngineWorker::evaluationFinished, quantize_panel_, &QuantizePanel::onEvaluation);
+  connect(w, &EngineWorker::evaluationFinished, runs_panel_, &RunsPanel::refresh);
+  connect(w, &EngineWorker::sensitivityFinished, quantize_panel_, &QuantizePanel::onSensitivity);
   connect(w, &EngineWorker::cancelled, quantize_panel_, &QuantizePanel::onCancelled);
   connect(w, &EngineWorker::sweepFinished, quantize_panel_, &QuantizePanel::onSweepFinished);
   connect(w, &EngineWorker::sweepFinished, engine_->frontierFeed(), &LiveFeed::flush);
   connect(engine_->frontierFeed(), &LiveFeed::pointsReady, quantize_panel_, &QuantizePanel::onFrontierPoints);
 
+  buildLabs();
+  connect(w, &EngineWorker::modelShared, this, [this](const ModelPtr& m) { model_ptr_ = m; });
+
   buildMenus();
   quantize_panel_->restoreSettings(*settings_);
+  serve_panel_->restoreSettings(*settings_);
+  distill_panel_->restoreSettings(*settings_);
   restoreGeometry(settings_->value("window/geometry").toByteArray());
   restoreState(settings_->value("window/state").toByteArray());
   tabs_->setCurrentIndex(settings_->value("window/tab", 0).toInt());
@@ -120,6 +127,56 @@ MainWindow::MainWindow(QSettings* settings, QWidget* parent) : QMainWindow(paren
 }
 
 MainWindow::~MainWindow() = default;
+
+// The batching and distillation labs: each its own worker thread and live feed.
+void MainWindow::buildLabs() {
+  {
+    auto buffer = std::make_shared<LiveBuffer>();
+    serve_feed_ = new LiveFeed(buffer, 40, this);
+    serve_worker_ = new ServeWorker(buffer);
+    ServeWorker* sw = serve_worker_;
+    serve_thread_ = new WorkerThread(sw, [sw] { sw->cancel(); }, "precis-serve", this);
+    connect(this, &MainWindow::serveRequested, sw, &ServeWorker::run);
+    connect(serve_panel_, &ServePanel::runRequested, this,
+            [this](const ServeRequest& r) { emit serveRequested(r, model_ptr_); });
+    connect(serve_panel_, &ServePanel::stopRequested, this, [sw] { sw->cancel(); });
+    connect(sw, &ServeWorker::dataAvailable, serve_feed_, &LiveFeed::notify, Qt::QueuedConnection);
+    connect(serve_feed_, &LiveFeed::pointsReady, serve_panel_, &ServePanel::onLivePoints);
+    connect(sw, &ServeWorker::progressChanged, serve_panel_, &ServePanel::onProgress);
+    // Points of a policy reach the charts before its result, and all before the end of the run.
+    connect(sw, &ServeWorker::policyFinished, serve_feed_, &LiveFeed::flush);
+    connect(sw, &ServeWorker::policyFinished, serve_panel_, &ServePanel::onPolicyFinished);
+    connect(sw, &ServeWorker::finished, serve_feed_, &LiveFeed::flush);
+    connect(sw, &ServeWorker::finished, serve_panel_, &ServePanel::onFinished);
+    connect(sw, &ServeWorker::finished, runs_panel_, &RunsPanel::refresh);
+    connect(sw, &ServeWorker::failed, serve_panel_, &ServePanel::onFailed);
+    connect(sw, &ServeWorker::failed, this, [this](const QString& m) { showError(tr("Serve: %1").arg(m)); });
+  }
+  {
+    auto buffer = std::make_shared<LiveBuffer>();
+    distill_feed_ = new LiveFeed(buffer, 40, this);
+    distill_worker_ = new DistillWorker(buffer);
+    DistillWorker* dw = distill_worker_;
+    distill_thread_ = new WorkerThread(dw, [dw] { dw->cancel(); }, "precis-distill", this);
+    connect(this, &MainWindow::distillRequested, dw, &DistillWorker::run);
+    connect(distill_panel_, &DistillPanel::startRequested, this,
+            [this](const DistillRequest& r) { emit distillRequested(r, model_ptr_); });
+    connect(distill_panel_, &DistillPanel::stopRequested, this, [dw] { dw->cancel(); });
+    connect(distill_panel_, &DistillPanel::openModelRequested, this, [this](const QString& path) {
+      openModel(path);
+      tabs_->setCurrentWidget(quantize_panel_);
+    });
+    connect(dw, &DistillWorker::dataAvailable, distill_feed_, &LiveFeed::notify, Qt::QueuedConnection);
+    connect(distill_feed_, &LiveFeed::pointsReady, distill_panel_, &DistillPanel::onLivePoints);
+    connect(dw, &DistillWorker::progressChanged, distill_panel_, &DistillPanel::onProgress);
+    connect(dw, &DistillWorker::finished, distill_feed_, &LiveFeed::flush);
+    connect(dw, &DistillWorker::finished, distill_panel_, &DistillPanel::onFinished);
+    connect(dw, &DistillWorker::finished, runs_panel_, &RunsPanel::refresh);
+    connect(dw, &DistillWorker::failed, distill_feed_, &LiveFeed::flush);
+    connect(dw, &DistillWorker::failed, distill_panel_, &DistillPanel::onFailed);
+    connect(dw, &DistillWorker::failed, this, [this](const QString& m) { showError(tr("Distill: %1").arg(m)); });
+  }
+}
 
 void MainWindow::buildMenus() {
   QMenu* file = menuBar()->addMenu(tr("&File"));
@@ -169,6 +226,9 @@ void MainWindow::addRecent(const QString& path) {
 void MainWindow::startSession(const QString& model_path) {
   emit engine_->startRequested(settings_->value("backend", "auto").toString());
   runs_panel_->openLog(settings_->value("runs/db").toString());
+  serve_panel_->setLogTarget({true, settings_->value("runs/db").toString()});
+  quantize_panel_->setLogPath(settings_->value("runs/db").toString());
+  distill_panel_->setLogTarget({true, settings_->value("runs/db").toString()});
   QString path = model_path;
   if (path.isEmpty()) path = settings_->value("model/last").toString();
   if (!path.isEmpty() && QFileInfo::exists(path)) openModel(path);
@@ -192,6 +252,8 @@ void MainWindow::setDark(bool dark) {
   if (auto* app = qobject_cast<QApplication*>(QCoreApplication::instance())) applyPalette(*app, dark);
   model_panel_->setDark(dark);
   quantize_panel_->setDark(dark);
+  serve_panel_->setDark(dark);
+  distill_panel_->setDark(dark);
   runs_panel_->setDark(dark);
   settings_->setValue("window/dark", dark);
 }
@@ -219,6 +281,7 @@ void MainWindow::onModel(const ModelSummary& m) {
   setWindowTitle(tr("Precis workbench — %1").arg(m.format == "demo" ? tr("demo model") : QFileInfo(m.path).fileName()));
   model_panel_->showModel(m);
   quantize_panel_->setModelContext(m.context_length, m.has_tokenizer);
+  distill_panel_->setTeacher(m.format == "demo" ? tr("the demo model (random weights)") : m.path, m.context_length);
   if (m.format != "demo") addRecent(m.path);
   emit modelShown(m);
 }
@@ -243,10 +306,14 @@ void MainWindow::dropEvent(QDropEvent* e) {
 
 void MainWindow::closeEvent(QCloseEvent* e) {
   engine_->cancel();
+  serve_thread_->cancel();
+  distill_thread_->cancel();
   settings_->setValue("window/geometry", saveGeometry());
   settings_->setValue("window/state", saveState());
   settings_->setValue("window/tab", tabs_->currentIndex());
   quantize_panel_->saveSettings(*settings_);
+  serve_panel_->saveSettings(*settings_);
+  distill_panel_->saveSettings(*settings_);
   QMainWindow::closeEvent(e);
 }
 

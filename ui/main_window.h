@@ -6,6 +6,7 @@
 #pragma once
 #include <QMainWindow>
 
+#include "ui/lab_types.h"
 #include "ui/worker_types.h"
 
 class QLabel;
@@ -16,8 +17,14 @@ class QFrame;
 
 namespace precis::ui {
 
+class DistillPanel;
+class DistillWorker;
 class EngineThread;
+class LiveFeed;
 class ModelPanel;
+class ServePanel;
+class ServeWorker;
+class WorkerThread;
 class QuantizePanel;
 class RunsPanel;
 
@@ -38,6 +45,11 @@ class MainWindow : public QMainWindow {
   ModelPanel* modelPanel() const { return model_panel_; }
   QuantizePanel* quantizePanel() const { return quantize_panel_; }
   RunsPanel* runsPanel() const { return runs_panel_; }
+  ServePanel* servePanel() const { return serve_panel_; }
+  // The batching lab's worker (tests install its step hook; it lives on its own thread).
+  ServeWorker* serveWorker() const { return serve_worker_; }
+  DistillPanel* distillPanel() const { return distill_panel_; }
+  DistillWorker* distillWorker() const { return distill_worker_; }
   EngineThread* engine() const { return engine_; }
   QTabWidget* tabs() const { return tabs_; }
   QString errorText() const;
@@ -46,6 +58,9 @@ class MainWindow : public QMainWindow {
 
  signals:
   void modelShown(const precis::ui::ModelSummary& model);
+  // Queued to the lab workers.
+  void serveRequested(const precis::ui::ServeRequest& request, const precis::ui::ModelPtr& model);
+  void distillRequested(const precis::ui::DistillRequest& request, const precis::ui::ModelPtr& teacher);
 
  protected:
   void dragEnterEvent(QDragEnterEvent* e) override;
@@ -54,6 +69,7 @@ class MainWindow : public QMainWindow {
 
  private:
   void buildMenus();
+  void buildLabs();
   void rebuildRecent();
   void addRecent(const QString& path);
   void showError(const QString& message);
@@ -67,6 +83,15 @@ class MainWindow : public QMainWindow {
   ModelPanel* model_panel_ = nullptr;
   QuantizePanel* quantize_panel_ = nullptr;
   RunsPanel* runs_panel_ = nullptr;
+  ServePanel* serve_panel_ = nullptr;
+  ServeWorker* serve_worker_ = nullptr;  // owned by serve_thread_, lives on it
+  WorkerThread* serve_thread_ = nullptr;
+  LiveFeed* serve_feed_ = nullptr;
+  DistillPanel* distill_panel_ = nullptr;
+  DistillWorker* distill_worker_ = nullptr;  // owned by distill_thread_, lives on it
+  WorkerThread* distill_thread_ = nullptr;
+  LiveFeed* distill_feed_ = nullptr;
+  ModelPtr model_ptr_;  // the loaded model, passed on to the lab workers (never read here)
   QFrame* banner_ = nullptr;
   QLabel* banner_text_ = nullptr;
   QLabel* device_ = nullptr;

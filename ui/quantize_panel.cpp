@@ -11,6 +11,9 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QListWidget>
+#include <QPlainTextEdit>
+#include <QRegularExpression>
+#include <QTabWidget>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
@@ -18,19 +21,63 @@
 #include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
+#include <algorithm>
+#include <limits>
 
+#include "engine/quant/scheme.h"
 #include "ui/chart_widget.h"
+#include "ui/heatmap_widget.h"
 
 namespace precis::ui {
 
 namespace {
-const QStringList kFormats = {"f32", "f16", "bf16", "q8_0", "q4_0"};
+// GGUF/float formats (real kernels) first, then the lab formats (packed storage, simulated matmuls).
+const QStringList kPlainFormats = {"f32", "f16", "bf16", "q8_0", "q4_0"};
+QStringList allFormats() {
+  QStringList out = kPlainFormats;
+  for (WeightFormat f : {WeightFormat::Fp8E4M3, WeightFormat::Fp8E5M2, WeightFormat::Int8, WeightFormat::Int8Asym,
+                         WeightFormat::Int4, WeightFormat::Int4Asym, WeightFormat::Nf4})
+    out << weightFormatName(f);
+  return out;
 }
+bool granular(const QString& format) {
+  Result<WeightFormat> f = parseWeightFormat(format.toStdString());
+  return f && formatHasGranularity(*f);
+}
+}  // namespace
 
 QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
   format_ = new QComboBox();
-  format_->addItems(kFormats);
+  format_->addItems(allFormats());
   format_->setCurrentText("q8_0");
+  format_->setToolTip(tr("f32 … q4_0 run on their real kernels; fp8, int8, int4 and nf4 are stored packed and "
+                         "their matmuls are simulated (dequantized to f32), which the run's details say"));
+  granularity_ = new QComboBox();
+  granularity_->setEditable(true);
+  granularity_->addItems({"channel", "tensor", "group:32", "group:64", "group:128"});
+  activations_ = new QComboBox();
+  activations_->addItems({"none", "int8", "fp8-e4m3"});
+  act_granularity_ = new QComboBox();
+  act_granularity_->addItem(tr("per token (dynamic)"), "token");
+  act_granularity_->addItem(tr("per tensor (static, calibrated)"), "tensor");
+  calibration_ = new QComboBox();
+  calibration_->setEditable(true);
+  calibration_->addItems({"max", "mse", "percentile:99.99", "percentile:99.9"});
+  overrides_ = new QPlainTextEdit();
+  overrides_->setPlaceholderText(tr("one per line: PATTERN=FORMAT[@GRANULARITY] or PATTERN=keep\n"
+                                    "e.g. blk.*.ffn_down.weight=int8@channel"));
+  overrides_->setMaximumHeight(64);
+  overrides_->setTabChangesFocus(true);
+  auto enable_scheme = [this] {
+    granularity_->setEnabled(granular(format_->currentText()));
+    calibration_->setEnabled(granular(format_->currentText()));
+    act_granularity_->setEnabled(activations_->currentText() != "none");
+  };
+  connect(format_, &QComboBox::currentTextChanged, this, enable_scheme);
+  connect(activations_, &QComboBox::currentTextChanged, this, enable_scheme);
+  enable_scheme();
+  log_box_ = new QCheckBox(tr("Record runs in the experiment &log"));
+  log_box_->setChecked(true);
   embeddings_ = new QCheckBox(tr("Convert the &embeddings too"));
   source_ = new QComboBox();
   source_->addItems({tr("Tokens sampled from the model"), tr("Token-id file"), tr("Text file")});
@@ -64,6 +111,11 @@ QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
 
   auto* form = new QFormLayout();
   form->addRow(tr("&Weights:"), format_);
+  form->addRow(tr("&Granularity:"), granularity_);
+  form->addRow(tr("&Activations:"), activations_);
+  form->addRow(tr("Act. sca&les:"), act_granularity_);
+  form->addRow(tr("Ca&libration:"), calibration_);
+  form->addRow(tr("&Overrides:"), overrides_);
   form->addRow(QString(), embeddings_);
   form->addRow(tr("&Data:"), source_);
   form->addRow(tr("&Tokens:"), sample_);
@@ -75,10 +127,10 @@ QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
 
   sweep_formats_ = new QListWidget();
   sweep_formats_->setAccessibleName(tr("Sweep formats"));
-  for (const QString& f : kFormats) {
+  for (const QString& f : allFormats()) {
     auto* it = new QListWidgetItem(f, sweep_formats_);
     it->setFlags(it->flags() | Qt::ItemIsUserCheckable);
-    it->setCheckState(Qt::Checked);
+    it->setCheckState(kPlainFormats.contains(f) ? Qt::Checked : Qt::Unchecked);
   }
   sweep_formats_->setMaximumHeight(110);
   form->addRow(tr("S&weep over:"), sweep_formats_);
@@ -87,6 +139,10 @@ QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
   sweep_ = new QPushButton(tr("&Sweep"));
   cancel_ = new QPushButton(tr("&Cancel"));
   cancel_->setEnabled(false);
+  sensitivity_ = new QPushButton(tr("Se&nsitivity"));
+  sensitivity_->setToolTip(tr("Quantize one tensor at a time to the chosen weights (everything else as stored) "
+                              "and measure the KL of each"));
+  connect(sensitivity_, &QPushButton::clicked, this, &QuantizePanel::startSensitivity);
   connect(evaluate_, &QPushButton::clicked, this, &QuantizePanel::startEvaluate);
   connect(sweep_, &QPushButton::clicked, this, &QuantizePanel::startSweep);
   connect(cancel_, &QPushButton::clicked, this, [this] {
@@ -96,6 +152,7 @@ QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
   auto* buttons = new QHBoxLayout();
   buttons->addWidget(evaluate_);
   buttons->addWidget(sweep_);
+  buttons->addWidget(sensitivity_);
   buttons->addWidget(cancel_);
   progress_ = new QProgressBar();
   progress_->setRange(0, 1000);
@@ -106,6 +163,7 @@ QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
   auto* controls = new QGroupBox(tr("Evaluation"));
   auto* cl = new QVBoxLayout(controls);
   cl->addLayout(form);
+  cl->addWidget(log_box_);
   cl->addLayout(buttons);
   cl->addWidget(progress_);
   cl->addWidget(status_);
@@ -125,7 +183,8 @@ QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
 
   chart_ = new ChartWidget();
   chart_->setTitle(tr("Quality vs size: one point per run"));
-  chart_->setAxisTitles(tr("bits per weight"), tr("KL divergence to the reference, mean (nats)"));
+  chart_->setAxisTitles(tr("bits per weight"), tr("KL divergence to the reference, mean (nats, log scale)"));
+  chart_->setLogY(true);  // quality spans orders of magnitude; KL 0 (f32) is kept in the CSV, not drawn
   chart_->setEmptyText(tr("Each evaluation becomes a point here. Click a point to see its run."));
   s_runs_ = chart_->addSeries(ChartWidget::Kind::Scatter, tr("runs"));
   connect(chart_, &ChartWidget::pointClicked, this, [this](int, int index) {
@@ -142,7 +201,28 @@ QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
   lower->addWidget(chart_);
   lower->addWidget(details_);
   lower->setSizes({560, 400});
-  right->addWidget(lower);
+  heatmap_ = new HeatmapWidget();
+  heatmap_->setTitle(tr("Sensitivity: mean KL when only this tensor is quantized"));
+  heatmap_->setEmptyText(tr("Press Sensitivity to quantize one tensor at a time to the chosen weights."));
+  sens_chart_ = new ChartWidget();
+  sens_chart_->setTitle(tr("KL per tensor, most sensitive first"));
+  sens_chart_->setAxisTitles(tr("rank"), tr("mean KL (nats)"));
+  sens_chart_->addSeries(ChartWidget::Kind::Markers, tr("tensors"));
+  sens_text_ = new QLabel();
+  sens_text_->setWordWrap(true);
+  sens_text_->setAlignment(Qt::AlignTop | Qt::AlignLeft);
+  sens_text_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+  auto* sens = new QSplitter(Qt::Horizontal);
+  sens->addWidget(heatmap_);
+  auto* sens_right = new QSplitter(Qt::Vertical);
+  sens_right->addWidget(sens_chart_);
+  sens_right->addWidget(sens_text_);
+  sens->addWidget(sens_right);
+  sens->setSizes({560, 400});
+  result_tabs_ = new QTabWidget();
+  result_tabs_->addTab(lower, tr("Frontier"));
+  result_tabs_->addTab(sens, tr("Sensitivity"));
+  right->addWidget(result_tabs_);
   right->setStretchFactor(1, 2);
   auto* split = new QSplitter();
   split->addWidget(controls);
@@ -155,6 +235,14 @@ QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
 EvalRequest QuantizePanel::currentRequest() const {
   EvalRequest r;
   r.format = format_->currentText();
+  r.granularity = granularity_->currentText().trimmed();
+  r.activations = activations_->currentText();
+  r.act_granularity = act_granularity_->currentData().toString();
+  r.calibration = calibration_->currentText().trimmed();
+  for (const QString& line : overrides_->toPlainText().split('\n'))
+    if (!line.trimmed().isEmpty()) r.overrides << line.trimmed();
+  r.log = log_box_->isChecked();
+  r.db = db_;
   r.quantize_embeddings = embeddings_->isChecked();
   r.source = static_cast<EvalRequest::Source>(source_->currentIndex());
   r.sample_tokens = sample_->value();
@@ -187,6 +275,12 @@ void QuantizePanel::saveSettings(QSettings& s) const {
   s.setValue("quantize/file", file_->text());
   s.setValue("quantize/ctx", ctx_->value());
   s.setValue("quantize/sweep", sweepFormats());
+  s.setValue("quantize/granularity", granularity_->currentText());
+  s.setValue("quantize/activations", activations_->currentText());
+  s.setValue("quantize/act_granularity", act_granularity_->currentIndex());
+  s.setValue("quantize/calibration", calibration_->currentText());
+  s.setValue("quantize/overrides", overrides_->toPlainText());
+  s.setValue("quantize/log", log_box_->isChecked());
 }
 
 void QuantizePanel::restoreSettings(const QSettings& s) {
@@ -197,6 +291,12 @@ void QuantizePanel::restoreSettings(const QSettings& s) {
   seed_->setValue(s.value("quantize/seed", 0).toInt());
   file_->setText(s.value("quantize/file").toString());
   ctx_->setValue(s.value("quantize/ctx", 64).toInt());
+  granularity_->setCurrentText(s.value("quantize/granularity", "channel").toString());
+  activations_->setCurrentText(s.value("quantize/activations", "none").toString());
+  act_granularity_->setCurrentIndex(s.value("quantize/act_granularity", 0).toInt());
+  calibration_->setCurrentText(s.value("quantize/calibration", "max").toString());
+  overrides_->setPlainText(s.value("quantize/overrides").toString());
+  log_box_->setChecked(s.value("quantize/log", true).toBool());
   if (s.contains("quantize/sweep")) {
     const QStringList on = s.value("quantize/sweep").toStringList();
     for (int i = 0; i < sweep_formats_->count(); ++i)
@@ -204,12 +304,16 @@ void QuantizePanel::restoreSettings(const QSettings& s) {
   }
 }
 
-void QuantizePanel::setDark(bool dark) { chart_->setDark(dark); }
+void QuantizePanel::setDark(bool dark) {
+  chart_->setDark(dark);
+  sens_chart_->setDark(dark);
+}
 
 void QuantizePanel::setBusy(bool busy) {
   busy_ = busy;
   evaluate_->setEnabled(!busy);
   sweep_->setEnabled(!busy);
+  sensitivity_->setEnabled(!busy);
   cancel_->setEnabled(busy);
   if (!busy) progress_->setValue(0);
 }
@@ -232,6 +336,51 @@ void QuantizePanel::startSweep() {
   sweep_rows_.clear();
   status_->setText(tr("Sweeping over %1…").arg(formats.join(", ")));
   emit sweepRequested(currentRequest(), formats);
+}
+
+void QuantizePanel::startSensitivity() {
+  setBusy(true);
+  sweeping_ = false;
+  status_->setText(tr("Sensitivity: quantizing one tensor at a time…"));
+  result_tabs_->setCurrentIndex(1);
+  emit sensitivityRequested(currentRequest());
+}
+
+void QuantizePanel::onSensitivity(const SensitivityResult& r) {
+  setBusy(false);
+  // Heatmap: rows = layers, columns = the tensor kinds of a block ("attn_q", ...), in model order.
+  static const QRegularExpression block(R"(^blk\.(\d+)\.(.+)\.weight$)");
+  QStringList kinds;
+  int layers = 0;
+  QVector<QPointF> bars;
+  QString text = tr("%1 tensors quantized one at a time to %2 (%3; %4 s). Most sensitive:\n")
+                     .arg(r.rows.size()).arg(r.spec, r.input).arg(r.seconds, 0, 'f', 1);
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    const QString name = QString::fromStdString(r.rows[i].name);
+    bars << QPointF(double(i + 1), r.rows[i].kl_mean);
+    if (i < 8) text += QString("  %1. %2: KL %3, top-1 %4 %\n").arg(i + 1).arg(name).arg(r.rows[i].kl_mean, 0, 'g', 4)
+                           .arg(100 * r.rows[i].top1, 0, 'f', 2);
+    const QRegularExpressionMatch m = block.match(name);
+    if (!m.hasMatch()) continue;
+    layers = std::max(layers, m.captured(1).toInt() + 1);
+    if (!kinds.contains(m.captured(2))) kinds << m.captured(2);
+  }
+  static const QStringList order = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
+  std::sort(kinds.begin(), kinds.end(), [](const QString& a, const QString& b) {
+    const auto ia = order.indexOf(a), ib = order.indexOf(b);
+    return (ia < 0 ? 99 : ia) != (ib < 0 ? 99 : ib) ? (ia < 0 ? 99 : ia) < (ib < 0 ? 99 : ib) : a < b;
+  });
+  QStringList rows;
+  for (int l = 0; l < layers; ++l) rows << tr("layer %1").arg(l);
+  QVector<double> values(layers * kinds.size(), std::numeric_limits<double>::quiet_NaN());
+  for (const SensitivityRow& row : r.rows) {
+    const QRegularExpressionMatch m = block.match(QString::fromStdString(row.name));
+    if (m.hasMatch()) values[m.captured(1).toInt() * kinds.size() + kinds.indexOf(m.captured(2))] = row.kl_mean;
+  }
+  heatmap_->setData(rows, kinds, values);
+  sens_chart_->setPoints(0, bars);
+  sens_text_->setText(text);
+  status_->setText(tr("Sensitivity done: %1 tensors.").arg(r.rows.size()));
 }
 
 void QuantizePanel::onEvaluation(const EvalRecord& r) {
@@ -264,21 +413,21 @@ void QuantizePanel::onFrontierPoints(const QVector<LivePoint>& points) {
 }
 
 void QuantizePanel::onProgress(const QString& task, double fraction, const QString& text) {
-  if (task != "evaluate" && task != "sweep") return;
+  if (task != "evaluate" && task != "sweep" && task != "sensitivity") return;
   progress_->setValue(static_cast<int>(1000 * fraction));
   status_->setText(text);
 }
 
 void QuantizePanel::onFailed(const QString& task, const QString& message) {
-  if (task != "evaluate" && task != "sweep") return;
-  if (task == "evaluate") setBusy(false);
+  if (task != "evaluate" && task != "sweep" && task != "sensitivity") return;
+  if (task != "sweep") setBusy(false);
   status_->setText(tr("Error: %1").arg(message));
 }
 
 void QuantizePanel::onCancelled(const QString& task) {
-  if (task == "evaluate") {
+  if (task == "evaluate" || task == "sensitivity") {
     setBusy(false);
-    status_->setText(tr("Evaluation cancelled."));
+    status_->setText(task == "evaluate" ? tr("Evaluation cancelled.") : tr("Sensitivity analysis cancelled."));
   }
 }
 

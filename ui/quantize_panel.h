@@ -1,8 +1,14 @@
-// Quantize panel: weight format, evaluation data (sampled tokens, a token-id file or a text file),
-// window length; Evaluate and Sweep with progress and Cancel; a results table of the evaluation
-// statistics; a quality-vs-bits frontier (one point per run; clicking a point shows that run).
+// Quantize panel: the quantization lab's scheme knobs (weight format, scale granularity, activation
+// precision and granularity, calibration, per-tensor overrides, embeddings), the evaluation data
+// (sampled tokens, a token-id file or a text file) and window length; Evaluate, Sweep and
+// Sensitivity with progress and Cancel. Results: a table of the evaluation statistics; a
+// size/quality frontier with a logarithmic KL axis (one point per run; clicking a point shows that
+// run); a sensitivity heatmap (layer x tensor, KL when only that tensor is quantized) and a
+// KL-per-tensor chart. Evaluations are recorded in the experiment log as precis-cli eval records them.
 // Tested by tests/ui/test_workbench.cpp (stories260K: the table shows evaluate()'s numbers, the
-// frontier gets the point, a sweep cancelled mid-way keeps its points and is marked cancelled).
+// frontier gets the point, a sweep cancelled mid-way keeps its points and is marked cancelled) and
+// tests/ui/test_quantize_lab.cpp (lab scheme knobs, logging, sensitivity heatmap, cancel while
+// quantizing).
 #pragma once
 #include <QMap>
 #include <QWidget>
@@ -15,6 +21,8 @@ class QComboBox;
 class QLabel;
 class QLineEdit;
 class QListWidget;
+class QPlainTextEdit;
+class QTabWidget;
 class QProgressBar;
 class QPushButton;
 class QSettings;
@@ -24,6 +32,7 @@ class QTableWidget;
 namespace precis::ui {
 
 class ChartWidget;
+class HeatmapWidget;
 
 class QuantizePanel : public QWidget {
   Q_OBJECT
@@ -44,6 +53,7 @@ class QuantizePanel : public QWidget {
   void onFailed(const QString& task, const QString& message);
   void onCancelled(const QString& task);
   void onSweepFinished(bool cancelled, int completed, int total);
+  void onSensitivity(const SensitivityResult& result);
   // Shows the run with this id in the details box and selects its table row.
   void showRun(int run_id);
 
@@ -52,7 +62,18 @@ class QuantizePanel : public QWidget {
   QPushButton* evaluateButton() const { return evaluate_; }
   QPushButton* sweepButton() const { return sweep_; }
   QPushButton* cancelButton() const { return cancel_; }
+  QPushButton* sensitivityButton() const { return sensitivity_; }
   QComboBox* formatBox() const { return format_; }
+  QComboBox* granularityBox() const { return granularity_; }
+  QComboBox* activationsBox() const { return activations_; }
+  QComboBox* actGranularityBox() const { return act_granularity_; }
+  QComboBox* calibrationBox() const { return calibration_; }
+  QPlainTextEdit* overridesEdit() const { return overrides_; }
+  QCheckBox* logBox() const { return log_box_; }
+  void setLogPath(const QString& db) { db_ = db; }
+  HeatmapWidget* heatmap() const { return heatmap_; }
+  ChartWidget* sensitivityChart() const { return sens_chart_; }
+  QTabWidget* resultTabs() const { return result_tabs_; }
   QSpinBox* sampleBox() const { return sample_; }
   QSpinBox* ctxBox() const { return ctx_; }
   QString statusText() const;
@@ -62,14 +83,28 @@ class QuantizePanel : public QWidget {
  signals:
   void evaluateRequested(const precis::ui::EvalRequest& request);
   void sweepRequested(const precis::ui::EvalRequest& request, const QStringList& formats);
+  void sensitivityRequested(const precis::ui::EvalRequest& request);
   void cancelRequested();
 
  private:
   void setBusy(bool busy);
   void startEvaluate();
   void startSweep();
+  void startSensitivity();
 
   QComboBox* format_ = nullptr;
+  QComboBox* granularity_ = nullptr;
+  QComboBox* activations_ = nullptr;
+  QComboBox* act_granularity_ = nullptr;
+  QComboBox* calibration_ = nullptr;
+  QPlainTextEdit* overrides_ = nullptr;
+  QCheckBox* log_box_ = nullptr;
+  QString db_;
+  QPushButton* sensitivity_ = nullptr;
+  QTabWidget* result_tabs_ = nullptr;
+  HeatmapWidget* heatmap_ = nullptr;
+  ChartWidget* sens_chart_ = nullptr;
+  QLabel* sens_text_ = nullptr;
   QCheckBox* embeddings_ = nullptr;
   QComboBox* source_ = nullptr;
   QSpinBox* sample_ = nullptr;

@@ -1,6 +1,12 @@
 // Runs panel (see runs_panel.h).
 #include "ui/runs_panel.h"
 
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFile>
+#include <QFileDialog>
+#include <QFormLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -10,8 +16,13 @@
 #include <QSortFilterProxyModel>
 #include <QSplitter>
 #include <QStandardItemModel>
+#include <QTabWidget>
 #include <QTableView>
+#include <QTableWidget>
 #include <QVBoxLayout>
+#include <algorithm>
+#include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "ui/chart_widget.h"
 
@@ -21,16 +32,31 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent) {
   qRegisterMetaType<precis::ui::RunRow>();
   qRegisterMetaType<QVector<precis::ui::RunRow>>();
   qRegisterMetaType<precis::ui::RunView>();
+  qRegisterMetaType<precis::ui::RunCompare>();
+  qRegisterMetaType<QVector<qint64>>();
   worker_ = new RunsWorker();
   worker_->moveToThread(&thread_);
   connect(this, &RunsPanel::openRequested, worker_, &RunsWorker::open);
   connect(this, &RunsPanel::refreshRequested, worker_, &RunsWorker::refresh);
   connect(this, &RunsPanel::detailRequested, worker_, &RunsWorker::detail);
   connect(this, &RunsPanel::removeRequested, worker_, &RunsWorker::remove);
+  connect(this, &RunsPanel::compareRequested, worker_, &RunsWorker::compare);
+  connect(this, &RunsPanel::approveRequested, worker_, &RunsWorker::approve);
+  connect(this, &RunsPanel::exportRequested, worker_, &RunsWorker::exportConfig);
+  connect(worker_, &RunsWorker::comparisonReady, this, &RunsPanel::showComparison);
+  connect(worker_, &RunsWorker::approvalDone, this, [this](qint64 id, bool ok, const QString& text) {
+    approval_->setText(tr("Run %1 %2 (recorded in the log):\n%3").arg(id).arg(ok ? tr("APPROVED") : tr("REFUSED"), text));
+  });
+  connect(worker_, &RunsWorker::exported, this, [this](qint64 id, const QString& path, const QString& sha) {
+    approval_->setText(tr("Exported run %1 to %2 (sha256 %3)").arg(id).arg(path, sha));
+  });
   connect(worker_, &RunsWorker::runsListed, this, &RunsPanel::showRuns);
   connect(worker_, &RunsWorker::detailReady, this, &RunsPanel::showDetail);
   connect(worker_, &RunsWorker::opened, this, [this](const QString& p) { path_->setText(p); });
-  connect(worker_, &RunsWorker::failed, this, [this](const QString& m) { status_->setText(m); });
+  connect(worker_, &RunsWorker::failed, this, [this](const QString& m) {
+    status_->setText(m);
+    approval_->setText(m);
+  });
   thread_.start();
 
   path_ = new QLineEdit();
@@ -67,13 +93,15 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent) {
   view_->setSortingEnabled(true);
   view_->sortByColumn(0, Qt::DescendingOrder);
   view_->setSelectionBehavior(QAbstractItemView::SelectRows);
-  view_->setSelectionMode(QAbstractItemView::SingleSelection);
+  view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
   view_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   view_->verticalHeader()->hide();
   view_->horizontalHeader()->setStretchLastSection(true);
   view_->setAccessibleName(tr("Runs"));
   connect(view_->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
-    if (const qint64 id = selectedId()) emit detailRequested(id);
+    const QVector<qint64> ids = selectedIds();
+    if (!ids.isEmpty()) emit detailRequested(ids.first());
+    if (ids.size() >= 2) emit compareRequested(ids);
   });
 
   details_ = new QLabel(tr("Select a run to see its parameters and metrics."));
@@ -91,9 +119,35 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent) {
   lower->addWidget(details_);
   lower->addWidget(chart_);
   lower->setSizes({500, 700});
+  compare_ = new QTableWidget();
+  compare_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  compare_->setAccessibleName(tr("Parameter and metric differences"));
+  overlay_metric_ = new QComboBox();
+  overlay_metric_->setAccessibleName(tr("Metric to overlay"));
+  connect(overlay_metric_, &QComboBox::currentIndexChanged, this, &RunsPanel::drawOverlay);
+  overlay_ = new ChartWidget();
+  overlay_->setTitle(tr("Metric history, one curve per run"));
+  overlay_->setAxisTitles(tr("step"), tr("value"));
+  overlay_->setEmptyText(tr("Select several runs (Ctrl+click) to compare them."));
+  auto* overlay_box = new QWidget();
+  auto* ol = new QVBoxLayout(overlay_box);
+  ol->setContentsMargins(0, 0, 0, 0);
+  auto* om = new QHBoxLayout();
+  om->addWidget(new QLabel(tr("Overlay:")));
+  om->addWidget(overlay_metric_, 1);
+  ol->addLayout(om);
+  ol->addWidget(overlay_, 1);
+  auto* compare_split = new QSplitter();
+  compare_split->addWidget(compare_);
+  compare_split->addWidget(overlay_box);
+  compare_split->setSizes({500, 700});
+  lower_tabs_ = new QTabWidget();
+  lower_tabs_->addTab(lower, tr("Details"));
+  lower_tabs_->addTab(compare_split, tr("Compare"));
+  lower_tabs_->addTab(buildPolicyTab(), tr("Approve and export"));
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(view_);
-  split->addWidget(lower);
+  split->addWidget(lower_tabs_);
   auto* l = new QVBoxLayout(this);
   l->addLayout(top);
   l->addWidget(split, 1);
@@ -113,14 +167,214 @@ RunsPanel::~RunsPanel() {
 
 void RunsPanel::openLog(const QString& path) { emit openRequested(path); }
 
-void RunsPanel::setDark(bool dark) { chart_->setDark(dark); }
+QWidget* RunsPanel::buildPolicyTab() {
+  auto* w = new QWidget();
+  auto* form = new QFormLayout();
+  const struct {
+    const char* key;
+    QString label;
+    double value, max;
+    int decimals;
+  } rows[] = {{"kl_mean_max", tr("KL mean at most (nats)"), 0.05, 1e6, 5},
+              {"kl_p99_max", tr("KL p99 at most (nats)"), 0.5, 1e6, 5},
+              {"top1_min", tr("Top-1 agreement at least"), 0.9, 1, 4},
+              {"ppl_ratio_max", tr("PPL(test) / PPL(ref) at most"), 1.05, 1e6, 4},
+              {"ttft_p99_max", tr("p99 TTFT at most (s)"), 1.0, 1e6, 4}};
+  for (const auto& r : rows) {
+    Threshold t;
+    t.key = r.key;
+    t.on = new QCheckBox(r.label);
+    t.value = new QDoubleSpinBox();
+    t.value->setDecimals(r.decimals);
+    t.value->setRange(0, r.max);
+    t.value->setValue(r.value);
+    t.on->setChecked(t.key == "kl_mean_max" || t.key == "top1_min");
+    form->addRow(t.on, t.value);
+    thresholds_ << t;
+  }
+  auto* load = new QPushButton(tr("&Load policy…"));
+  auto* save = new QPushButton(tr("Sa&ve policy…"));
+  auto* approve = new QPushButton(tr("&Approve selected run"));
+  auto* exp = new QPushButton(tr("E&xport artifact config…"));
+  connect(load, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getOpenFileName(this, tr("Policy file"), QString(), tr("JSON (*.json)"));
+    QString err;
+    if (!f.isEmpty() && !loadPolicyFile(f, &err)) approval_->setText(err);
+  });
+  connect(save, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getSaveFileName(this, tr("Policy file"), "policy.json", tr("JSON (*.json)"));
+    QString err;
+    if (!f.isEmpty() && !savePolicyFile(f, &err)) approval_->setText(err);
+  });
+  connect(approve, &QPushButton::clicked, this, &RunsPanel::approveSelected);
+  connect(exp, &QPushButton::clicked, this, [this] {
+    const QString d = QFileDialog::getExistingDirectory(this, tr("Export to folder"));
+    if (!d.isEmpty()) exportSelected(d);
+  });
+  auto* buttons = new QHBoxLayout();
+  for (QPushButton* b : {load, save, approve, exp}) buttons->addWidget(b);
+  approval_ = new QLabel(tr("Select a run, set the thresholds and press Approve. The decision and every check "
+                            "are recorded in the log, as precis-cli approve records them."));
+  approval_->setWordWrap(true);
+  approval_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+  auto* l = new QVBoxLayout(w);
+  l->addLayout(form);
+  l->addLayout(buttons);
+  l->addWidget(approval_, 1);
+  return w;
+}
+
+QString RunsPanel::policyJson() const {
+  nlohmann::json j = policy_extra_.isEmpty() ? nlohmann::json::object()
+                                             : nlohmann::json::parse(policy_extra_.toStdString(), nullptr, false);
+  if (!j.is_object()) j = nlohmann::json::object();
+  for (const Threshold& t : thresholds_)
+    if (t.on->isChecked()) j[t.key.toStdString()] = t.value->value();
+  return QString::fromStdString(j.dump());
+}
+
+void RunsPanel::setThreshold(const QString& key, double value) {
+  for (Threshold& t : thresholds_)
+    if (t.key == key) {
+      t.on->setChecked(true);
+      t.value->setValue(value);
+    }
+}
+
+bool RunsPanel::loadPolicyFile(const QString& path, QString* error) {
+  Result<Policy> p = loadPolicy(path.toStdString());  // validates every key, names the file
+  if (!p) {
+    if (error) *error = QString::fromStdString(p.error().message);
+    return false;
+  }
+  nlohmann::json extra = p->source;
+  for (Threshold& t : thresholds_) {
+    const std::string k = t.key.toStdString();
+    t.on->setChecked(extra.contains(k));
+    if (extra.contains(k)) t.value->setValue(extra[k].get<double>());
+    extra.erase(k);
+  }
+  policy_extra_ = QString::fromStdString(extra.dump());
+  return true;
+}
+
+bool RunsPanel::savePolicyFile(const QString& path, QString* error) const {
+  QFile f(path);
+  const QByteArray text = QString::fromStdString(nlohmann::json::parse(policyJson().toStdString()).dump(2) + "\n").toUtf8();
+  if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(text) != text.size()) {
+    if (error) *error = path + ": " + f.errorString();
+    return false;
+  }
+  return true;
+}
+
+void RunsPanel::approveSelected() {
+  const QVector<qint64> ids = selectedIds();
+  if (ids.isEmpty()) {
+    approval_->setText(tr("Select a run to approve."));
+    return;
+  }
+  emit approveRequested(ids.first(), policyJson());
+}
+
+void RunsPanel::exportSelected(const QString& dir) {
+  const QVector<qint64> ids = selectedIds();
+  if (ids.isEmpty()) {
+    approval_->setText(tr("Select an approved run to export."));
+    return;
+  }
+  emit exportRequested(ids.first(), dir);
+}
+
+QString RunsPanel::approvalText() const { return approval_->text(); }
+
+QVector<qint64> RunsPanel::selectedIds() const {
+  QVector<qint64> ids;
+  for (const QModelIndex& i : view_->selectionModel()->selectedRows(0)) ids << proxy_->data(i, Qt::UserRole).toLongLong();
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+void RunsPanel::selectRuns(const QVector<qint64>& ids) {
+  QItemSelection sel;
+  for (int i = 0; i < proxy_->rowCount(); ++i)
+    if (ids.contains(proxy_->data(proxy_->index(i, 0), Qt::UserRole).toLongLong()))
+      sel.select(proxy_->index(i, 0), proxy_->index(i, proxy_->columnCount() - 1));
+  view_->selectionModel()->select(sel, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+}
+
+void RunsPanel::showComparison(const RunCompare& c) {
+  comparison_ = c;
+  const int n = static_cast<int>(c.ids.size());
+  compare_->clear();
+  compare_->setColumnCount(n + 1);
+  QStringList headers{tr("parameter / metric")};
+  for (const std::string& l : c.labels) headers << QString::fromStdString(l);
+  compare_->setHorizontalHeaderLabels(headers);
+  compare_->setRowCount(0);
+  auto addRow = [&](const QString& name, const QStringList& cells, bool bold) {
+    const int row = compare_->rowCount();
+    compare_->insertRow(row);
+    auto* head = new QTableWidgetItem(name);
+    if (bold) {
+      QFont f = head->font();
+      f.setBold(true);
+      head->setFont(f);
+    }
+    compare_->setItem(row, 0, head);
+    for (int i = 0; i < cells.size(); ++i) compare_->setItem(row, i + 1, new QTableWidgetItem(cells[i]));
+  };
+  addRow(tr("Parameters that differ (%1 the same)").arg(c.same_params), {}, true);
+  for (const auto& [k, values] : c.param_diff) {
+    QStringList cells;
+    for (const std::string& v : values) cells << QString::fromStdString(v);
+    addRow(QString::fromStdString(k), cells, false);
+  }
+  addRow(tr("Latest metrics"), {}, true);
+  for (const auto& [k, values] : c.latest) {
+    QStringList cells;
+    for (double v : values) cells << (std::isnan(v) ? QString("–") : QString::number(v, 'g', 6));
+    addRow(QString::fromStdString(k), cells, false);
+  }
+  compare_->resizeColumnsToContents();
+  const QString keep = overlay_metric_->currentText();
+  {
+    const QSignalBlocker block(overlay_metric_);
+    overlay_metric_->clear();
+    for (const auto& [k, h] : c.histories) overlay_metric_->addItem(QString::fromStdString(k));
+    const int i = overlay_metric_->findText(keep);
+    overlay_metric_->setCurrentIndex(i >= 0 ? i : 0);
+  }
+  drawOverlay();
+  lower_tabs_->setCurrentIndex(1);
+}
+
+void RunsPanel::drawOverlay() {
+  overlay_->removeAllSeries();
+  const std::string key = overlay_metric_->currentText().toStdString();
+  auto it = comparison_.histories.find(key);
+  if (it == comparison_.histories.end()) return;
+  for (size_t i = 0; i < comparison_.ids.size(); ++i) {
+    const int s = overlay_->addSeries(ChartWidget::Kind::Line, QString::fromStdString(comparison_.labels[i]));
+    QVector<QPointF> pts;
+    if (i < it->second.size())
+      for (const auto& [x, y] : it->second[i]) pts << QPointF(x, y);
+    overlay_->setPoints(s, pts);
+  }
+  overlay_->setAxisTitles(tr("step"), overlay_metric_->currentText());
+}
+
+void RunsPanel::setDark(bool dark) {
+  chart_->setDark(dark);
+  overlay_->setDark(dark);
+}
 
 QString RunsPanel::detailsText() const { return details_->text(); }
 QString RunsPanel::statusText() const { return status_->text(); }
 
 qint64 RunsPanel::selectedId() const {
-  const QModelIndexList rows = view_->selectionModel()->selectedRows(0);
-  return rows.isEmpty() ? 0 : proxy_->data(rows.first(), Qt::UserRole).toLongLong();
+  const QVector<qint64> ids = selectedIds();
+  return ids.isEmpty() ? 0 : ids.first();
 }
 
 void RunsPanel::deleteSelected() {
@@ -128,7 +382,8 @@ void RunsPanel::deleteSelected() {
 }
 
 void RunsPanel::showRuns(const QVector<RunRow>& rows) {
-  const qint64 keep = selectedId();
+  const QVector<qint64> keep = selectedIds();
+  const QSignalBlocker block(view_->selectionModel());  // a refresh keeps the selection, silently
   model_->setRowCount(0);
   for (const RunRow& r : rows) {
     QList<QStandardItem*> items;
@@ -147,12 +402,8 @@ void RunsPanel::showRuns(const QVector<RunRow>& rows) {
     add(r.metrics, r.metrics);
     model_->appendRow(items);
   }
-  if (keep)
-    for (int i = 0; i < proxy_->rowCount(); ++i)
-      if (proxy_->data(proxy_->index(i, 0), Qt::UserRole).toLongLong() == keep) {
-        const QSignalBlocker block(view_->selectionModel());
-        view_->selectRow(i);
-      }
+  if (!keep.isEmpty()) selectRuns(keep);
+  view_->viewport()->update();
   status_->setText(tr("%n run(s)", nullptr, static_cast<int>(rows.size())));
   emit runsShown(static_cast<int>(rows.size()));
 }

@@ -1,7 +1,11 @@
 // Runs panel: the experiment log (engine/log) as a sortable, filterable table that refreshes every
 // 2 s (runs started from precis-cli appear while they run); selecting a run shows its parameters,
-// tags, latest metrics and metric curves; runs can be deleted. Reads on its own thread (RunsWorker).
-// Tested by tests/ui/test_runs_panel.cpp.
+// tags, latest metrics and metric curves; runs can be deleted. Selecting several runs compares
+// them: the parameters that differ, their latest metrics side by side, and one metric's history
+// overlaid (one curve per run). A policy (thresholds edited here, or loaded from / saved to a
+// policy file) approves or refuses the selected run, recorded in the log; an approved run's
+// artifact config can be exported. Reads and writes on its own thread (RunsWorker).
+// Tested by tests/ui/test_runs_panel.cpp and tests/ui/test_runs_compare.cpp.
 #pragma once
 #include <QThread>
 #include <QTimer>
@@ -9,8 +13,14 @@
 
 #include "ui/runs_worker.h"
 
+class QCheckBox;
+class QComboBox;
+class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
+class QPushButton;
+class QTableWidget;
+class QTabWidget;
 class QSortFilterProxyModel;
 class QStandardItemModel;
 class QTableView;
@@ -37,6 +47,25 @@ class RunsPanel : public QWidget {
   QString statusText() const;
   // Deletes the selected run (no confirmation: used by the Delete button after it asks).
   void deleteSelected();
+  // Selects these runs in the table (several: they are compared).
+  void selectRuns(const QVector<qint64>& ids);
+  QVector<qint64> selectedIds() const;
+  QTableWidget* compareTable() const { return compare_; }
+  QComboBox* overlayMetricBox() const { return overlay_metric_; }
+  ChartWidget* overlayChart() const { return overlay_; }
+  QTabWidget* lowerTabs() const { return lower_tabs_; }
+
+  // The policy as edited: {"kl_mean_max": ..., ...} plus any other keys of a loaded policy file.
+  QString policyJson() const;
+  // Sets one threshold ("kl_mean_max", "kl_p99_max", "top1_min", "ppl_ratio_max", "ttft_p99_max").
+  void setThreshold(const QString& key, double value);
+  // Loads / saves a policy file (engine/log/policy.h format); false with the message on failure.
+  bool loadPolicyFile(const QString& path, QString* error);
+  bool savePolicyFile(const QString& path, QString* error) const;
+  // Approves the first selected run against policyJson(); exports it to `dir`.
+  void approveSelected();
+  void exportSelected(const QString& dir);
+  QString approvalText() const;
 
  signals:
   void openRequested(const QString& path);
@@ -44,10 +73,16 @@ class RunsPanel : public QWidget {
   void detailRequested(qint64 id);
   void removeRequested(qint64 id);
   void runsShown(int count);
+  void compareRequested(const QVector<qint64>& ids);
+  void approveRequested(qint64 id, const QString& policy_json);
+  void exportRequested(qint64 id, const QString& dir);
 
  private:
   void showRuns(const QVector<RunRow>& rows);
   void showDetail(const RunView& v);
+  void showComparison(const RunCompare& c);
+  void drawOverlay();
+  QWidget* buildPolicyTab();
   qint64 selectedId() const;
 
   QThread thread_;
@@ -62,6 +97,19 @@ class RunsPanel : public QWidget {
   QLabel* status_ = nullptr;
   ChartWidget* chart_ = nullptr;
   qint64 shown_id_ = 0;
+  QTabWidget* lower_tabs_ = nullptr;
+  QTableWidget* compare_ = nullptr;
+  QComboBox* overlay_metric_ = nullptr;
+  ChartWidget* overlay_ = nullptr;
+  RunCompare comparison_;
+  struct Threshold {
+    QString key;
+    QCheckBox* on = nullptr;
+    QDoubleSpinBox* value = nullptr;
+  };
+  QVector<Threshold> thresholds_;
+  QString policy_extra_;  // JSON object of a loaded file's keys not edited here
+  QLabel* approval_ = nullptr;
 };
 
 }  // namespace precis::ui

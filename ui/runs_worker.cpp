@@ -103,6 +103,50 @@ void RunsWorker::detail(qint64 id) {
   emit detailReady(v);
 }
 
+void RunsWorker::compare(const QVector<qint64>& ids) {
+  if (!store_) return;
+  Result<RunCompare> c = compareRuns(*store_, std::vector<int64_t>(ids.begin(), ids.end()));
+  if (!c) {
+    emit failed(q(c.error().message));
+    return;
+  }
+  emit comparisonReady(*c);
+}
+
+void RunsWorker::approve(qint64 id, const QString& policy_json) {
+  if (!store_) return;
+  nlohmann::json j = nlohmann::json::parse(policy_json.toStdString(), nullptr, false);
+  if (j.is_discarded()) {
+    emit failed("policy: not valid JSON");
+    return;
+  }
+  Result<PolicyDecision> d = approveRun(*store_, id, j, "the policy edited in the Runs panel");
+  if (!d) {
+    emit failed(q(d.error().message));
+    return;
+  }
+  QStringList lines;
+  for (const PolicyCheck& c : d->checks)
+    lines << QString("%1 %2 %3: measured %4%5")
+                 .arg(c.passed ? "ok  " : "FAIL", q(c.name)).arg(c.threshold, 0, 'g', 6)
+                 .arg(c.measured ? QString::number(*c.measured, 'g', 6) : QString("-"))
+                 .arg(c.passed ? QString() : " (" + q(c.reason) + ")");
+  emit approvalDone(id, d->approved, lines.join("\n"));
+  refresh();
+  detail(id);
+}
+
+void RunsWorker::exportConfig(qint64 id, const QString& dir) {
+  if (!store_) return;
+  Result<std::pair<std::string, std::string>> r = exportRunConfig(*store_, id, dir.toStdString());
+  if (!r) {
+    emit failed(q(r.error().message));
+    return;
+  }
+  emit exported(id, q(r->first), q(r->second));
+  detail(id);
+}
+
 void RunsWorker::remove(qint64 id) {
   if (!store_) return;
   if (Status s = store_->deleteRun(id); !s) emit failed(q(s.error().message));

@@ -1,6 +1,6 @@
 // RunsWorker: reads the experiment log (engine/log RunStore) on its own thread, so a slow or locked
 // database never blocks the window. One RunStore per thread, as engine/log requires.
-// Tested by tests/ui/test_runs_panel.cpp.
+// Tested by tests/ui/test_runs_panel.cpp and tests/ui/test_runs_compare.cpp (compare, approve, export).
 #pragma once
 #include <QMetaType>
 #include <QObject>
@@ -8,6 +8,8 @@
 #include <QString>
 #include <QVector>
 #include <memory>
+
+#include "ui/run_actions.h"
 
 namespace precis {
 class RunStore;
@@ -40,12 +42,20 @@ class RunsWorker : public QObject {
   void refresh();
   void detail(qint64 id);
   void remove(qint64 id);
+  void compare(const QVector<qint64>& ids);
+  // policy_json: the policy object as JSON text (engine/log/policy.h keys).
+  void approve(qint64 id, const QString& policy_json);
+  void exportConfig(qint64 id, const QString& dir);
 
  signals:
   void opened(const QString& path);
   void runsListed(const QVector<precis::ui::RunRow>& rows);
   void detailReady(const precis::ui::RunView& view);
   void failed(const QString& message);
+  void comparisonReady(const precis::ui::RunCompare& comparison);
+  // text: one line per check ("ok kl_mean_max 0.05: measured 0.012" / "FAIL ...: reason").
+  void approvalDone(qint64 id, bool approved, const QString& text);
+  void exported(qint64 id, const QString& path, const QString& sha256);
 
  private:
   std::unique_ptr<RunStore> store_;
@@ -56,3 +66,4 @@ class RunsWorker : public QObject {
 
 Q_DECLARE_METATYPE(precis::ui::RunRow)
 Q_DECLARE_METATYPE(precis::ui::RunView)
+Q_DECLARE_METATYPE(precis::ui::RunCompare)

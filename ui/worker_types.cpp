@@ -22,7 +22,7 @@ QStringList evalCells(const EvalRecord& r) {
   const KlStatistics& s = r.stats;
   auto g = [](double v) { return QString::number(v, 'g', 6); };
   return {QString::number(r.id),
-          r.format + (r.quantize_embeddings ? " +emb" : ""),
+          (r.scheme.isEmpty() ? r.format : r.scheme) + (r.quantize_embeddings ? " +emb" : ""),
           QString::number(r.bits_per_weight, 'f', 3),
           humanBytes(r.bytes),
           QString("%1 ± %2").arg(s.perplexity, 0, 'f', 4).arg(s.perplexity_uncertainty, 0, 'f', 4),
@@ -42,9 +42,10 @@ QStringList evalCells(const EvalRecord& r) {
 QString evalDetails(const EvalRecord& r) {
   const KlStatistics& s = r.stats;
   QString t;
-  t += QString("Run %1: weights %2%3, %4 bits/weight, %5\n")
-           .arg(r.id).arg(r.format, r.quantize_embeddings ? " (embeddings too)" : "")
-           .arg(r.bits_per_weight, 0, 'f', 3).arg(humanBytes(r.bytes));
+  t += QString("Run %1: weights %2%3, %4 bits/weight, %5%6\n")
+           .arg(r.id).arg(r.scheme.isEmpty() ? r.format : r.scheme, r.quantize_embeddings ? " (embeddings too)" : "")
+           .arg(r.bits_per_weight, 0, 'f', 3).arg(humanBytes(r.bytes))
+           .arg(r.log_run ? QString("; experiment log run %1").arg(r.log_run) : QString());
   t += QString("Input: %1; windows of %2 tokens: %3 windows, %4 tokens scored; %5 s on %6\n")
            .arg(r.input).arg(r.ctx).arg(r.windows).arg(r.tokens_scored).arg(r.seconds, 0, 'f', 2).arg(r.backend);
   t += QString("KL (nats): mean %1 ± %2, median %3, p99 %4, p99.9 %5, max %6\n")

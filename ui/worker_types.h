@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "engine/eval/kl_metrics.h"
+#include "engine/quant/sensitivity.h"
 #include "ui/tensor_stats.h"
 
 namespace precis::ui {
@@ -42,8 +43,17 @@ struct ModelSummary {
 
 struct EvalRequest {
   enum class Source { Sample, TokenFile, TextFile };
+  // The scheme, in precis-cli eval's spellings (ui/scheme_run.h).
   QString format = "q8_0";
+  QString granularity = "channel";   // tensor, channel, group:N (formats with a scale choice)
+  QString activations = "none";      // none, int8, fp8-e4m3
+  QString act_granularity = "token"; // token (dynamic) or tensor (static, calibrated)
+  QString calibration = "max";       // max, mse, percentile:P
+  QStringList overrides;             // PATTERN=FORMAT[@GRANULARITY] or PATTERN=keep
+  int calib_tokens = 128;            // static activation scales: first tokens of the data
   bool quantize_embeddings = false;
+  bool log = true;                   // record in the experiment log (as precis-cli eval)
+  QString db;                        // "" = the default log
   Source source = Source::Sample;
   int sample_tokens = 256;
   quint64 seed = 0;
@@ -66,6 +76,16 @@ struct EvalRecord {
   QString backend;
   double seconds = 0;
   QString sweep;        // "" or "sweep 2: 3 of 5" / "sweep 2 (cancelled)"
+  QString scheme;       // "int4 group:32, activations int8 per token, calibration mse, 1 override"
+  qint64 log_run = 0;   // experiment log run id (0: not logged)
+};
+
+// Per-tensor sensitivity (engine/quant/sensitivity.h): rows sorted by KL, largest first.
+struct SensitivityResult {
+  QString spec;         // what each tensor was quantized to, e.g. "int4 group:32"
+  QString input;
+  std::vector<precis::SensitivityRow> rows;
+  double seconds = 0;
 };
 
 struct HistogramRequest {
@@ -96,3 +116,4 @@ Q_DECLARE_METATYPE(precis::ui::EvalRequest)
 Q_DECLARE_METATYPE(precis::ui::EvalRecord)
 Q_DECLARE_METATYPE(precis::ui::HistogramRequest)
 Q_DECLARE_METATYPE(precis::ui::HistogramResult)
+Q_DECLARE_METATYPE(precis::ui::SensitivityResult)

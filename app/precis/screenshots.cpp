@@ -16,10 +16,19 @@
 #include <functional>
 #include <memory>
 
+#include <QCheckBox>
+#include <QLineEdit>
+#include <QTableView>
+
+#include "ui/distill_panel.h"
+#include "ui/distill_worker.h"
 #include "ui/engine_thread.h"
 #include "ui/main_window.h"
 #include "ui/model_panel.h"
 #include "ui/quantize_panel.h"
+#include "ui/runs_panel.h"
+#include "ui/serve_panel.h"
+#include "ui/serve_worker.h"
 
 namespace precis::app {
 
@@ -41,6 +50,7 @@ int renderScreenshots(QApplication& app, const QString& dir, const QString& mode
   }
   QTemporaryDir tmp;
   QSettings settings(tmp.filePath("settings.ini"), QSettings::IniFormat);  // leaves the user's alone
+  settings.setValue("runs/db", tmp.filePath("experiments.sqlite"));        // and the user's experiment log
   ui::MainWindow window(&settings);
   window.resize(1360, 820);
   window.show();
@@ -68,15 +78,16 @@ int renderScreenshots(QApplication& app, const QString& dir, const QString& mode
     (*shots)[i]();
     QTimer::singleShot(300, &app, [run_shots, i] { (*run_shots)(i + 1); });
   };
-  auto tab = [&](int index, const QString& name, bool dark = false) {
-    return [&, index, name, dark] {
+  auto tab = [&](int index, const QString& name, bool dark = false, int result_tab = 0) {
+    return [&, index, name, dark, result_tab] {
       window.setDark(dark);
       window.tabs()->setCurrentIndex(index);
+      window.quantizePanel()->resultTabs()->setCurrentIndex(result_tab);
       QTimer::singleShot(150, &app, [&, name] { save(name); });
     };
   };
-  *shots = {tab(0, "model"), tab(1, "quantize"), tab(1, "quantize-dark", true), tab(2, "serve"),
-            tab(3, "distill"), tab(4, "runs")};
+  *shots = {tab(0, "model"), tab(1, "quantize"), tab(1, "quantize-dark", true), tab(1, "sensitivity", false, 1),
+            tab(2, "serve"), tab(3, "distill"), tab(4, "runs")};
 
   ui::EngineWorker* worker = window.engine()->worker();
   QObject::connect(&window, &ui::MainWindow::modelShown, &app, [&](const ui::ModelSummary& m) {
@@ -93,10 +104,39 @@ int renderScreenshots(QApplication& app, const QString& dir, const QString& mode
     q->ctxBox()->setValue(128);
     q->sweepButton()->click();
   });
+  // Then: a sensitivity analysis (q4_0), a batching run (static and continuous on one closed-loop
+  // trace), a short distillation, and the shots.
+  int swept_runs = 0;
   QObject::connect(worker, &ui::EngineWorker::sweepFinished, &app, [&](bool, int done, int) {
     if (done == 0) exit_code = 1;
-    QTimer::singleShot(200, &app, [&, run_shots] {
-      window.quantizePanel()->showRun(done);  // the last format of the sweep
+    swept_runs = done;
+    window.quantizePanel()->formatBox()->setCurrentText("q4_0");
+    window.quantizePanel()->sensitivityButton()->click();
+  });
+  QObject::connect(worker, &ui::EngineWorker::sensitivityFinished, &app, [&] {
+    window.quantizePanel()->formatBox()->setCurrentText("q8_0");
+    ui::ServePanel* s = window.servePanel();
+    s->policyBox("static")->setChecked(true);
+    s->policyBox("continuous")->setChecked(true);
+    s->arrivalBox()->setCurrentIndex(s->arrivalBox()->findData("closed"));
+    s->requestsBox()->setValue(48);
+    s->outputLenEdit()->setText("8:48");
+    s->runButton()->click();
+  });
+  QObject::connect(window.serveWorker(), &ui::ServeWorker::finished, &app, [&](bool, int done, int) {
+    if (done == 0) exit_code = 1;
+    ui::DistillPanel* d = window.distillPanel();
+    d->stepsBox()->setValue(60);
+    d->outEdit()->setText(tmp.filePath("student.gguf"));
+    d->startButton()->click();
+  });
+  QObject::connect(window.distillWorker(), &ui::DistillWorker::finished, &app, [&] {
+    QTimer::singleShot(2500, &app, [&, run_shots] {  // the Runs panel refreshes every 2 s
+      window.quantizePanel()->showRun(swept_runs);     // the last format of the sweep
+      ui::RunsPanel* r = window.runsPanel();
+      const int rows = r->table()->model()->rowCount();
+      if (rows >= 2) r->selectRuns({r->table()->model()->index(0, 0).data(Qt::UserRole).toLongLong(),
+                                    r->table()->model()->index(1, 0).data(Qt::UserRole).toLongLong()});
       (*run_shots)(0);
     });
   });
@@ -104,8 +144,8 @@ int renderScreenshots(QApplication& app, const QString& dir, const QString& mode
     std::fprintf(stderr, "precis: %s: %s\n", qPrintable(task), qPrintable(msg));
     if (task == "load") exit_code = 1;
   });
-  QTimer::singleShot(180000, &app, [&] {
-    std::fprintf(stderr, "precis: --screenshots timed out after 180 s\n");
+  QTimer::singleShot(600000, &app, [&] {
+    std::fprintf(stderr, "precis: --screenshots timed out after 600 s\n");
     app.exit(1);
   });
   window.startSession(model);

@@ -1,6 +1,7 @@
 // `precis --screenshots DIR`: drives the real window through a realistic session (a real model
-// loaded, a weight histogram with its q4_0 grid, a sweep over formats evaluated) and saves each
-// panel as DIR/<panel>.png. Used for docs/screenshots; run under QT_QPA_PLATFORM=offscreen.
+// loaded, a weight histogram with its q4_0 grid, a sweep over formats evaluated, a q4_0 sensitivity
+// analysis, static and continuous batching on one trace, a 60-step distillation, two runs compared)
+// and saves each panel as DIR/<panel>.png. Settings and the experiment log are temporary files. Used for docs/screenshots; run under QT_QPA_PLATFORM=offscreen.
 // Tested by running it (docs/workbench.md shows the command); the widget behaviour it relies on is
 // covered by tests/ui/test_workbench.cpp.
 #pragma once

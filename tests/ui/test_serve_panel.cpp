@@ -1,0 +1,233 @@
+// The Serve panel (batching lab) driving the real engine on stories260K (offscreen): a closed-loop
+// workload under static and continuous batching finishes every request with exactly the output
+// lengths of the seeded workload; the occupancy chart gets one point per engine step and its mean
+// equals the engine's occupancy_mean; the percentile curves, the throughput-vs-p99-TTFT points and
+// the metrics table show the engine's numbers; both runs are in the experiment log with the
+// per-step series, as serve-sim --db records them. Stop at an exact step (a hook on the worker
+// thread) marks the run INTERRUPTED with exactly the steps done; closing during a run returns.
+// Workload seed 5.
+#include <QCheckBox>
+#include <QComboBox>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <filesystem>
+
+#include "engine/log/run_store.h"
+#include "engine/model/loader.h"
+#include "engine/serve/workload.h"
+#include "test_paths.h"
+#include "ui/chart_widget.h"
+#include "ui/main_window.h"
+#include "ui/serve_panel.h"
+#include "ui/serve_worker.h"
+
+using namespace precis;
+using namespace precis::ui;
+
+namespace {
+constexpr int kRequests = 12, kSeed = 5;
+
+int metricRow(const QString& name) { return static_cast<int>(serveMetricNames().indexOf(name)); }
+}  // namespace
+
+class TestServePanel : public QObject {
+  Q_OBJECT
+ private slots:
+  void init();
+  void runTwoPoliciesAndLog();
+  void stopAtExactStep();
+  void closeDuringRun();
+
+ private:
+  std::unique_ptr<QTemporaryDir> dir_;
+  std::unique_ptr<QSettings> settings_;
+  QString db_;
+  void openStories(MainWindow& w);
+  void setWorkload(ServePanel* p);
+};
+
+void TestServePanel::init() {
+  dir_ = std::make_unique<QTemporaryDir>();
+  settings_ = std::make_unique<QSettings>(dir_->filePath("s.ini"), QSettings::IniFormat);
+  db_ = dir_->filePath("runs.sqlite");
+  qputenv("PRECIS_DB", db_.toUtf8());  // never the user's experiment log
+}
+
+void TestServePanel::openStories(MainWindow& w) {
+  w.resize(1300, 800);
+  w.show();
+  w.startSession(QString::fromStdString(test::modelPath("stories260K.bin")));
+  QTRY_VERIFY_WITH_TIMEOUT(w.hasModel(), 30000);
+  QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
+  w.tabs()->setCurrentWidget(w.servePanel());
+}
+
+void TestServePanel::setWorkload(ServePanel* p) {
+  p->arrivalBox()->setCurrentIndex(p->arrivalBox()->findData("closed"));
+  p->requestsBox()->setValue(kRequests);
+  p->maxBatchBox()->setValue(4);
+  p->promptLenEdit()->setText("8");
+  p->outputLenEdit()->setText("4:12");
+  p->seedBox()->setValue(kSeed);
+}
+
+void TestServePanel::runTwoPoliciesAndLog() {
+  PRECIS_REQUIRE_MODEL("stories260K.bin");
+  Result<Model> model = loadModel(test::modelPath("stories260K.bin"));
+  QVERIFY(model.ok());
+  MainWindow w(settings_.get());
+  openStories(w);
+  ServePanel* p = w.servePanel();
+  setWorkload(p);
+  p->policyBox("static")->setChecked(true);
+  p->policyBox("continuous")->setChecked(true);
+  const ServeRequest req = p->currentRequest();
+  QCOMPARE(req.seed, quint64(kSeed));
+  QCOMPARE(req.policies, QStringList({"static", "continuous"}));
+
+  // The same workload built directly: its output lengths are what must be generated.
+  WorkloadSpec ws;
+  ws.requests = kRequests;
+  ws.arrival = ArrivalKind::ClosedLoop;
+  ws.concurrency = req.concurrency;
+  ws.prompt_len = *LengthDist::parse("8", "p");
+  ws.output_len = *LengthDist::parse("4:12", "o");
+  ws.vocab_size = model->config.vocab_size;
+  ws.bos = model->tokenizer.bos_id >= 0 ? model->tokenizer.bos_id : 1;
+  ws.seed = kSeed;
+  Result<Workload> workload = makeWorkload(ws);
+  QVERIFY(workload.ok());
+  long long expected_tokens = 0;
+  for (const Request& r : workload->requests) expected_tokens += r.output_len;
+
+  QSignalSpy finished(w.serveWorker(), &ServeWorker::finished);
+  emit w.serveRequested(req, nullptr);  // no model: a clear error, nothing runs
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 10000);  // (may be emitted before a wait() could start)
+  QTRY_VERIFY2(w.errorText().contains("no model is loaded"), qPrintable(w.errorText()));
+  finished.clear();
+
+  QTest::mouseClick(p->runButton(), Qt::LeftButton);
+  QVERIFY(p->busy());
+  QVERIFY(p->stopButton()->isEnabled());
+  QVERIFY(finished.wait(120000));
+  QCOMPARE(finished.at(0).at(0).toBool(), false);
+  QCOMPARE(finished.at(0).at(1).toInt(), 2);
+  QTRY_VERIFY_WITH_TIMEOUT(!p->busy(), 5000);
+  QCOMPARE(p->results().size(), 2);
+
+  for (int i = 0; i < 2; ++i) {
+    const ServeResult& r = p->results()[i];
+    QCOMPARE(r.policy, req.policies[i]);
+    QCOMPARE(r.metrics.finished, kRequests);
+    QCOMPARE(r.metrics.rejected, 0);
+    QCOMPARE(r.metrics.output_tokens, expected_tokens);
+    QCOMPARE(r.ttft.size(), kRequests);
+    // Occupancy: one point per engine step, each in (0, 1], their mean = the engine's metric.
+    const QVector<QPointF> occ = p->occupancyChart()->points(i);
+    QCOMPARE(occ.size(), r.metrics.steps);
+    double sum = 0;
+    for (const QPointF& pt : occ) {
+      QVERIFY(pt.y() > 0 && pt.y() <= 1);
+      sum += pt.y();
+    }
+    QVERIFY(std::abs(sum / occ.size() - r.metrics.occupancy_mean) < 1e-12);
+    QCOMPARE(p->kvChart()->points(i).size(), r.metrics.steps);
+    // Percentile curves: 101 points; p50 and p99 are the engine's.
+    const QVector<QPointF> ttft = p->ttftChart()->points(i);
+    QCOMPARE(ttft.size(), 101);
+    QVERIFY(std::abs(ttft[50].y() - 1000 * r.metrics.ttft.p50) < 1e-9);
+    QVERIFY(std::abs(ttft[99].y() - 1000 * r.metrics.ttft.p99) < 1e-9);
+    QCOMPARE(p->tpotChart()->points(i)[50].y(), 1000 * r.metrics.tpot.p50);
+    // The table's column shows the same result.
+    QCOMPARE(p->metricsTable()->horizontalHeaderItem(i)->text(), r.policy);
+    QCOMPARE(p->metricsTable()->item(metricRow("output tokens"), i)->text(), QString::number(expected_tokens));
+    QCOMPARE(p->metricsTable()->item(metricRow("TTFT p99 ms"), i)->text(),
+             QString::number(1000 * r.metrics.ttft.p99, 'f', 1));
+    QVERIFY(r.log_run > 0);
+  }
+  // Throughput vs p99 TTFT: one point per run, in its policy's series.
+  QCOMPARE(p->frontierChart()->points(0).size(), 1);  // static
+  QCOMPARE(p->frontierChart()->points(2).size(), 1);  // continuous
+  QCOMPARE(p->frontierChart()->points(2)[0],
+           QPointF(1000 * p->results()[1].metrics.ttft.p99, p->results()[1].metrics.output_tokens_per_s));
+
+  // The experiment log: two FINISHED serve-sim runs with serve-sim's params and series.
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(db_.toStdString());
+  QVERIFY2(store.ok(), store.ok() ? "" : store.error().message.c_str());
+  for (int i = 0; i < 2; ++i) {
+    const ServeResult& r = p->results()[i];
+    Result<RunDetail> d = (*store)->getRun(r.log_run);
+    QVERIFY(d.ok());
+    QCOMPARE(d->info.kind, std::string("serve-sim"));
+    QCOMPARE(d->info.status, RunStatus::Finished);
+    QCOMPARE(d->params.at("policy"), r.policy.toStdString());
+    QCOMPARE(d->params.at("requests"), std::to_string(kRequests));
+    QCOMPARE(d->params.at("seed"), std::to_string(kSeed));
+    QCOMPARE(std::filesystem::path(d->params.at("model")).lexically_normal(),
+             std::filesystem::path(model->path).lexically_normal());
+    QCOMPARE(d->tags.at("precis.source"), std::string("workbench"));
+    const auto latest = d->latestMetrics();
+    QCOMPARE(latest.at("output_tokens"), double(expected_tokens));
+    QCOMPARE(latest.at("finished"), double(kRequests));
+    QCOMPARE(latest.at("ttft_p99"), r.metrics.ttft.p99);
+    int sequences = 0;
+    for (const MetricPoint& m : d->metrics) sequences += m.key == "sequences";
+    QCOMPARE(sequences, r.metrics.steps);
+  }
+}
+
+void TestServePanel::stopAtExactStep() {
+  PRECIS_REQUIRE_MODEL("stories260K.bin");
+  MainWindow w(settings_.get());
+  openStories(w);
+  ServePanel* p = w.servePanel();
+  setWorkload(p);
+  ServeWorker* worker = w.serveWorker();
+  constexpr int kStopAfter = 3;  // step index after which Stop is pressed (deterministic)
+  worker->setStepHook([worker](int step) {
+    if (step == kStopAfter) worker->cancel();
+  });
+  QSignalSpy finished(worker, &ServeWorker::finished);
+  QTest::mouseClick(p->runButton(), Qt::LeftButton);
+  QVERIFY(finished.wait(60000));
+  QCOMPARE(finished.at(0).at(0).toBool(), true);  // cancelled
+  QCOMPARE(finished.at(0).at(1).toInt(), 0);
+  QTRY_VERIFY(!p->busy());
+  QVERIFY2(p->statusText().contains("Stopped"), qPrintable(p->statusText()));
+  QCOMPARE(p->occupancyChart()->points(0).size(), kStopAfter + 1);
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(db_.toStdString());
+  QVERIFY(store.ok());
+  Result<std::vector<RunInfo>> runs = (*store)->listRuns("serve-sim");
+  QVERIFY(runs.ok());
+  QCOMPARE(runs->size(), size_t(1));
+  QCOMPARE(runs->at(0).status, RunStatus::Interrupted);
+  Result<RunDetail> d = (*store)->getRun(runs->at(0).id);
+  QVERIFY(d.ok());
+  int steps = 0;
+  for (const MetricPoint& m : d->metrics) steps += m.key == "sequences";
+  QCOMPARE(steps, kStopAfter + 1);
+}
+
+void TestServePanel::closeDuringRun() {
+  PRECIS_REQUIRE_MODEL("stories260K.bin");
+  auto w = std::make_unique<MainWindow>(settings_.get());
+  openStories(*w);
+  ServePanel* p = w->servePanel();
+  p->requestsBox()->setValue(5000);  // minutes of work
+  QSignalSpy progress(w->serveWorker(), &ServeWorker::progressChanged);
+  QTest::mouseClick(p->runButton(), Qt::LeftButton);
+  QVERIFY(progress.wait(30000));
+  QVERIFY(p->busy());
+  w.reset();  // cancels, quits and waits for the serve thread: must return
+  QVERIFY(progress.count() > 0);
+}
+
+QTEST_MAIN(TestServePanel)
+#include "test_serve_panel.moc"

@@ -1,0 +1,301 @@
+// DistillPanel (see distill_panel.h).
+#include "ui/distill_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSettings>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QVBoxLayout>
+
+#include "ui/chart_widget.h"
+
+namespace precis::ui {
+
+DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
+  teacher_ = new QLabel(tr("the loaded model"));
+  teacher_->setWordWrap(true);
+  student_ = new QLineEdit("every-other");
+  student_->setToolTip(tr("every-other, layers=0,2,5, hidden=N, dim=N, heads=N, or several joined by commas"));
+  temperature_ = new QDoubleSpinBox();
+  temperature_->setRange(0.05, 100);
+  temperature_->setValue(2);
+  alpha_ = new QDoubleSpinBox();
+  alpha_->setRange(0, 1);
+  alpha_->setSingleStep(0.05);
+  alpha_->setValue(0.9);
+  steps_ = new QSpinBox();
+  steps_->setRange(1, 1 << 24);
+  steps_->setValue(60);
+  lr_ = new QDoubleSpinBox();
+  lr_->setDecimals(5);
+  lr_->setRange(1e-6, 1);
+  lr_->setSingleStep(1e-4);
+  lr_->setValue(2e-3);
+  batch_ = new QSpinBox();
+  batch_->setRange(1, 1024);
+  batch_->setValue(8);
+  ctx_ = new QSpinBox();
+  ctx_->setRange(2, 1 << 16);
+  ctx_->setValue(64);
+  eval_every_ = new QSpinBox();
+  eval_every_->setRange(0, 1 << 24);
+  eval_every_->setValue(20);
+  eval_every_->setSpecialValueText(tr("only at the end"));
+  source_ = new QComboBox();
+  source_->addItems({tr("Text sampled from the teacher"), tr("Token-id file"), tr("Text file")});
+  sequences_ = new QSpinBox();
+  sequences_->setRange(2, 1 << 16);
+  sequences_->setValue(8);
+  file_ = new QLineEdit();
+  file_->setPlaceholderText(tr("token-id file (one sequence per line) or text file"));
+  seed_ = new QSpinBox();
+  seed_->setRange(0, 1 << 30);
+  out_ = new QLineEdit(QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)).filePath("student.gguf"));
+  auto* browse = new QPushButton(tr("&Browse…"));
+  connect(browse, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getSaveFileName(this, tr("Student GGUF"), out_->text(), tr("GGUF (*.gguf)"));
+    if (!f.isEmpty()) out_->setText(f);
+  });
+  auto* out_row = new QHBoxLayout();
+  out_row->addWidget(out_, 1);
+  out_row->addWidget(browse);
+  log_box_ = new QCheckBox(tr("Record the run in the experiment &log"));
+  log_box_->setChecked(true);
+  auto enable = [this] {
+    const bool sample = source_->currentIndex() == 0;
+    sequences_->setEnabled(sample);
+    file_->setEnabled(!sample);
+  };
+  connect(source_, &QComboBox::currentIndexChanged, this, enable);
+  enable();
+
+  auto* model_box = new QGroupBox(tr("Teacher and student"));
+  auto* mf = new QFormLayout(model_box);
+  mf->addRow(tr("Teacher:"), teacher_);
+  mf->addRow(tr("&Student:"), student_);
+  mf->addRow(tr("&Temperature:"), temperature_);
+  mf->addRow(tr("&Alpha (KL weight):"), alpha_);
+  auto* train_box = new QGroupBox(tr("Training"));
+  auto* tf = new QFormLayout(train_box);
+  tf->addRow(tr("St&eps:"), steps_);
+  tf->addRow(tr("&Learning rate:"), lr_);
+  tf->addRow(tr("&Batch:"), batch_);
+  tf->addRow(tr("&Context:"), ctx_);
+  tf->addRow(tr("E&valuate every:"), eval_every_);
+  tf->addRow(tr("&Data:"), source_);
+  tf->addRow(tr("Se&quences:"), sequences_);
+  tf->addRow(tr("&File:"), file_);
+  tf->addRow(tr("See&d:"), seed_);
+  tf->addRow(tr("&Write to:"), out_row);
+
+  start_ = new QPushButton(tr("&Start"));
+  stop_ = new QPushButton(tr("St&op"));
+  stop_->setEnabled(false);
+  open_student_ = new QPushButton(tr("Open the student in the &workbench"));
+  open_student_->setEnabled(false);
+  connect(start_, &QPushButton::clicked, this, &DistillPanel::start);
+  connect(stop_, &QPushButton::clicked, this, [this] {
+    status_->setText(tr("Stopping…"));
+    emit stopRequested();
+  });
+  connect(open_student_, &QPushButton::clicked, this, [this] {
+    if (!student_path_.isEmpty()) emit openModelRequested(student_path_);
+  });
+  auto* buttons = new QHBoxLayout();
+  buttons->addWidget(start_);
+  buttons->addWidget(stop_);
+  progress_ = new QProgressBar();
+  progress_->setRange(0, 1000);
+  status_ = new QLabel(tr("Trains on the CPU: alpha × T² × KL(teacher ‖ student at T) + (1 − alpha) × cross-entropy."));
+  status_->setWordWrap(true);
+  result_ = new QLabel();
+  result_->setWordWrap(true);
+  result_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+  auto* controls = new QWidget();
+  auto* cl = new QVBoxLayout(controls);
+  cl->addWidget(model_box);
+  cl->addWidget(train_box);
+  cl->addWidget(log_box_);
+  cl->addLayout(buttons);
+  cl->addWidget(progress_);
+  cl->addWidget(status_);
+  cl->addWidget(result_);
+  cl->addWidget(open_student_);
+  cl->addStretch(1);
+  auto* scroll = new QScrollArea();
+  scroll->setWidget(controls);
+  scroll->setWidgetResizable(true);
+  scroll->setMinimumWidth(320);
+  scroll->setMaximumWidth(400);
+
+  loss_chart_ = new ChartWidget();
+  loss_chart_->setTitle(tr("Loss and KL to the teacher"));
+  loss_chart_->setAxisTitles(tr("step"), tr("nats per token"));
+  loss_chart_->setEmptyText(tr("Start a distillation to see its curves"));
+  loss_chart_->addSeries(ChartWidget::Kind::Line, tr("training loss"));
+  loss_chart_->addSeries(ChartWidget::Kind::Line, tr("KL (train batch, T = 1)"));
+  loss_chart_->addSeries(ChartWidget::Kind::Scatter, tr("KL (held out)"));
+  agree_chart_ = new ChartWidget();
+  agree_chart_->setTitle(tr("Top-1 agreement with the teacher"));
+  agree_chart_->setAxisTitles(tr("step"), tr("fraction of tokens"));
+  agree_chart_->addSeries(ChartWidget::Kind::Line, tr("train batch"));
+  agree_chart_->addSeries(ChartWidget::Kind::Scatter, tr("held out"));
+  auto* charts = new QVBoxLayout();
+  charts->addWidget(loss_chart_, 1);
+  charts->addWidget(agree_chart_, 1);
+  auto* layout = new QHBoxLayout(this);
+  layout->addWidget(scroll);
+  layout->addLayout(charts, 1);
+}
+
+void DistillPanel::setTeacher(const QString& description, int context_length) {
+  teacher_->setText(description);
+  ctx_->setMaximum(std::max(2, context_length));
+}
+
+DistillRequest DistillPanel::currentRequest() const {
+  DistillRequest r;
+  r.student = student_->text().trimmed();
+  r.temperature = temperature_->value();
+  r.alpha = alpha_->value();
+  r.steps = steps_->value();
+  r.lr = lr_->value();
+  r.batch = batch_->value();
+  r.ctx = ctx_->value();
+  r.eval_every = eval_every_->value();
+  r.source = static_cast<DistillRequest::Source>(source_->currentIndex());
+  r.sample_sequences = sequences_->value();
+  r.file = file_->text().trimmed();
+  r.seed = static_cast<quint64>(seed_->value());
+  r.out = out_->text().trimmed();
+  r.log = log_;
+  r.log.enabled = log_box_->isChecked();
+  return r;
+}
+
+void DistillPanel::start() {
+  const DistillRequest r = currentRequest();
+  if (r.source != DistillRequest::Source::Sample && r.file.isEmpty()) {
+    onFailed(tr("Choose a data file (or sample the data from the teacher)."));
+    return;
+  }
+  loss_chart_->clearData();
+  agree_chart_->clearData();
+  result_->clear();
+  student_path_.clear();
+  open_student_->setEnabled(false);
+  progress_->setValue(0);
+  status_->setText(tr("Starting…"));
+  setBusy(true);
+  emit startRequested(r);
+}
+
+void DistillPanel::setBusy(bool busy) {
+  busy_ = busy;
+  start_->setEnabled(!busy);
+  stop_->setEnabled(busy);
+}
+
+void DistillPanel::onLivePoints(const QVector<LivePoint>& points) {
+  QVector<QPointF> by[5];
+  for (const LivePoint& p : points)
+    if (p.series >= 0 && p.series < 5) by[p.series] << p.point;
+  // One bulk append per series.
+  const std::pair<ChartWidget*, int> target[5] = {{loss_chart_, 0}, {loss_chart_, 1}, {agree_chart_, 0},
+                                                  {loss_chart_, 2}, {agree_chart_, 1}};
+  for (int s = 0; s < 5; ++s)
+    if (!by[s].isEmpty()) target[s].first->appendPoints(target[s].second, by[s]);
+}
+
+void DistillPanel::onProgress(double fraction, const QString& text) {
+  progress_->setValue(static_cast<int>(1000 * fraction));
+  status_->setText(text);
+}
+
+void DistillPanel::onFinished(const DistillResult& r) {
+  setBusy(false);
+  QString text = tr("%1 of %2 steps on %3 (%4 s). Student %5 parameters (teacher %6).\n"
+                    "Held-out KL to the teacher: %7 before, %8 after; top-1 agreement %9 %; perplexity %10.")
+                     .arg(r.steps_done).arg(r.steps).arg(r.data).arg(r.seconds, 0, 'f', 1)
+                     .arg(r.student_params).arg(r.teacher_params).arg(r.initial_kl, 0, 'g', 4)
+                     .arg(r.heldout_kl, 0, 'g', 4).arg(100 * r.heldout_agreement, 0, 'f', 1)
+                     .arg(r.heldout_ppl, 0, 'f', 3);
+  if (!r.student_path.isEmpty()) text += tr("\nWrote %1.").arg(r.student_path);
+  text += r.log_run ? tr(" Logged as run %1.").arg(r.log_run) : tr(" Not logged.");
+  result_->setText(text);
+  if (r.cancelled) {
+    status_->setText(tr("Stopped after %1 of %2 steps: the student was not written; the run is INTERRUPTED.")
+                         .arg(r.steps_done).arg(r.steps));
+  } else {
+    progress_->setValue(1000);
+    status_->setText(tr("Finished."));
+  }
+  student_path_ = r.student_path;
+  open_student_->setEnabled(!student_path_.isEmpty());
+}
+
+void DistillPanel::onFailed(const QString& message) {
+  setBusy(false);
+  status_->setText(tr("Failed: %1").arg(message));
+}
+
+QString DistillPanel::statusText() const { return status_->text(); }
+QString DistillPanel::resultText() const { return result_->text(); }
+
+void DistillPanel::setDark(bool dark) {
+  loss_chart_->setDark(dark);
+  agree_chart_->setDark(dark);
+}
+
+void DistillPanel::saveSettings(QSettings& s) const {
+  s.beginGroup("distill");
+  s.setValue("student", student_->text());
+  s.setValue("temperature", temperature_->value());
+  s.setValue("alpha", alpha_->value());
+  s.setValue("steps", steps_->value());
+  s.setValue("lr", lr_->value());
+  s.setValue("batch", batch_->value());
+  s.setValue("ctx", ctx_->value());
+  s.setValue("eval_every", eval_every_->value());
+  s.setValue("source", source_->currentIndex());
+  s.setValue("sequences", sequences_->value());
+  s.setValue("file", file_->text());
+  s.setValue("seed", seed_->value());
+  s.setValue("out", out_->text());
+  s.setValue("log", log_box_->isChecked());
+  s.endGroup();
+}
+
+void DistillPanel::restoreSettings(const QSettings& s) {
+  const QString g = "distill/";
+  if (!s.contains(g + "student")) return;
+  student_->setText(s.value(g + "student").toString());
+  temperature_->setValue(s.value(g + "temperature", 2).toDouble());
+  alpha_->setValue(s.value(g + "alpha", 0.9).toDouble());
+  steps_->setValue(s.value(g + "steps", 60).toInt());
+  lr_->setValue(s.value(g + "lr", 2e-3).toDouble());
+  batch_->setValue(s.value(g + "batch", 8).toInt());
+  ctx_->setValue(s.value(g + "ctx", 64).toInt());
+  eval_every_->setValue(s.value(g + "eval_every", 20).toInt());
+  source_->setCurrentIndex(s.value(g + "source", 0).toInt());
+  sequences_->setValue(s.value(g + "sequences", 8).toInt());
+  file_->setText(s.value(g + "file").toString());
+  seed_->setValue(s.value(g + "seed", 0).toInt());
+  out_->setText(s.value(g + "out", out_->text()).toString());
+  log_box_->setChecked(s.value(g + "log", true).toBool());
+}
+
+}  // namespace precis::ui

@@ -1,0 +1,101 @@
+// Value types of the batching and distillation labs, passed between the GUI and their workers
+// through queued signals (copied), and the loaded model shared with the workers.
+// ModelPtr: the engine worker shares the model it loaded as a pointer to const; nobody mutates a
+// Model after loading, so the lab workers may read it from their threads (the GUI never reads it).
+// Tested by tests/ui/test_serve_panel.cpp and tests/ui/test_distill_panel.cpp.
+#pragma once
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+#include <memory>
+
+#include "engine/model/model.h"
+#include "engine/serve/metrics.h"
+
+namespace precis::ui {
+
+using ModelPtr = std::shared_ptr<const precis::Model>;
+
+// Where a lab's run is recorded: `enabled` false writes nothing; `path` "" = the default log
+// ($PRECIS_DB, else the XDG data folder), as precis-cli resolves it.
+struct LogTarget {
+  bool enabled = true;
+  QString path;
+};
+
+struct ServeRequest {
+  QStringList policies = {"continuous"};  // static, dynamic, continuous (one run each, same trace)
+  int max_batch = 8;
+  double batch_window_ms = 50;
+  int token_budget = 256;
+  bool chunked_prefill = false;
+  int kv_blocks = 0;               // 0 = max-batch full contexts
+  QString arrival = "poisson";     // poisson, bursty, closed
+  double rate = 4;                 // requests/s (poisson, bursty on-phase)
+  double burst_on = 1, burst_off = 1;
+  int concurrency = 4;             // closed loop users
+  int requests = 32;
+  QString prompt_len = "16";       // N, LO:HI, data:a,b,c (engine LengthDist spellings)
+  QString output_len = "8:32";
+  double ttft_target_ms = 0, tpot_target_ms = 0;
+  quint64 seed = 0;
+  QString weights = "f32";         // f32 (as stored), f16, bf16, q8_0, q4_0
+  QString backend = "auto";        // cpu, cuda, auto
+  int threads = 0;
+  LogTarget log;
+};
+
+// One policy's finished run.
+struct ServeResult {
+  QString policy;
+  QString workload;   // the workload's description
+  QString clock;      // "measured"
+  precis::ServeMetrics metrics;
+  QVector<double> ttft, tpot;  // seconds per finished request (TPOT: those with >= 2 tokens)
+  qint64 log_run = 0;          // 0 when not logged
+  int index = 0, total = 1;    // policy i of n in this request
+};
+
+struct DistillRequest {
+  QString student = "every-other";  // engine/train parseStudentSpec spelling
+  double temperature = 2, alpha = 0.9;
+  int steps = 60;
+  double lr = 2e-3;
+  int batch = 8, ctx = 64;
+  int eval_every = 20;
+  // Data: tokens sampled from the teacher (sample_sequences x the teacher's context, seeded), a
+  // token-id file, or a text file (needs the teacher's tokenizer).
+  enum class Source { Sample, TokenFile, TextFile } source = Source::Sample;
+  int sample_sequences = 8;
+  QString file;
+  quint64 seed = 0;
+  QString out;      // student GGUF path ("" = not written)
+  int threads = 0;
+  LogTarget log;
+};
+
+struct DistillResult {
+  bool cancelled = false;
+  qint64 steps_done = 0, steps = 0;
+  qint64 teacher_params = 0, student_params = 0;
+  double initial_kl = 0;          // held-out KL before training
+  double heldout_kl = 0, heldout_agreement = 0, heldout_ppl = 0;  // after the last evaluation
+  QString student_path;           // written GGUF ("" when not written)
+  QString data;                   // what was trained on
+  qint64 log_run = 0;
+  double seconds = 0;
+};
+
+// Live series of the distillation curves (LivePoint::series).
+enum DistillSeries { kLoss = 0, kKl = 1, kAgreement = 2, kHeldoutKl = 3, kHeldoutAgreement = 4 };
+// Live series of a serving run: policy index * kServeSeriesPerPolicy + one of these.
+enum ServeSeries { kOccupancy = 0, kQueue = 1, kKvUsage = 2, kThroughput = 3, kServeSeriesPerPolicy = 4 };
+
+}  // namespace precis::ui
+
+Q_DECLARE_METATYPE(precis::ui::ModelPtr)
+Q_DECLARE_METATYPE(precis::ui::ServeRequest)
+Q_DECLARE_METATYPE(precis::ui::ServeResult)
+Q_DECLARE_METATYPE(precis::ui::DistillRequest)
+Q_DECLARE_METATYPE(precis::ui::DistillResult)

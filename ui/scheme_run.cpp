@@ -1,0 +1,150 @@
+// Scheme helpers for the Quantize panel (see scheme_run.h).
+#include "ui/scheme_run.h"
+
+#include <cmath>
+
+namespace precis::ui {
+
+Result<QuantScheme> schemeFromSettings(const SchemeSettings& in) {
+  QuantScheme s;
+  Result<WeightFormat> f = parseWeightFormat(in.format);
+  if (!f) return makeError("weights: " + f.error().message);
+  Result<WeightSpec> w = parseGranularity(in.granularity, *f);
+  if (!w) return makeError("granularity: " + w.error().message);
+  s.weights = *w;
+  Result<ActFormat> a = parseActFormat(in.activations);
+  if (!a) return makeError("activations: " + a.error().message);
+  s.activations = *a;
+  Result<ActGranularity> ag = parseActGranularity(in.act_granularity);
+  if (!ag) return makeError("activation granularity: " + ag.error().message);
+  s.act_granularity = *ag;
+  Result<Calibration> c = parseCalibration(in.calibration);
+  if (!c) return makeError("calibration: " + c.error().message);
+  s.calibration = *c;
+  s.include_embeddings = in.include_embeddings;
+  for (const std::string& r : in.overrides) {
+    if (r.empty()) continue;
+    Result<OverrideRule> o = parseOverride(r);
+    if (!o) return makeError("override: " + o.error().message);
+    s.overrides.push_back(std::move(*o));
+  }
+  if (s.activations != ActFormat::None && (s.weights.format == WeightFormat::Q8_0 || s.weights.format == WeightFormat::Q4_0))
+    return makeError(std::string("activations: the ") + weightFormatName(s.weights.format) +
+                     " kernels already quantize activations to q8_0 blocks; choose activations none");
+  return s;
+}
+
+Result<QuantizedModel> quantizeInterruptible(const Model& model, const QuantScheme& scheme,
+                                             const std::function<bool(int, int)>& progress) {
+  QuantizedModel out;
+  out.model.config = model.config;
+  out.model.tokenizer = model.tokenizer;
+  out.model.path = model.path;
+  out.model.format = model.format;
+  out.model.metadata = model.metadata;
+  ModelQuantReport& rep = out.report;
+  int64_t total = 0, qelems = 0;
+  uint64_t qbytes = 0;
+  const int n = static_cast<int>(model.tensors.size());
+  Model one;  // a one-tensor view (tensors share their data)
+  one.config = model.config;
+  one.path = model.path;
+  one.format = model.format;
+  for (int i = 0; i < n; ++i) {
+    one.tensors = {model.tensors[size_t(i)]};
+    Result<QuantizedModel> q = quantizeModel(one, scheme);
+    if (!q) return q.error();
+    for (WeightTensor& t : q->model.tensors) out.model.tensors.push_back(std::move(t));
+    for (auto& [name, m] : q->packed) out.packed.emplace(name, std::move(m));
+    for (TensorQuantReport& tr : q->report.tensors) {
+      rep.bytes += tr.bytes;
+      total += tr.elements;
+      if (tr.quantized) qelems += tr.elements, qbytes += tr.bytes;
+      rep.tensors.push_back(std::move(tr));
+    }
+    rep.simulated_tensors += q->report.simulated_tensors;
+    if (progress && !progress(i + 1, n)) return makeError("quantization cancelled");
+  }
+  rep.bits_per_weight = total ? 8.0 * double(rep.bytes) / double(total) : 0;
+  rep.quantized_bits_per_weight = qelems ? 8.0 * double(qbytes) / double(qelems) : 0;
+  return out;
+}
+
+Result<SchemeRuntime> buildSchemeRuntime(const Model& stored, const QuantScheme& scheme, Backend& backend,
+                                         const RuntimeOptions& ro, const std::vector<int32_t>& calib_tokens,
+                                         const std::function<bool(int, int)>& progress) {
+  SchemeRuntime run;
+  Result<QuantizedModel> q = quantizeInterruptible(stored, scheme, progress);
+  if (!q) return q.error();
+  run.quantized = std::move(*q);
+  Backend* be = &backend;
+  if (scheme.activations != ActFormat::None) {
+    ActQuantBackend::Options ao;
+    ao.format = scheme.activations;
+    ao.granularity = scheme.act_granularity;
+    ao.vocab_size = stored.config.vocab_size;
+    ao.quantize_classifier = scheme.include_embeddings;
+    Result<std::unique_ptr<ActQuantBackend>> a = ActQuantBackend::create(backend, ao);
+    if (!a) return a.error();
+    run.act = std::move(*a);
+    be = run.act.get();
+  }
+  Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(run.quantized.model, *be, ro);
+  if (!rt) return makeError("test runtime: " + rt.error().message);
+  run.runtime = std::move(*rt);
+  if (run.act && scheme.act_granularity == ActGranularity::Tensor) {
+    if (calib_tokens.empty()) return makeError("static activation scales: no calibration tokens");
+    run.act->setMode(ActQuantBackend::Mode::Observe);
+    std::vector<BatchToken> batch;
+    const int n = std::min<int>(int(calib_tokens.size()), run.runtime->options().max_ctx);
+    for (int i = 0; i < n; ++i) batch.push_back({calib_tokens[size_t(i)], i, 0, i == n - 1});
+    std::vector<float> logits(size_t(stored.config.vocab_size));
+    if (Status s = run.runtime->forward(batch, logits); !s) return makeError("calibration: " + s.error().message);
+    run.act->setMode(ActQuantBackend::Mode::Apply);
+  }
+  return run;
+}
+
+ConvertReport toConvertReport(const ModelQuantReport& r) {
+  ConvertReport c;
+  for (const TensorQuantReport& t : r.tensors) {
+    DType from = DType::F32, to = DType::F32;
+    parseDType(t.from.c_str(), &from);
+    if (!t.simulated) parseDType(t.to.c_str(), &to);
+    std::string reason = t.reason;
+    if (t.simulated)
+      reason = "stored as " + t.to + " (packed), runs dequantized to f32 (simulated)" + (reason.empty() ? "" : "; " + reason);
+    c.tensors.push_back({t.name, from, to, t.elements, t.bytes, reason});
+  }
+  c.bytes = r.bytes;
+  c.bits_per_weight = r.bits_per_weight;
+  return c;
+}
+
+std::map<std::string, double> evalRunMetrics(const EvalResult& r, const ConvertReport& report) {
+  const KlStatistics& s = r.stats;
+  return {{"perplexity", s.perplexity},
+          {"reference_perplexity", s.reference_perplexity},
+          {"log_ppl_ratio", s.log_ppl_ratio},
+          {"ppl_ratio", std::exp(s.log_ppl_ratio)},
+          {"kl_mean", s.kl.mean},
+          {"kl_mean_uncertainty", s.kl.uncertainty},
+          {"kl_median", s.kl_median},
+          {"kl_p90", s.kl_p90},
+          {"kl_p95", s.kl_p95},
+          {"kl_p99", s.kl_p99},
+          {"kl_p999", s.kl_p999},
+          {"kl_max", s.kl_max},
+          {"top1_agreement", s.same_top},
+          {"top1_agreement_uncertainty", s.same_top_uncertainty},
+          {"delta_p_mean", s.delta_p.mean},
+          {"delta_p_rms", s.delta_p_rms},
+          {"tokens_scored", static_cast<double>(r.tokens_scored)},
+          {"tokens_total", static_cast<double>(r.tokens_total)},
+          {"windows", static_cast<double>(r.windows)},
+          {"bits_per_weight", report.bits_per_weight},
+          {"weight_bytes", static_cast<double>(report.bytes)},
+          {"seconds", r.seconds}};
+}
+
+}  // namespace precis::ui

@@ -1,0 +1,365 @@
+// ServePanel (see serve_panel.h).
+#include "ui/serve_panel.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSettings>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QVBoxLayout>
+#include <algorithm>
+
+#include "ui/chart_widget.h"
+
+namespace precis::ui {
+
+namespace {
+
+const QStringList kPolicies = {"static", "dynamic", "continuous"};
+
+QString ms(double s) { return QString::number(1000 * s, 'f', 1); }
+QString num(double v, int decimals = 3) { return QString::number(v, 'f', decimals); }
+
+// (percentile, value in ms) for q = 0..100: numpy's linear percentile, as engine/serve reports.
+QVector<QPointF> percentileCurve(QVector<double> values) {
+  QVector<QPointF> out;
+  if (values.isEmpty()) return out;
+  std::vector<double> sorted(values.begin(), values.end());
+  std::sort(sorted.begin(), sorted.end());
+  for (int p = 0; p <= 100; ++p) out << QPointF(p, 1000 * percentileSorted(sorted, p));
+  return out;
+}
+
+}  // namespace
+
+QStringList serveMetricNames() {
+  return {"requests finished / total", "rejected", "output tokens", "duration s", "requests/s", "output tokens/s",
+          "TTFT mean ms", "TTFT p50 ms", "TTFT p99 ms", "TPOT mean ms", "TPOT p50 ms", "TPOT p99 ms",
+          "ITL p99 ms", "E2E mean ms", "E2E p99 ms", "queue mean ms", "queue p99 ms", "occupancy mean",
+          "tokens/step mean", "padded token ratio", "KV usage max", "preemptions", "deadline misses",
+          "goodput req/s", "quality goodput tok/s", "steps", "device s", "clock", "log run"};
+}
+
+QStringList serveMetricCells(const ServeResult& r) {
+  const ServeMetrics& m = r.metrics;
+  return {QString("%1 / %2").arg(m.finished).arg(m.requests), QString::number(m.rejected),
+          QString::number(m.output_tokens), num(m.duration), num(m.requests_per_s), num(m.output_tokens_per_s, 1),
+          ms(m.ttft.mean), ms(m.ttft.p50), ms(m.ttft.p99), ms(m.tpot.mean), ms(m.tpot.p50), ms(m.tpot.p99),
+          ms(m.itl.p99), ms(m.e2e.mean), ms(m.e2e.p99), ms(m.queue.mean), ms(m.queue.p99), num(m.occupancy_mean),
+          num(m.tokens_per_step_mean, 1), num(m.padded_token_ratio), num(m.kv_usage_max),
+          QString::number(m.preemptions), QString::number(m.deadline_misses), num(m.goodput),
+          m.quality_goodput ? num(*m.quality_goodput, 1) : QString("n/a (quality unknown)"),
+          QString::number(m.steps), num(m.device_seconds), QString::fromStdString(m.clock),
+          r.log_run ? QString::number(r.log_run) : QString("not logged")};
+}
+
+ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
+  static_ = new QCheckBox(tr("&static"));
+  dynamic_ = new QCheckBox(tr("d&ynamic"));
+  continuous_ = new QCheckBox(tr("&continuous"));
+  continuous_->setChecked(true);
+  auto* pol = new QHBoxLayout();
+  pol->addWidget(static_);
+  pol->addWidget(dynamic_);
+  pol->addWidget(continuous_);
+  max_batch_ = new QSpinBox();
+  max_batch_->setRange(1, 256);
+  max_batch_->setValue(8);
+  window_ = new QDoubleSpinBox();
+  window_->setRange(0, 1e6);
+  window_->setValue(50);
+  window_->setSuffix(" ms");
+  budget_ = new QSpinBox();
+  budget_->setRange(1, 1 << 16);
+  budget_->setValue(256);
+  chunked_ = new QCheckBox(tr("Chunked prefill (continuous)"));
+  kv_blocks_ = new QSpinBox();
+  kv_blocks_->setRange(0, 1 << 20);
+  kv_blocks_->setSpecialValueText(tr("max batch × full context"));
+  arrival_ = new QComboBox();
+  arrival_->addItem(tr("Poisson"), "poisson");
+  arrival_->addItem(tr("Bursty (1 s on, 1 s off)"), "bursty");
+  arrival_->addItem(tr("Closed loop (users)"), "closed");
+  rate_ = new QDoubleSpinBox();
+  rate_->setRange(0.01, 1e6);
+  rate_->setValue(8);
+  rate_->setSuffix(" req/s");
+  concurrency_ = new QSpinBox();
+  concurrency_->setRange(1, 4096);
+  concurrency_->setValue(4);
+  requests_ = new QSpinBox();
+  requests_->setRange(1, 1 << 20);
+  requests_->setValue(32);
+  prompt_len_ = new QLineEdit("16");
+  prompt_len_->setToolTip(tr("N, LO:HI (uniform) or data:N1,N2,..."));
+  output_len_ = new QLineEdit("8:32");
+  output_len_->setToolTip(prompt_len_->toolTip());
+  seed_ = new QSpinBox();
+  seed_->setRange(0, 1 << 30);
+  weights_ = new QComboBox();
+  weights_->addItems({"f32", "f16", "bf16", "q8_0", "q4_0"});
+  log_box_ = new QCheckBox(tr("Record runs in the experiment &log"));
+  log_box_->setChecked(true);
+  auto enable = [this] {
+    const bool closed = arrival_->currentData().toString() == "closed";
+    rate_->setEnabled(!closed);
+    concurrency_->setEnabled(closed);
+    window_->setEnabled(dynamic_->isChecked());
+    budget_->setEnabled(continuous_->isChecked());
+    chunked_->setEnabled(continuous_->isChecked());
+  };
+  connect(arrival_, &QComboBox::currentIndexChanged, this, enable);
+  for (QCheckBox* b : {static_, dynamic_, continuous_}) connect(b, &QCheckBox::toggled, this, enable);
+  enable();
+
+  auto* policy_box = new QGroupBox(tr("Policy"));
+  auto* pf = new QFormLayout(policy_box);
+  pf->addRow(pol);
+  pf->addRow(tr("Max &batch:"), max_batch_);
+  pf->addRow(tr("Batch &window:"), window_);
+  pf->addRow(tr("Token b&udget:"), budget_);
+  pf->addRow(chunked_);
+  pf->addRow(tr("&KV blocks:"), kv_blocks_);
+  auto* work_box = new QGroupBox(tr("Workload"));
+  auto* wf = new QFormLayout(work_box);
+  wf->addRow(tr("&Arrivals:"), arrival_);
+  wf->addRow(tr("&Rate:"), rate_);
+  wf->addRow(tr("&Users:"), concurrency_);
+  wf->addRow(tr("Re&quests:"), requests_);
+  wf->addRow(tr("&Prompt length:"), prompt_len_);
+  wf->addRow(tr("&Output length:"), output_len_);
+  wf->addRow(tr("S&eed:"), seed_);
+  wf->addRow(tr("&Weights:"), weights_);
+
+  run_ = new QPushButton(tr("&Run"));
+  stop_ = new QPushButton(tr("S&top"));
+  stop_->setEnabled(false);
+  connect(run_, &QPushButton::clicked, this, &ServePanel::start);
+  connect(stop_, &QPushButton::clicked, this, [this] {
+    status_->setText(tr("Stopping…"));
+    emit stopRequested();
+  });
+  auto* buttons = new QHBoxLayout();
+  buttons->addWidget(run_);
+  buttons->addWidget(stop_);
+  progress_ = new QProgressBar();
+  progress_->setRange(0, 1000);
+  status_ = new QLabel(tr("Every step runs the real model; step times are measured (serve-sim --clock measured)."));
+  status_->setWordWrap(true);
+
+  auto* controls = new QWidget();
+  auto* cl = new QVBoxLayout(controls);
+  cl->addWidget(policy_box);
+  cl->addWidget(work_box);
+  cl->addWidget(log_box_);
+  cl->addLayout(buttons);
+  cl->addWidget(progress_);
+  cl->addWidget(status_);
+  cl->addStretch(1);
+  auto* scroll = new QScrollArea();
+  scroll->setWidget(controls);
+  scroll->setWidgetResizable(true);
+  scroll->setMinimumWidth(300);
+  scroll->setMaximumWidth(360);
+
+  auto chart = [](const QString& title, const QString& x, const QString& y, const QString& empty) {
+    auto* c = new ChartWidget();
+    c->setTitle(title);
+    c->setAxisTitles(x, y);
+    c->setEmptyText(empty);
+    return c;
+  };
+  occupancy_ = chart(tr("Batch occupancy"), tr("time (s)"), tr("sequences / max batch"), tr("Run to see each step"));
+  kv_ = chart(tr("KV cache usage"), tr("time (s)"), tr("blocks used / total"), QString());
+  queue_ = chart(tr("Queue depth"), tr("time (s)"), tr("waiting requests"), QString());
+  throughput_ = chart(tr("Throughput"), tr("time (s)"), tr("output tokens/s so far"), QString());
+  ttft_ = chart(tr("TTFT percentiles"), tr("percentile"), tr("TTFT (ms)"), tr("Per policy, when it finishes"));
+  tpot_ = chart(tr("TPOT percentiles"), tr("percentile"), tr("TPOT (ms)"), QString());
+  frontier_ = chart(tr("Throughput vs p99 TTFT (one point per run)"), tr("p99 TTFT (ms)"), tr("output tokens/s"),
+                    tr("Each finished run adds a point"));
+  for (const QString& p : kPolicies) frontier_->addSeries(ChartWidget::Kind::Scatter, p);
+  table_ = new QTableWidget(serveMetricNames().size(), 0);
+  table_->setVerticalHeaderLabels(serveMetricNames());
+  table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  table_->setAccessibleName(tr("Batching metrics"));
+
+  auto* grid = new QGridLayout();
+  grid->addWidget(occupancy_, 0, 0);
+  grid->addWidget(kv_, 0, 1);
+  grid->addWidget(queue_, 0, 2);
+  grid->addWidget(throughput_, 0, 3);
+  grid->addWidget(ttft_, 1, 0);
+  grid->addWidget(tpot_, 1, 1);
+  grid->addWidget(frontier_, 1, 2);
+  grid->addWidget(table_, 1, 3);
+  auto* layout = new QHBoxLayout(this);
+  layout->addWidget(scroll);
+  layout->addLayout(grid, 1);
+}
+
+QCheckBox* ServePanel::policyBox(const QString& policy) const {
+  return policy == "static" ? static_ : policy == "dynamic" ? dynamic_ : policy == "continuous" ? continuous_ : nullptr;
+}
+
+ServeRequest ServePanel::currentRequest() const {
+  ServeRequest r;
+  r.policies.clear();
+  for (const QString& p : kPolicies)
+    if (policyBox(p)->isChecked()) r.policies << p;
+  r.max_batch = max_batch_->value();
+  r.batch_window_ms = window_->value();
+  r.token_budget = budget_->value();
+  r.chunked_prefill = chunked_->isChecked();
+  r.kv_blocks = kv_blocks_->value();
+  r.arrival = arrival_->currentData().toString();
+  r.rate = rate_->value();
+  r.concurrency = concurrency_->value();
+  r.requests = requests_->value();
+  r.prompt_len = prompt_len_->text().trimmed();
+  r.output_len = output_len_->text().trimmed();
+  r.seed = static_cast<quint64>(seed_->value());
+  r.weights = weights_->currentText();
+  r.log = log_;
+  r.log.enabled = log_box_->isChecked();
+  return r;
+}
+
+void ServePanel::start() {
+  const ServeRequest r = currentRequest();
+  if (r.policies.isEmpty()) {
+    onFailed(tr("Choose at least one policy."));
+    return;
+  }
+  running_policies_ = r.policies;
+  results_.clear();
+  for (ChartWidget* c : {occupancy_, kv_, queue_, throughput_, ttft_, tpot_}) {
+    c->removeAllSeries();
+    for (const QString& p : r.policies) c->addSeries(ChartWidget::Kind::Line, p);
+  }
+  table_->setColumnCount(0);
+  progress_->setValue(0);
+  status_->setText(tr("Running %1 on %2 requests…").arg(r.policies.join(", ")).arg(r.requests));
+  setBusy(true);
+  emit runRequested(r);
+}
+
+void ServePanel::setBusy(bool busy) {
+  busy_ = busy;
+  run_->setEnabled(!busy);
+  stop_->setEnabled(busy);
+}
+
+void ServePanel::onLivePoints(const QVector<LivePoint>& points) {
+  // Group by (chart, series) so each chart gets one bulk append per series.
+  QMap<QPair<int, int>, QVector<QPointF>> by;
+  for (const LivePoint& p : points) by[{p.series % kServeSeriesPerPolicy, p.series / kServeSeriesPerPolicy}] << p.point;
+  ChartWidget* charts[kServeSeriesPerPolicy] = {occupancy_, queue_, kv_, throughput_};
+  for (auto it = by.cbegin(); it != by.cend(); ++it) {
+    ChartWidget* c = charts[it.key().first];
+    if (it.key().second < c->seriesCount()) c->appendPoints(it.key().second, it.value());
+  }
+}
+
+void ServePanel::onProgress(double fraction, const QString& text) {
+  progress_->setValue(static_cast<int>(1000 * fraction));
+  status_->setText(text);
+}
+
+void ServePanel::onPolicyFinished(const ServeResult& r) {
+  results_ << r;
+  const int i = static_cast<int>(running_policies_.indexOf(r.policy));
+  if (i >= 0 && i < ttft_->seriesCount()) {
+    ttft_->setPoints(i, percentileCurve(r.ttft));
+    tpot_->setPoints(i, percentileCurve(r.tpot));
+  }
+  const int s = static_cast<int>(kPolicies.indexOf(r.policy));
+  if (s >= 0) frontier_->appendPoints(s, {QPointF(1000 * r.metrics.ttft.p99, r.metrics.output_tokens_per_s)});
+  const int col = table_->columnCount();
+  table_->insertColumn(col);
+  table_->setHorizontalHeaderItem(col, new QTableWidgetItem(r.policy));
+  const QStringList cells = serveMetricCells(r);
+  for (int row = 0; row < cells.size(); ++row) {
+    auto* item = new QTableWidgetItem(cells[row]);
+    item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    table_->setItem(row, col, item);
+  }
+  table_->resizeColumnsToContents();
+  status_->setText(tr("%1 finished: %2 requests, %3 output tokens/s, p99 TTFT %4 ms (%5)")
+                       .arg(r.policy).arg(r.metrics.finished).arg(r.metrics.output_tokens_per_s, 0, 'f', 1)
+                       .arg(1000 * r.metrics.ttft.p99, 0, 'f', 1).arg(r.workload));
+}
+
+void ServePanel::onFinished(bool cancelled, int completed, int total) {
+  setBusy(false);
+  if (cancelled) {
+    status_->setText(tr("Stopped: %1 of %2 policies finished; the interrupted run is recorded as INTERRUPTED.")
+                         .arg(completed).arg(total));
+  } else if (completed == total && total > 0) {
+    progress_->setValue(1000);
+  }
+}
+
+void ServePanel::onFailed(const QString& message) {
+  setBusy(false);
+  status_->setText(tr("Failed: %1").arg(message));
+}
+
+QString ServePanel::statusText() const { return status_->text(); }
+
+void ServePanel::setDark(bool dark) {
+  for (ChartWidget* c : {occupancy_, kv_, queue_, throughput_, ttft_, tpot_, frontier_}) c->setDark(dark);
+}
+
+void ServePanel::saveSettings(QSettings& s) const {
+  s.beginGroup("serve");
+  s.setValue("policies", currentRequest().policies);
+  s.setValue("max_batch", max_batch_->value());
+  s.setValue("window_ms", window_->value());
+  s.setValue("budget", budget_->value());
+  s.setValue("chunked", chunked_->isChecked());
+  s.setValue("kv_blocks", kv_blocks_->value());
+  s.setValue("arrival", arrival_->currentIndex());
+  s.setValue("rate", rate_->value());
+  s.setValue("concurrency", concurrency_->value());
+  s.setValue("requests", requests_->value());
+  s.setValue("prompt_len", prompt_len_->text());
+  s.setValue("output_len", output_len_->text());
+  s.setValue("seed", seed_->value());
+  s.setValue("weights", weights_->currentText());
+  s.setValue("log", log_box_->isChecked());
+  s.endGroup();
+}
+
+void ServePanel::restoreSettings(const QSettings& s) {
+  const QString g = "serve/";
+  if (!s.contains(g + "policies")) return;
+  const QStringList pols = s.value(g + "policies").toStringList();
+  for (const QString& p : kPolicies) policyBox(p)->setChecked(pols.contains(p));
+  max_batch_->setValue(s.value(g + "max_batch", 8).toInt());
+  window_->setValue(s.value(g + "window_ms", 50).toDouble());
+  budget_->setValue(s.value(g + "budget", 256).toInt());
+  chunked_->setChecked(s.value(g + "chunked", false).toBool());
+  kv_blocks_->setValue(s.value(g + "kv_blocks", 0).toInt());
+  arrival_->setCurrentIndex(s.value(g + "arrival", 0).toInt());
+  rate_->setValue(s.value(g + "rate", 8).toDouble());
+  concurrency_->setValue(s.value(g + "concurrency", 4).toInt());
+  requests_->setValue(s.value(g + "requests", 32).toInt());
+  prompt_len_->setText(s.value(g + "prompt_len", "16").toString());
+  output_len_->setText(s.value(g + "output_len", "8:32").toString());
+  seed_->setValue(s.value(g + "seed", 0).toInt());
+  weights_->setCurrentText(s.value(g + "weights", "f32").toString());
+  log_box_->setChecked(s.value(g + "log", true).toBool());
+}
+
+}  // namespace precis::ui

@@ -1,0 +1,269 @@
+// ServeWorker (see serve_worker.h). Runs on its own thread; reads only the shared const model.
+#include "ui/serve_worker.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+
+#include "engine/backend/registry.h"
+#include "engine/log/envelope.h"
+#include "engine/log/run_recorder.h"
+#include "engine/quant/convert.h"
+#include "engine/serve/executors.h"
+
+namespace precis::ui {
+
+namespace {
+
+QString q(const std::string& s) { return QString::fromStdString(s); }
+
+int32_t bosOf(const Model& m) {
+  return m.tokenizer.kind != TokenizerKind::None && m.tokenizer.bos_id >= 0 ? m.tokenizer.bos_id : 1;
+}
+
+Result<WorkloadSpec> workloadSpec(const ServeRequest& r, const Model& m) {
+  WorkloadSpec ws;
+  ws.requests = r.requests;
+  ws.rate = r.rate;
+  ws.seed = r.seed;
+  ws.ttft_target = r.ttft_target_ms / 1000.0;
+  ws.tpot_target = r.tpot_target_ms / 1000.0;
+  ws.vocab_size = m.config.vocab_size;
+  ws.bos = bosOf(m);
+  if (r.requests < 1) return makeError("requests: give at least 1");
+  if (r.arrival == "closed") {
+    ws.arrival = ArrivalKind::ClosedLoop;
+    ws.concurrency = r.concurrency;
+  } else if (r.arrival == "bursty") {
+    ws.arrival = ArrivalKind::Bursty;
+    ws.burst_on = r.burst_on;
+    ws.burst_off = r.burst_off;
+  } else if (r.arrival != "poisson") {
+    return makeError("arrival '" + r.arrival.toStdString() + "': not poisson, bursty or closed");
+  }
+  Result<LengthDist> p = LengthDist::parse(r.prompt_len.toStdString(), "prompt length");
+  if (!p) return p.error();
+  Result<LengthDist> o = LengthDist::parse(r.output_len.toStdString(), "output length");
+  if (!o) return o.error();
+  ws.prompt_len = *p;
+  ws.output_len = *o;
+  return ws;
+}
+
+// The params precis-cli serve-sim records, spelled as its options (without "--").
+std::map<std::string, std::string> cliParams(const ServeRequest& r, const std::string& model, const char* policy,
+                                             const std::string& workload) {
+  std::map<std::string, std::string> p{{"model", model}, {"policy", policy}, {"workload", workload}};
+  const auto num = [](double v) { return QString::number(v, 'g', 12).toStdString(); };
+  p["max-batch"] = std::to_string(r.max_batch);
+  p["batch-window"] = num(r.batch_window_ms);
+  p["token-budget"] = std::to_string(r.token_budget);
+  if (r.chunked_prefill) p["chunked-prefill"] = "";
+  if (r.kv_blocks > 0) p["kv-blocks"] = std::to_string(r.kv_blocks);
+  if (r.arrival == "closed") p["concurrency"] = std::to_string(r.concurrency);
+  else p["rate"] = num(r.rate);
+  if (r.arrival == "bursty") p["bursty"] = num(r.burst_on) + "," + num(r.burst_off);
+  p["requests"] = std::to_string(r.requests);
+  p["prompt-len"] = r.prompt_len.toStdString();
+  p["output-len"] = r.output_len.toStdString();
+  if (r.ttft_target_ms > 0) p["ttft-target"] = num(r.ttft_target_ms);
+  if (r.tpot_target_ms > 0) p["tpot-target"] = num(r.tpot_target_ms);
+  p["seed"] = std::to_string(r.seed);
+  p["weights"] = r.weights.toStdString();
+  p["backend"] = r.backend.toStdString();
+  if (r.threads > 0) p["threads"] = std::to_string(r.threads);
+  return p;
+}
+
+}  // namespace
+
+ServeWorker::ServeWorker(std::shared_ptr<LiveBuffer> live, QObject* parent) : QObject(parent), live_(std::move(live)) {}
+
+void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
+  cancel_.store(false);
+  const int total = static_cast<int>(req.policies.size());
+  auto fail = [&](const std::string& message) {
+    emit failed(q(message));
+    emit finished(false, 0, total);
+  };
+  if (!stored) return fail("no model is loaded: open one first (File > Open)");
+  std::vector<Policy> policies;
+  for (const QString& name : req.policies) {
+    Result<Policy> p = parsePolicy(name.toStdString());
+    if (!p) return fail("policy: " + p.error().message);
+    policies.push_back(*p);
+  }
+  if (policies.empty()) return fail("choose at least one policy");
+  Result<WorkloadSpec> ws = workloadSpec(req, *stored);
+  if (!ws) return fail(ws.error().message);
+  Result<Workload> workload = makeWorkload(*ws);
+  if (!workload) return fail(workload.error().message);
+
+  // Weights, as serve-sim --weights converts them.
+  const Model* model = stored.get();
+  Model converted;
+  QualityInput quality;
+  if (req.weights != "f32") {
+    DType f = DType::F32;
+    if (!parseDType(req.weights.toUtf8().constData(), &f) || f == DType::I32)
+      return fail("weights '" + req.weights.toStdString() + "': not one of f32, f16, bf16, q8_0, q4_0");
+    emit progressChanged(0, "Converting the weights to " + req.weights);
+    Result<Model> c = convertWeights(*stored, WeightPlan{f, false}, nullptr);
+    if (!c) return fail("converting to " + req.weights.toStdString() + ": " + c.error().message);
+    converted = std::move(*c);
+    model = &converted;
+  } else {
+    quality = {true, 1.0, 0.0, 1.0, "the stored weights themselves (the reference: KL 0, top-1 1)"};
+  }
+  int longest = 0;
+  for (const Request& r : workload->requests) longest = std::max(longest, int(r.prompt.size()) + r.output_len);
+  if (longest > model->config.context_length)
+    return fail("a request needs " + std::to_string(longest) + " positions (prompt + output); the model's context is " +
+                std::to_string(model->config.context_length));
+  const int ctx = longest;
+
+  std::vector<SchedulerConfig> configs;
+  int n_slots = 1;
+  for (Policy p : policies) {
+    SchedulerConfig c;
+    c.policy = p;
+    c.max_batch = req.max_batch;
+    c.batch_window = req.batch_window_ms / 1000.0;
+    c.token_budget = req.token_budget;
+    c.chunked_prefill = req.chunked_prefill;
+    c.kv_blocks = req.kv_blocks;
+    c.max_ctx = ctx;
+    if (Status s = Scheduler::validate(c); !s) return fail(s.error().message);
+    n_slots = std::max(n_slots, Scheduler::runtimeSlotsFor(c));
+    configs.push_back(c);
+  }
+  BackendOptions bo;
+  bo.threads = req.threads;
+  Result<std::unique_ptr<Backend>> backend = createBackend(req.backend.toStdString(), bo);
+  if (!backend) return fail(backend.error().message);
+  RuntimeOptions ro;
+  ro.max_slots = n_slots;
+  ro.max_ctx = ctx;
+  ro.max_batch_tokens = std::max(512, req.token_budget);
+  Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(*model, **backend, ro);
+  if (!rt) return fail("runtime: " + rt.error().message);
+
+  std::unique_ptr<RunStore> store;
+  if (req.log.enabled) {
+    Result<std::string> path =
+        resolveDbPath(req.log.path.toStdString(), [](const char* k) { return std::getenv(k); }, true);
+    if (!path) return fail("experiment log: " + path.error().message);
+    Result<std::unique_ptr<RunStore>> s = RunStore::open(*path);
+    if (!s) return fail("experiment log: " + s.error().message);
+    store = std::move(*s);
+  }
+  const std::string model_label = stored->path.empty() ? "demo" : stored->path;
+
+  int completed = 0;
+  const double all_requests = double(workload->requests.size()) * double(configs.size());
+  for (size_t pi = 0; pi < configs.size(); ++pi) {
+    const SchedulerConfig& cfg = configs[pi];
+    const int base = int(pi) * kServeSeriesPerPolicy;
+    std::unique_ptr<RunRecorder> rec;
+    std::string log_error;
+    SimOptions so;
+    so.charge_host_time = true;  // what a real server pays (serve-sim --clock measured)
+    so.cancelled = [this] { return cancel_.load(); };
+    const double total_blocks = Scheduler::kvBlocksFor(cfg);
+    int64_t step = 0;
+    long long tokens_out = 0;
+    int done_requests = 0;
+    if (store) {
+      rec = std::make_unique<RunRecorder>(*store);
+      const auto params = cliParams(req, model_label, policyName(cfg.policy), workload->description);
+      EnvelopeInputs in;
+      in.device = &(*backend)->device();
+      in.model_path = stored->path;
+      in.seed = req.seed;
+      for (const auto& [k, v] : params)
+        if (k != "model") in.knobs[k] = v;
+      Result<nlohmann::ordered_json> env = collectEnvelope(in);
+      if (!env) return fail("experiment log: " + env.error().message);
+      if (Status s = rec->start("serve-sim", params, nlohmann::json(*env)); !s)
+        return fail("experiment log: " + s.error().message);
+      if (Status s = store->setTags(rec->id(), {{"precis.source", "workbench"}}); !s)
+        return fail("experiment log: " + s.error().message);
+    }
+    so.on_step = [&](const StepRecord& s) {
+      bool first = live_->append({base + kOccupancy, QPointF(s.end, double(s.sequences) / cfg.max_batch)});
+      live_->append({base + kQueue, QPointF(s.end, double(s.queue_depth))});
+      live_->append({base + kKvUsage, QPointF(s.end, s.kv_blocks_used / total_blocks)});
+      if (first) emit dataAvailable();
+      if (rec) {
+        Status st = rec->logMetrics({{"queue_depth", double(s.queue_depth)},
+                                     {"sequences", double(s.sequences)},
+                                     {"tokens", double(s.real_tokens)},
+                                     {"pad_tokens", double(s.pad_tokens)},
+                                     {"kv_usage", s.kv_blocks_used / total_blocks},
+                                     {"step_seconds", s.end - s.start}},
+                                    step);
+        if (!st && log_error.empty()) log_error = st.error().message;
+      }
+      if (step_hook_) step_hook_(int(step));
+      ++step;
+    };
+    so.on_request = [&](const RequestRecord& r) {
+      ++done_requests;
+      emit progressChanged((completed * double(workload->requests.size()) + done_requests) / all_requests,
+                           QString("%1: %2 of %3 requests").arg(policyName(cfg.policy)).arg(done_requests)
+                               .arg(workload->requests.size()));
+      if (r.rejected || r.token_times.empty()) return;
+      tokens_out += static_cast<long long>(r.token_times.size());
+      if (r.finish > 0 && live_->append({base + kThroughput, QPointF(r.finish, tokens_out / r.finish)}))
+        emit dataAvailable();
+      if (rec) {
+        Status st = rec->logMetrics(
+            {{"request_ttft", r.token_times.front() - r.arrival}, {"request_e2e", r.finish - r.arrival}}, r.id);
+        if (!st && log_error.empty()) log_error = st.error().message;
+      }
+    };
+    RuntimeExecutor exec(**rt, StepTimer::Wall);
+    Result<SimResult> sim = simulate(*workload, cfg, exec, so);
+    if (!sim) {
+      if (cancel_.load()) {
+        if (rec) {
+          if (Status s = rec->finish(RunStatus::Interrupted); !s) return fail("experiment log: " + s.error().message);
+        }
+        emit finished(true, completed, total);
+        return;
+      }
+      return fail(std::string(policyName(cfg.policy)) + ": " + sim.error().message);
+    }
+    ServeResult out;
+    out.policy = policyName(cfg.policy);
+    out.workload = q(workload->description);
+    out.clock = q(sim->timeline.clock);
+    out.metrics = computeMetrics(sim->timeline, quality);
+    out.index = int(pi);
+    out.total = total;
+    for (const RequestRecord& r : sim->timeline.requests) {
+      if (r.rejected || r.finish < 0 || r.token_times.empty()) continue;
+      out.ttft << r.token_times.front() - r.arrival;
+      if (r.token_times.size() >= 2) out.tpot << (r.finish - r.token_times.front()) / double(r.token_times.size() - 1);
+    }
+    if (rec) {
+      if (!log_error.empty()) return fail("experiment log: " + log_error);
+      nlohmann::json j = metricsJson(out.metrics);
+      std::map<std::string, double> flat;
+      for (auto& [k, v] : j.items()) {
+        if (v.is_number()) flat[k] = v.get<double>();
+        if (v.is_object())
+          for (auto& [k2, v2] : v.items())
+            if (v2.is_number()) flat[k + "_" + k2] = v2.get<double>();
+      }
+      if (Status s = rec->logMetrics(flat, 0); !s) return fail("experiment log: " + s.error().message);
+      if (Status s = rec->finish(RunStatus::Finished); !s) return fail("experiment log: " + s.error().message);
+      out.log_run = rec->id();
+    }
+    ++completed;
+    emit policyFinished(out);
+  }
+  emit finished(false, completed, total);
+}
+
+}  // namespace precis::ui
