@@ -273,7 +273,7 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
     j["weights"] = schemeWeightsJson(*run, *scheme);
     j["activations"] = {{"format", actFormatName(scheme->activations)},
                         {"granularity", scheme->activations == ActFormat::None ? "-" : actGranularityName(scheme->act_granularity)},
-                        {"simulated", run->act != nullptr}};
+                        {"simulated", activationsSimulated(*run)}};
     if (args.has("--stats")) j["tensor_stats"] = schemeStatsJson(*run);
     j["backend"] = dev.backend;
     j["device"] = dev.name;

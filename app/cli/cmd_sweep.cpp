@@ -37,8 +37,9 @@ const CommandSpec& sweepSpec() {
         "evaluated like `precis-cli eval` against the same reference and data (computed once).\n"
         "Formats without a granularity (fp32, fp16, bf16, q8_0, q4_0) appear once. Defaults:\n"
         "--weights fp16,bf16,fp8-e4m3,int8,int4 --granularity tensor,channel,group:32\n"
-        "--activations none. Lab formats (fp8, int, nf4) are stored packed (their bytes are real) and\n"
-        "run dequantized to f32: the kernels column says \"simulated\". tokens/s is the test model's\n"
+        "--activations none. Lab formats (fp8, int, nf4) are stored packed (their bytes are real). On the\n"
+        "CPU, int8/int4 weights run real packed kernels (W8A16, W4A16; W8A8, W4A8 with --activations\n"
+        "int8); nf4/fp8 weights and fp8 activations run dequantized to f32 (\"simulated\"). tokens/s is the test model's\n"
         "prefill speed over the first window (at most 128 tokens).\n"
         "\n"
         "Logging: a run of kind sweep and, as each row finishes, a child run of kind sweep-row\n"
@@ -228,7 +229,7 @@ int runSweep(const ParsedArgs& args) {
     row["top1_agreement"] = k.same_top;
     row["tokens_per_second"] = secs > 0 ? n / secs : 0.0;
     row["tokens_scored"] = r->tokens_scored;
-    row["simulated"] = run->quantized.report.simulated_tensors > 0 || run->act != nullptr;
+    row["simulated"] = run->quantized.report.simulated_tensors > 0 || activationsSimulated(*run);
     row["kernels"] = schemeKernelsJson(*run);
     row["scheme"] = schemeWeightsJson(*run, s);
     row["grid_index"] = item;

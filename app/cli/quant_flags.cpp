@@ -30,7 +30,7 @@ std::vector<OptionSpec> schemeOptionSpecs(bool lists) {
       {"--weights", lists ? "LIST" : "FORMAT",
        "weight format: fp32, fp16, bf16, fp8-e4m3, fp8-e5m2, int8, int8-asym, int4, int4-asym, nf4, q8_0, q4_0"},
       {"--granularity", lists ? "LIST" : "G", "scales of int/nf4/fp8 formats: tensor, channel (default), group:N (16..256)"},
-      {"--activations", lists ? "LIST" : "A", "matmul input precision: none (default), int8, fp8-e4m3 (simulated, CPU)"},
+      {"--activations", lists ? "LIST" : "A", "matmul input precision: none (default), int8, fp8-e4m3 (CPU only)"},
       {"--act-granularity", "G", "token (dynamic, default) or tensor (static, calibrated)"},
       {"--calibration", "C", "weight clipping: max (default), percentile:P, mse"},
       {"--calib-tokens", "N", "static activation calibration: first N evaluation tokens (default 128)"},
@@ -93,6 +93,17 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
     run.act = std::move(*a);
     be = run.act.get();
   }
+  // Real packed int8/int4 kernels (engine/quant/packed_backend.h) on the CPU; static activation
+  // scales stay on the simulated path here (their calibration is keyed by weight, not by name).
+  if (backend.device().backend == "cpu" &&
+      (scheme.activations == ActFormat::None || scheme.act_granularity == ActGranularity::Token)) {
+    const PackedBackend::Options po{scheme.activations, scheme.act_granularity, stored.config.vocab_size,
+                                    scheme.include_embeddings};
+    Result<std::unique_ptr<PackedBackend>> p = PackedBackend::create(backend, *be, run.quantized, po);
+    if (!p) return p.error();
+    run.packed = std::move(*p);
+    be = run.packed.get();
+  }
   Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(run.quantized.model, *be, ro);
   if (!rt) return makeError("test runtime: " + rt.error().message);
   run.runtime = std::move(*rt);
@@ -109,12 +120,24 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
   return run;
 }
 
+bool activationsSimulated(const SchemeRun& run) {
+  if (run.packed) return run.packed->activationsSimulated();
+  return run.act != nullptr;
+}
+
 nlohmann::ordered_json schemeKernelsJson(const SchemeRun& run) {
   nlohmann::ordered_json a = nlohmann::ordered_json::array();
   std::map<std::string, int> simulated;  // weight spec -> tensors
   for (const TensorQuantReport& t : run.quantized.report.tensors)
     if (t.simulated) ++simulated[t.to];
   const std::string act = run.act ? run.act->description() : "";
+  if (run.packed)  // lab-format weights on the real packed kernels
+    for (const PackedBackend::KernelRow& r : run.packed->kernelRows())
+      a.push_back({{"op", "matmul"},
+                   {"types", r.weights + " weights (" + std::to_string(r.tensors) + " tensors, packed), " + r.activations +
+                                 " activations"},
+                   {"kernel", r.kernel},
+                   {"simulated", r.activations_simulated}});
   for (const KernelUse& k : run.runtime->kernelsUsed()) {
     const bool mm = k.op == "matmul";
     if (mm && k.types.rfind("f32", 0) == 0 && !simulated.empty()) {
@@ -126,7 +149,7 @@ nlohmann::ordered_json schemeKernelsJson(const SchemeRun& run) {
                      {"kernel", k.kernel.rfind("simulated", 0) == 0 ? k.kernel : "simulated: " + k.kernel},
                      {"simulated", true}});
     }
-    a.push_back({{"op", k.op}, {"types", k.types}, {"kernel", k.kernel}, {"simulated", mm && run.act != nullptr}});
+    a.push_back({{"op", k.op}, {"types", k.types}, {"kernel", k.kernel}, {"simulated", mm && activationsSimulated(run)}});
   }
   return a;
 }

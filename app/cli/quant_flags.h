@@ -12,6 +12,7 @@
 
 #include "app/cli/args.h"
 #include "engine/quant/act_quant_backend.h"
+#include "engine/quant/packed_backend.h"
 #include "engine/quant/quantize_model.h"
 #include "engine/runtime/llama_runtime.h"
 
@@ -27,12 +28,16 @@ Result<QuantScheme> schemeFromArgs(const ParsedArgs& args, const std::string& de
 struct SchemeRun {
   QuantizedModel quantized;
   std::unique_ptr<ActQuantBackend> act;
+  std::unique_ptr<PackedBackend> packed;    // real int8/int4 kernels for packed weights (CPU backend)
   std::unique_ptr<LlamaRuntime> runtime;
 };
 Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme, Backend& backend,
                                  const RuntimeOptions& ro, const std::vector<int32_t>& calib_tokens,
                                  bool stats);
 
+// Whether activation quantization ran simulated (fake-quant) anywhere: without the packed kernels
+// any --activations; with them, fp8 activations or inputs of unpacked weights (ask after a forward).
+bool activationsSimulated(const SchemeRun& run);
 // [{op, types, kernel, simulated}] for the test model: real kernels per DType, and for lab-format
 // weights "simulated: ... dequantized to f32" with the kernel that actually ran.
 nlohmann::ordered_json schemeKernelsJson(const SchemeRun& run);
