@@ -173,7 +173,7 @@ PRECIS_AVX2 void rowI8(const PackedWeightsView& w, int64_t r, const int8_t* cons
       }
       const __m256 vs = _mm256_set1_ps(s);
       for (int t = 0; t < T; ++t) acc[t] = _mm256_fmadd_ps(vs, _mm256_cvtepi32_ps(is[t]), acc[t]);
-      scalarTail(k, k1, z, s);
+      if (k < k1) scalarTail(k, k1, z, s);  // only rows that are not whole 32-input chunks
     }
   } else {  // group:16: two scale groups per 32-input chunk
     int64_t k = 0;

@@ -6,8 +6,10 @@
 // Then the wall time of the lab's interactive sweep: stories260K over {fp16, bf16, fp8-e4m3,
 // int8, int4} x {tensor, channel, group:32} (11 rows; formats without granularity once), each row
 // quantize + runtime + evaluate 256 sampled tokens against the reference, as `precis-cli sweep`.
+// On a shared machine other processes steal cycles: --rounds R (default 3) runs all formats R
+// times, interleaved, and keeps each format's best decode and prefill speed.
 // Usage: bench_quant [--model PATH | --preset 15m|110m|1b] [--threads N] [--prefill N] [--decode N]
-//                    [--sweep-model PATH] [--seed S]
+//                    [--rounds R] [--sweep-model PATH] [--seed S]
 // Results: docs/benchmarks.md.
 #include <chrono>
 #include <cstdio>
@@ -58,7 +60,7 @@ int die(const std::string& msg) {
 
 int main(int argc, char** argv) {
   std::string model_path, preset = "110m", sweep_model = PRECIS_BENCH_MODELS_DIR "/stories260K.bin";
-  int threads = 2, prefill = 128, decode = 32;
+  int threads = 2, prefill = 128, decode = 32, rounds = 3;
   uint64_t seed = 1;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -71,10 +73,11 @@ int main(int argc, char** argv) {
     else if (a == "--threads") threads = std::atoi(next().c_str());
     else if (a == "--prefill") prefill = std::atoi(next().c_str());
     else if (a == "--decode") decode = std::atoi(next().c_str());
+    else if (a == "--rounds") rounds = std::atoi(next().c_str());
     else if (a == "--sweep-model") sweep_model = next();
     else if (a == "--seed") seed = std::strtoull(next().c_str(), nullptr, 10);
     else if (a == "--help" || a == "-h") {
-      std::printf("usage: bench_quant [--model PATH | --preset 15m|110m|1b] [--threads N] [--prefill N] [--decode N]\n"
+      std::printf("usage: bench_quant [--model PATH | --preset 15m|110m|1b] [--threads N] [--prefill N] [--decode N] [--rounds R]\n"
                   "                   [--sweep-model PATH (default: stories260K; \"\" skips the sweep)] [--seed S]\n");
       return 0;
     } else {
@@ -82,7 +85,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (threads < 1 || prefill < 1 || decode < 1) return die("--threads, --prefill and --decode must be positive");
+  if (threads < 1 || prefill < 1 || decode < 1 || rounds < 1)
+    return die("--threads, --prefill, --decode and --rounds must be positive");
   Result<Model> model = makeError("no model");
   if (!model_path.empty()) {
     model = loadModel(model_path);
@@ -99,10 +103,8 @@ int main(int argc, char** argv) {
   std::printf("model: %s  params %.1fM  dim %d  layers %d  vocab %d\n",
               model_path.empty() ? ("preset " + preset + " (random weights)").c_str() : model_path.c_str(),
               double(c.parameterCount()) / 1e6, c.dim, c.n_layers, c.vocab_size);
-  std::printf("device: %s, threads %d; prefill %d tokens per forward, decode %d tokens\n\n", cpu->device().name.c_str(),
-              threads, prefill, decode);
-  std::printf("%-15s %9s %11s %7s %11s %7s  %s\n", "config", "MB/token", "decode t/s", "x f32", "prefill t/s", "x f32",
-              "matmul kernel");
+  std::printf("device: %s, threads %d; prefill %d tokens per forward, decode %d tokens; best of %d rounds\n\n",
+              cpu->device().name.c_str(), threads, prefill, decode, rounds);
 
   const Config configs[] = {
       {"f32", "fp32", "-", ActFormat::None, false},
@@ -114,8 +116,12 @@ int main(int argc, char** argv) {
       {"q4_0", "q4_0", "-", ActFormat::None, false},
       {"w4a16 simulated", "int4", "group:32", ActFormat::None, false},
   };
-  double f32_decode = 0, f32_prefill = 0;
-  for (const Config& cf : configs) {
+  constexpr int kConfigs = sizeof(configs) / sizeof(configs[0]);
+  double best_decode[kConfigs] = {}, best_prefill[kConfigs] = {}, mb[kConfigs] = {};
+  std::string kernels[kConfigs];
+  for (int round = 0; round < rounds; ++round)
+  for (int ci = 0; ci < kConfigs; ++ci) {
+    const Config& cf = configs[ci];
     QuantScheme s;
     Result<WeightFormat> f = parseWeightFormat(cf.format);
     if (!f) return die(f.error().message);
@@ -160,19 +166,22 @@ int main(int argc, char** argv) {
       tok = (tok * 31 + 7) % c.vocab_size;
     }
     const double decode_tps = decode / seconds(t1, Clock::now());
-    if (std::string(cf.label) == "f32") {
-      f32_decode = decode_tps;
-      f32_prefill = prefill_tps;
-    }
-    std::string kernel = packed && !packed->kernelRows().empty() ? packed->kernelRows().front().kernel
-                                                                  : be->kernelName(Op::MatMul, q->model.tensors.back().type);
+    best_decode[ci] = std::max(best_decode[ci], decode_tps);
+    best_prefill[ci] = std::max(best_prefill[ci], prefill_tps);
+    mb[ci] = double(decodeBytes(*model, q->report)) / 1e6;
+    std::string kernel = packed && !packed->kernelRows().empty() ? packed->kernelRows().front().kernel : "";
     for (const WeightTensor& t : q->model.tensors)
       if (!packed && t.shape.size() == 2) kernel = be->kernelName(Op::MatMul, t.type);
     if (!cf.packed && q->report.simulated_tensors > 0) kernel = "simulated: dequantized to f32, " + kernel;
-    std::printf("%-15s %9.2f %11.2f %6.2fx %11.1f %6.2fx  %s\n", cf.label, double(decodeBytes(*model, q->report)) / 1e6,
-                decode_tps, decode_tps / f32_decode, prefill_tps, prefill_tps / f32_prefill, kernel.c_str());
-    std::fflush(stdout);
+    kernels[ci] = kernel;
+    std::fprintf(stderr, "round %d: %s decode %.2f t/s, prefill %.1f t/s\n", round + 1, cf.label, decode_tps, prefill_tps);
   }
+  std::printf("%-15s %9s %11s %7s %11s %7s  %s\n", "config", "MB/token", "decode t/s", "x f32", "prefill t/s", "x f32",
+              "matmul kernel");
+  for (int ci = 0; ci < kConfigs; ++ci)
+    std::printf("%-15s %9.2f %11.2f %6.2fx %11.1f %6.2fx  %s\n", configs[ci].label, mb[ci], best_decode[ci],
+                best_decode[ci] / best_decode[0], best_prefill[ci], best_prefill[ci] / best_prefill[0], kernels[ci].c_str());
+  std::fflush(stdout);
 
   if (sweep_model.empty()) return 0;
   Result<Model> sm = loadModel(sweep_model);
