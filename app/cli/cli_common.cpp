@@ -13,6 +13,8 @@ namespace precis::cli {
 const CommandSpec& serveSimSpec(); int runServeSim(const ParsedArgs& args);  // cmd_serve_sim.cpp
 
 const CommandSpec& demoModelsSpec(); int runDemoModels(const ParsedArgs& args);  // cmd_demo_models.cpp
+const CommandSpec& trainSpec(); int runTrain(const ParsedArgs& args);  // cmd_train.cpp
+const CommandSpec& distillSpec(); int runDistill(const ParsedArgs& args);  // cmd_distill.cpp
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
@@ -22,6 +24,7 @@ const std::vector<Command>& commands() {
       {&sweepSpec, &runSweep},       {&sensitivitySpec, &runSensitivity},
       {&serveSimSpec, &runServeSim},
       {&demoModelsSpec, &runDemoModels},
+      {&trainSpec, &runTrain},       {&distillSpec, &runDistill},
   };
   return table;
 }

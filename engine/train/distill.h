@@ -1,7 +1,11 @@
-// Students built from a teacher, for distillation: a subset of its layers (e.g. every other) and/or
-// a narrower feed-forward (the first N hidden units of each layer), initialised from the teacher's
-// weights; or a fresh configuration. Teacher and student must share the tokenizer.
-// Tested by tests/train/test_distill.cpp.
+// Students built from a teacher, for distillation: a subset of its layers (e.g. every other), a
+// narrower feed-forward (hidden size), a narrower width (model dimension) and/or fewer attention
+// heads, initialised from the teacher's weights by slicing: every student tensor is the leading
+// block of the teacher's (the first layers kept, the first hidden units, the first model
+// dimensions, the first heads with their KV heads); head size, RoPE and the vocabulary are kept.
+// Teacher and student must share the tokenizer.
+// Tested by tests/train/test_distill.cpp and tests/train/test_student_shapes.cpp (slices equal the
+// teacher's blocks; a full-size spec reproduces the teacher's logits; errors name the spec).
 #pragma once
 #include <string>
 #include <vector>
@@ -15,12 +19,19 @@ namespace precis {
 struct StudentSpec {
   std::vector<int> layers;  // teacher layers to keep, in order (empty = all)
   int hidden_dim = 0;       // 0 = the teacher's
+  int dim = 0;              // model width; 0 = the teacher's (a multiple of the head size)
+  int n_heads = 0;          // query heads; 0 = the teacher's (dim = n_heads * head size)
 };
 
-// "every-other" (layers 0, 2, 4, ...), "layers=0,2,5", "hidden=N", or several joined by ','
-// where unambiguous ("every-other,hidden=128"). Errors name the spec and the problem.
+// "every-other" (layers 0, 2, 4, ...), "layers=0,2,5", "hidden=N", "dim=N", "heads=N", or several
+// joined by ',' where unambiguous ("every-other,hidden=128,heads=2"). dim= and heads= both set the
+// width (dim = heads * the teacher's head size): give one, or both consistently. Errors name the
+// spec and the problem.
 Result<StudentSpec> parseStudentSpec(const std::string& spec, int teacher_layers);
 
+// The student's configuration: the teacher's with the spec applied (KV heads keep the teacher's
+// query-per-KV ratio, so heads must be a multiple of it). Errors name what does not fit.
+Result<LlamaConfig> studentConfig(const LlamaConfig& teacher, const StudentSpec& spec);
 // The student's weights copied from the teacher's (see StudentSpec).
 Result<TrainParams> studentFromTeacher(const TrainParams& teacher, const StudentSpec& spec);
 

@@ -1,0 +1,179 @@
+// Quantization-aware training (engine/train/quant_aware.h): the fake-quantized weights equal what
+// engine/quant's quantizeModel makes of the same weights (int4 group:32, nf4 channel, q4_0), bit for
+// bit; the written student loads with those weights; an activation scheme is refused; and
+// quantization-aware distillation beats post-training quantization of the same distilled student
+// at int4 group:32 in held-out KL to the teacher: 30 QAD steps from the distilled student end below
+// its PTQ (the equal-compute comparison, 30 more fp32 steps then PTQ, is printed; seed kSeed).
+#include <QtTest>
+
+#include <QTemporaryDir>
+#include <cstring>
+
+#include "engine/model/gguf_writer.h"
+#include "engine/model/loader.h"
+#include "engine/runtime/llama_runtime.h"
+#include "engine/backend/registry.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "engine/train/bpe_trainer.h"
+#include "engine/train/distill.h"
+#include "engine/train/quant_aware.h"
+#include "engine/train/story_grammar.h"
+#include "engine/train/train_data.h"
+#include "engine/train/trainer.h"
+
+using namespace precis;
+
+namespace {
+
+constexpr uint64_t kSeed = 3;
+
+LlamaConfig smallConfig(int layers, int vocab) {
+  LlamaConfig c;
+  c.dim = 64; c.hidden_dim = 128; c.n_layers = layers; c.n_heads = 4; c.n_kv_heads = 2;
+  c.vocab_size = vocab; c.context_length = 32;
+  return c;
+}
+
+QuantScheme scheme(WeightFormat f, Granularity g, int group) {
+  QuantScheme s;
+  s.weights.format = f;
+  s.weights.granularity = g;
+  s.weights.group = group;
+  return s;
+}
+
+// The f32 values of a model's tensor (dequantizing GGUF types).
+std::vector<float> values(const Model& m, const std::string& name) {
+  const WeightTensor* t = m.find(name);
+  std::vector<float> v(size_t(t->elements()));
+  dtypeTraits(t->type).to_float(t->data, v.data(), t->elements());
+  return v;
+}
+
+}  // namespace
+
+class TestQuantAware : public QObject {
+  Q_OBJECT
+ private slots:
+  void transformEqualsQuantizeModel() {
+    const TrainParams p = TrainParams::init(smallConfig(2, 40), kSeed);
+    for (const QuantScheme& s : {scheme(WeightFormat::Int4, Granularity::Group, 32),
+                                 scheme(WeightFormat::Nf4, Granularity::Channel, 0),
+                                 scheme(WeightFormat::Q4_0, Granularity::None, 0)}) {
+      const QString label = QString::fromStdString(weightSpecName(s.weights));
+      auto plan = planQuantAware(p, s);
+      QVERIFY2(plan.ok(), qPrintable(label));
+      QCOMPARE(plan->entries.size(), size_t(14));  // 7 matrices x 2 layers; embeddings and norms kept
+      TrainParams eff = TrainParams::zeros(p.config);
+      fakeQuantTransform(*plan)(p, eff);
+      auto q = quantizedStudent(p, s, TokenizerData{}, "s");
+      QVERIFY(q.ok());
+      int changed = 0;
+      for (const ParamTensor& t : p.tensors) {
+        const std::vector<float> ref = values(q->model, t.name);
+        QVERIFY2(std::memcmp(ref.data(), eff.data.data() + t.offset, size_t(t.size) * 4) == 0,
+                 qPrintable(label + " " + QString::fromStdString(t.name)));
+        changed += std::memcmp(ref.data(), p.data.data() + t.offset, size_t(t.size) * 4) != 0;
+      }
+      QCOMPARE(changed, 14);
+    }
+    QuantScheme act = scheme(WeightFormat::Int8, Granularity::Channel, 0);
+    act.activations = ActFormat::Int8;
+    auto bad = planQuantAware(p, act);
+    QVERIFY(!bad.ok());
+    QVERIFY(QString::fromStdString(bad.error().message).contains("activation"));
+  }
+
+  void writtenStudentHoldsTheTrainedWeights() {
+    const TrainParams p = TrainParams::init(smallConfig(1, 40), kSeed);
+    const QuantScheme s = scheme(WeightFormat::Q4_0, Granularity::None, 0);
+    auto plan = planQuantAware(p, s);
+    QVERIFY(plan.ok());
+    TrainParams eff = TrainParams::zeros(p.config);
+    fakeQuantTransform(*plan)(p, eff);
+    auto q = quantizedStudent(p, s, TokenizerData{}, "s");
+    QVERIFY(q.ok());
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("q.gguf").toStdString();
+    QVERIFY(writeGguf(q->model, path).ok());
+    auto m = loadModel(path);
+    QVERIFY(m.ok());
+    QCOMPARE(m->find("blk.0.attn_q.weight")->type, DType::Q4_0);
+    QCOMPARE(m->find("token_embd.weight")->type, DType::F32);
+    auto back = TrainParams::fromModel(*m);
+    QVERIFY(back.ok());
+    QCOMPARE(back->data, eff.data);
+  }
+
+  void quantAwareDistillationBeatsPostTrainingQuantization() {
+    std::vector<std::string> texts;
+    for (const Story& st : generateStories(kSeed, 240)) texts.push_back(st.text);
+    auto td = trainBpeTokenizer(texts, 300);
+    QVERIFY(td.ok());
+    auto tok = Tokenizer::create(*td);
+    QVERIFY(tok.ok());
+    std::vector<std::vector<int32_t>> seqs;
+    for (const std::string& t : texts) seqs.push_back(tok->encode(t, true));
+    const TokenSplit data = splitSequences(seqs, 0.1);
+
+    TrainOptions o;
+    o.batch = 4; o.ctx = 32; o.steps = 80; o.adam.lr = 1e-2f; o.warmup = 4; o.threads = 2; o.eval_every = 0;
+    o.eval_windows = 8; o.seed = kSeed;
+    const LlamaConfig tc = smallConfig(2, int(td->pieces.size()));
+    auto teacher = Trainer::create(TrainParams::init(tc, kSeed), o, data.train, data.heldout);
+    QVERIFY(teacher.ok());
+    QVERIFY((*teacher)->run().ok());
+    const Model tm = (*teacher)->params().toModel(*td, "teacher");
+    auto be = createBackend("cpu", {2});
+    RuntimeOptions ro;
+    ro.max_slots = o.batch; ro.max_ctx = o.ctx; ro.max_batch_tokens = o.batch * o.ctx;
+    auto rt = LlamaRuntime::create(tm, **be, ro);
+    QVERIFY(rt.ok());
+
+    // One student shape (every other layer), one initialisation, the same distillation schedule.
+    auto init = studentFromTeacher((*teacher)->params(), StudentSpec{{0}, 0, 0, 0});
+    QVERIFY(init.ok());
+    const QuantScheme s = scheme(WeightFormat::Int4, Granularity::Group, 32);
+    auto plan = planQuantAware(*init, s);
+    QVERIFY(plan.ok());
+    TrainOptions so = o;
+    so.steps = 40; so.adam.lr = 5e-3f; so.distill = {1.f, 2.f}; so.seed = kSeed + 1;
+
+    // The distilled student: fp32 distillation from the sliced initialisation.
+    auto fp = Trainer::create(*init, so, data.train, data.heldout, runtimeTeacher(**rt));
+    QVERIFY(fp.ok());
+    QVERIFY((*fp)->run().ok());
+    const TrainParams distilled = (*fp)->params();
+    TrainOptions quant_opt = so;
+    quant_opt.weight_transform = fakeQuantTransform(*plan);
+    // Held-out KL of `p` with int4 group:32 weights.
+    auto quantizedKl = [&](const TrainParams& p) {
+      auto t = Trainer::create(p, quant_opt, data.train, data.heldout, runtimeTeacher(**rt));
+      auto e = t ? (*t)->evaluate() : Result<EvalMetrics>(makeError("trainer"));
+      return e ? e->kl : 1e9;
+    };
+    const double ptq = quantizedKl(distilled);
+    // The same extra steps from the distilled student: fp32 then quantized (PTQ), or through the
+    // fake-quantized weights (QAD).
+    TrainOptions more = so;
+    more.steps = 30; more.adam.lr = 2e-3f; more.seed = kSeed + 2;
+    auto fp_more = Trainer::create(distilled, more, data.train, data.heldout, runtimeTeacher(**rt));
+    QVERIFY(fp_more.ok());
+    QVERIFY((*fp_more)->run().ok());
+    const double ptq_more = quantizedKl((*fp_more)->params());
+    more.weight_transform = fakeQuantTransform(*plan);
+    auto qad = Trainer::create(distilled, more, data.train, data.heldout, runtimeTeacher(**rt));
+    QVERIFY(qad.ok());
+    QVERIFY((*qad)->run().ok());
+    auto qad_eval = (*qad)->evaluate();
+    QVERIFY(qad_eval.ok());
+    qInfo("held-out KL to teacher at int4 group:32: PTQ of the distilled student %.5f, PTQ after 30 more fp32 "
+          "steps %.5f, QAD for those 30 steps %.5f (seed %llu)", ptq, ptq_more, qad_eval->kl, (unsigned long long)kSeed);
+    QVERIFY(qad_eval->kl < ptq);
+    // Not asserted: with equal extra compute, fp32 steps then PTQ measured 0.01661 vs QAD 0.01726 at
+    // this size (int4 group:32 costs this student only ~0.0005 nats; docs/distillation.md).
+  }
+};
+
+QTEST_GUILESS_MAIN(TestQuantAware)
+#include "test_quant_aware.moc"
