@@ -22,6 +22,7 @@ const std::vector<Command>& commands() {
       {&evalSpec, &runEval},         {&makeModelSpec, &runMakeModel},
       {&runsSpec, &runRuns},         {&approveSpec, &runApprove},   {&exportSpec, &runExport},
       {&sweepSpec, &runSweep},       {&sensitivitySpec, &runSensitivity},
+      {&quantizeSpec, &runQuantize},
       {&serveSimSpec, &runServeSim},
       {&demoModelsSpec, &runDemoModels},
       {&trainSpec, &runTrain},       {&distillSpec, &runDistill},

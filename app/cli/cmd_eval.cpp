@@ -61,12 +61,15 @@ const CommandSpec& evalSpec() {
       0,
       1};
     const std::vector<OptionSpec> rest{
-       {"--weights", "FORMAT", "test weight format: fp32, fp16, bf16, fp8-e4m3, fp8-e5m2, int8, int8-asym, int4, int4-asym, nf4, q8_0, q4_0 (default q8_0)"},
+       {"--weights", "FORMAT", "test weight format: fp32, fp16, bf16, fp8-e4m3, fp8-e5m2, int8, int8-asym, int4, int4-asym, nf4, q8_0, q4_0 (default q8_0), or stored (MODEL as stored, e.g. a `quantize` output; with --reference)"},
+       {"--reference", "FILE", "reference model (default: MODEL itself); e.g. the original of a `quantize` output"},
        {"--granularity", "G", "scales of int/nf4/fp8 formats: tensor, channel (default), group:N (docs/quantization.md)"},
        {"--activations", "A", "matmul inputs: none (default), int8, fp8-e4m3 (simulated, CPU backend)"},
        {"--act-granularity", "G", "token (dynamic, default) or tensor (static, calibrated on --calib-tokens)"},
        {"--calibration", "C", "weight clipping: max (default), percentile:P, mse"},
-       {"--calib-tokens", "N", "static activation calibration: first N evaluation tokens (default 128)"},
+       {"--act-calibration", "C", "static activation ranges: max (default), percentile:P, mse"},
+       {"--calib-data", "FILE", "calibration text or token file (default: the first evaluation tokens)"},
+       {"--calib-tokens", "N", "calibration tokens (default 128); also for --stats activation statistics"},
        {"--override", "RULES", "comma-separated PATTERN=keep or PATTERN=FORMAT[@GRANULARITY]"},
        {"--override-file", "FILE", "JSON overrides (docs/quantization.md)"},
        {"--stats", "", "per-tensor weight statistics (SQNR, clipping, scales, kurtosis, outliers)"},
@@ -143,7 +146,7 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
     return usageError(spec, "--score: '" + score + "' is not one of all, second-half");
   Result<QuantScheme> scheme = schemeFromArgs(args, "q8_0");  // app/cli/quant_flags.h
   if (!scheme) return usageError(spec, scheme.error().message);
-  const std::string format_name = weightSpecName(scheme->weights);
+  const std::string format_name = scheme->stored ? std::string("the stored formats") : weightSpecName(scheme->weights);
   const std::optional<long long> calib_n = intOption(args, "--calib-tokens", 128, 1, 1 << 24, err);
   if (!calib_n) return usageError(spec, err);
   const std::string backend_name = args.get("--backend", "auto");
@@ -162,12 +165,24 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
   std::string reference_desc = "the model as stored (" + storedTypes(*stored) + ")";
   Model reference_model;
   const Model* reference = &*stored;
-  if (anyQuantized(*stored)) {
-    Result<Model> deq = convertWeights(*stored, WeightPlan{DType::F32, true}, nullptr);
+  Model reference_file;  // --reference: another model file (the original of a quantized one)
+  if (args.has("--reference")) {
+    Result<Model> rf = loadModel(args.get("--reference"), lo);
+    if (!rf) return runtimeError(spec, rf.error().message);
+    const LlamaConfig& rc = rf->config;
+    if (rc.dim != cfg.dim || rc.n_layers != cfg.n_layers || rc.vocab_size != cfg.vocab_size || rc.n_heads != cfg.n_heads)
+      return runtimeError(spec, args.get("--reference") + ": not the same architecture as " + path);
+    reference_file = std::move(*rf);
+    reference = &reference_file;
+    reference_desc = "--reference " + args.get("--reference") + " (" + storedTypes(reference_file) + ")";
+  }
+  if (anyQuantized(*reference)) {
+    Result<Model> deq = convertWeights(*reference, WeightPlan{DType::F32, true}, nullptr);
     if (!deq) return runtimeError(spec, path + ": dequantizing the reference: " + deq.error().message);
     reference_model = std::move(*deq);
     reference = &reference_model;
-    reference_desc = "the stored model (" + storedTypes(*stored) + ") dequantized to f32";
+    reference_desc = (args.has("--reference") ? "--reference " + args.get("--reference") : std::string("the stored model")) +
+                     " (" + storedTypes(*reference) + ") dequantized to f32";
   }
 
   // Runtimes on one backend.
@@ -220,9 +235,9 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
   EvalRunLog run_log;  // the experiment log (app/cli/run_logging.h); FAILED unless finished
   if (Status s = run_log.start(args, path, (*backend)->device(), sequences); !s) return runtimeError(spec, s.error().message);
   // Test model: the scheme's weights, through the activation fake-quant when asked (quant_flags.h).
-  const std::vector<int32_t> calib(sequences.empty() ? std::vector<int32_t>{} : std::vector<int32_t>(
-      sequences[0].begin(), sequences[0].begin() + std::min<size_t>(sequences[0].size(), size_t(*calib_n))));
-  Result<SchemeRun> run = buildSchemeRun(*stored, *scheme, **backend, ro, calib, args.has("--stats"));
+  Result<CalibrationData> calib = calibrationFromArgs(args, *stored, ctx, sequences, "the first evaluation tokens");
+  if (!calib) return runtimeError(spec, calib.error().message);
+  Result<SchemeRun> run = buildSchemeRun(*stored, *scheme, **backend, ro, *calib, args.has("--stats"));
   if (!run) return runtimeError(spec, path + ": " + format_name + ": " + run.error().message);
   const ConvertReport report = toConvertReport(run->quantized.report);
   std::unique_ptr<LlamaRuntime>* test_rt = &run->runtime;
@@ -271,10 +286,13 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
     j["delta_p"] = {{"mean", s.delta_p.mean}, {"uncertainty", s.delta_p.uncertainty}, {"rms", s.delta_p_rms},
                     {"median", s.delta_p_median}, {"min", s.delta_p_min}, {"max", s.delta_p_max}};
     j["weights"] = schemeWeightsJson(*run, *scheme);
-    j["activations"] = {{"format", actFormatName(scheme->activations)},
-                        {"granularity", scheme->activations == ActFormat::None ? "-" : actGranularityName(scheme->act_granularity)},
+    j["activations"] = {{"format", actFormatName(run->scheme.activations)},
+                        {"granularity", run->scheme.activations == ActFormat::None ? "-" : actGranularityName(run->scheme.act_granularity)},
+                        {"calibration", run->calib ? calibrationName(run->scheme.act_calibration) : std::string("-")},
+                        {"calibration_data", run->calib_desc},
                         {"simulated", activationsSimulated(*run)}};
     if (args.has("--stats")) j["tensor_stats"] = schemeStatsJson(*run);
+    if (args.has("--stats")) j["activation_stats"] = actStatsJson(*run);
     j["backend"] = dev.backend;
     j["device"] = dev.name;
     j["kernels"] = schemeKernelsJson(*run);

@@ -8,6 +8,7 @@
 #include "app/cli/cli_common.h"
 #include "engine/backend/registry.h"
 #include "engine/model/loader.h"
+#include "engine/quant/quant_io.h"  // files written by `precis-cli quantize`
 
 namespace precis::cli {
 
@@ -49,6 +50,11 @@ int runInfo(const ParsedArgs& args) {
     if (p.name == "cuda" && p.available) chosen = "cuda";
   uint64_t total_bytes = 0;
   for (const WeightTensor& t : m.tensors) total_bytes += t.bytes;
+  // A `precis-cli quantize` safetensors file: the packed formats and bytes as written.
+  Result<StoredQuantization> sq = storedQuantization(m);
+  if (!sq) return runtimeError(spec, sq.error().message);
+  std::map<std::string, const TensorQuantReport*> packed;
+  for (const TensorQuantReport& t : sq->report.tensors) packed[t.name] = &t;
 
   if (args.has("--json")) {
     nlohmann::ordered_json j;
@@ -86,6 +92,14 @@ int runInfo(const ParsedArgs& args) {
     nlohmann::ordered_json meta = nlohmann::ordered_json::object();
     for (const auto& [k, v] : m.metadata) meta[k] = v;
     j["metadata"] = meta;
+    if (sq->from_file) {
+      nlohmann::ordered_json qt = nlohmann::ordered_json::array();
+      for (const TensorQuantReport& t : sq->report.tensors)
+        qt.push_back({{"name", t.name}, {"stored_as", t.to}, {"bytes", t.bytes}});
+      j["quantization"] = {{"weights", weightSpecName(sq->scheme.weights)}, {"stored_bytes", sq->report.bytes},
+                           {"bits_per_weight", sq->report.bits_per_weight},
+                           {"quantized_bits_per_weight", sq->report.quantized_bits_per_weight}, {"tensors", qt}};
+    }
     std::cout << j.dump(2) << "\n";
     return kExitOk;
   }
@@ -106,6 +120,9 @@ int runInfo(const ParsedArgs& args) {
   else
     std::cout << "Tokenizer:    " << tokenizerKindName(m.tokenizer.kind) << ", " << m.tokenizer.pieces.size()
               << " pieces, from " << m.tokenizer.source << "\n";
+  if (sq->from_file)
+    std::cout << "Quantized:    " << weightSpecName(sq->scheme.weights) << " by precis-cli quantize: " << sq->report.bytes
+              << " bytes stored, " << sq->report.bits_per_weight << " bits per weight (packed tensors run dequantized to f32)\n";
   if (auto w = m.metadata.find("warnings"); w != m.metadata.end())
     std::cout << "Warnings:     " << w->second << "\n";
   std::cout << "Backends:\n";
@@ -118,7 +135,10 @@ int runInfo(const ParsedArgs& args) {
     if (name.size() < 28) name += std::string(28 - name.size(), ' ');
     std::string shape = shapeString(t.shape);
     if (shape.size() < 16) shape += std::string(16 - shape.size(), ' ');
-    std::cout << "  " << name << " " << shape << " " << dtypeName(t.type) << "\t" << t.bytes << " bytes\n";
+    if (sq->from_file && packed.count(t.name) && packed[t.name]->simulated)
+      std::cout << "  " << name << " " << shape << " " << packed[t.name]->to << "\t" << packed[t.name]->bytes << " bytes stored\n";
+    else
+      std::cout << "  " << name << " " << shape << " " << dtypeName(t.type) << "\t" << t.bytes << " bytes\n";
   }
   return kExitOk;
 }

@@ -1,9 +1,12 @@
 // `precis-cli sensitivity MODEL (--sample N | --tokens FILE) --weights F [--granularity G]
-// [--per-layer] [--budget BITS --high FORMAT[@G]] [--json]`: quantizes one tensor (or layer) at a
-// time, ranks by mean KL; with --budget, a greedy mixed-precision assignment verified by a real
-// evaluation next to the uniform low-precision model.
+// [--per-layer] [--budget BITS [--candidates LIST]] [--json]`: quantizes one tensor (or layer) at a
+// time, ranks by mean KL; with --budget, a mixed-precision assignment that meets the budget
+// (engine/quant/mixed_precision.h; test_mixed_precision.cpp, tests/cli/test_cli_quant.cpp),
+// verified by a real evaluation next to the uniform format of the nearest budget not above it.
 // Engine part tested by tests/quant/test_sensitivity.cpp; the logged run by tests/cli/test_cli_runs.cpp.
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -14,20 +17,48 @@
 #include "engine/backend/registry.h"
 #include "engine/eval/token_input.h"
 #include "engine/model/loader.h"
+#include "engine/quant/mixed_precision.h"
 #include "engine/quant/sensitivity.h"
 
 namespace precis::cli {
+namespace {
+
+// "F[@G],F[@G],..." (mixed-precision candidates and uniform comparisons).
+Result<std::vector<WeightSpec>> parseSpecList(const std::string& list) {
+  std::vector<WeightSpec> out;
+  size_t start = 0;
+  while (start < list.size()) {
+    size_t c = list.find(',', start);
+    if (c == std::string::npos) c = list.size();
+    const std::string item = list.substr(start, c - start);
+    start = c + 1;
+    if (item.empty()) continue;
+    Result<OverrideRule> r = parseOverride("x=" + item);
+    if (!r || r->keep) return makeError("'" + item + "' is not FORMAT[@GRANULARITY]" + (r ? "" : ": " + r.error().message));
+    out.push_back(r->spec);
+  }
+  return out;
+}
+
+bool sameSpec(const WeightSpec& a, const WeightSpec& b) {
+  return a.format == b.format && a.granularity == b.granularity && a.group == b.group;
+}
+
+}  // namespace
 
 const CommandSpec& sensitivitySpec() {
   static const CommandSpec spec{
       "sensitivity",
-      "MODEL (--tokens FILE | --sample N [--seed S]) [--weights F] [--granularity G] [--per-layer] [--budget BITS --high F[@G]] [--json]",
+      "MODEL (--tokens FILE | --sample N [--seed S]) [--weights F] [--granularity G] [--per-layer] [--budget BITS [--candidates LIST]] [--json]",
       "Rank tensors by the KL their quantization alone causes; mixed precision under a bits budget.",
       "Each 2-D tensor (or each layer with --per-layer) is quantized to --weights/--granularity\n"
       "alone, the rest kept as stored, and the mean KL against the stored model is measured on the\n"
-      "data. With --budget BITS, the most sensitive tensors get --high (default int8@channel) while\n"
-      "the bits per weight over the ranked tensors stay <= BITS; the assignment is then evaluated\n"
-      "for real, next to the uniform --weights model.",
+      "data. With --budget BITS, each ranked tensor gets one of the --candidates formats (default:\n"
+      "--weights and --high) so that the summed KL of the tensors quantized alone is least while\n"
+      "the bits per weight over the ranked tensors stay <= BITS (an exact dynamic programme, then\n"
+      "the bytes left go to upgrades that do not raise the KL). The uniform format with the largest\n"
+      "bits per weight not above BITS (from --uniform) is found and added to the candidates; both\n"
+      "assignments are then evaluated for real and printed side by side.",
       {{"--tokens", "FILE", "token file"},
        {"--sample", "N", "N tokens sampled from the model (default input: 128)"},
        {"--seed", "S", "seed for --sample (default 0)"},
@@ -37,7 +68,9 @@ const CommandSpec& sensitivitySpec() {
        {"--calibration", "C", "max (default), percentile:P, mse"},
        {"--per-layer", "", "one row per layer"},
        {"--budget", "BITS", "bits per weight budget for the mixed assignment"},
-       {"--high", "F[@G]", "format given to the most sensitive tensors (default int8@channel)"},
+       {"--high", "F[@G]", "with --budget and no --candidates: the candidates are --weights and this (default int8@channel)"},
+       {"--candidates", "LIST", "formats the mixed assignment chooses from, e.g. int4@channel,int4@group:32,int8@channel"},
+       {"--uniform", "LIST", "uniform formats compared at the nearest budget not above (default: int4, int4-asym, nf4, int8, fp8-e4m3 x tensor, channel, group:16..256; q4_0, q8_0, fp16)"},
        {"--tokenizer", "FILE", "llama2.c tokenizer.bin"},
        {"--threads", "N", "CPU threads"},
        {"--json", "", "print JSON"},
@@ -116,40 +149,94 @@ int runSensitivity(const ParsedArgs& args) {
     for (const SensitivityRow& r : *rows) std::printf("  %-28s KL %.6f  top1 %6.2f%%\n", r.name.c_str(), r.kl_mean, 100 * r.top1);
   }
   if (budget && !so.per_layer) {
-    auto bytesOf = [&](const WeightSpec& w) -> Result<std::vector<std::pair<std::string, uint64_t>>> {
-      QuantScheme s = *scheme;
-      s.weights = w;
-      s.overrides.clear();
-      auto q = quantizeModel(*model, s);
-      if (!q) return q.error();
-      std::vector<std::pair<std::string, uint64_t>> v;
-      for (const auto& t : q->report.tensors) v.push_back({t.name, t.bytes});
-      return v;
-    };
-    auto bl = bytesOf(scheme->weights), bh = bytesOf(high->spec);
-    if (!bl || !bh) return runtimeError(spec, path + ": " + (bl ? bh.error().message : bl.error().message));
-    const MixedAssignment a = assignMixedPrecision(*rows, high->spec, *bl, *bh, *budget);
+    // Mixed precision under the budget (engine/quant/mixed_precision.h), verified by real evaluations
+    // next to the uniform format of the nearest budget not above it.
+    std::vector<WeightSpec> candidates{scheme->weights};
+    Result<std::vector<WeightSpec>> listed = parseSpecList(args.get("--candidates"));
+    if (!listed) return usageError(spec, "--candidates: " + listed.error().message);
+    if (args.has("--candidates")) candidates = *listed;
+    else candidates.push_back(high->spec);
+    Result<std::vector<WeightSpec>> uniform_specs = args.has("--uniform") ? parseSpecList(args.get("--uniform"))
+                                                                          : Result<std::vector<WeightSpec>>(defaultUniformSpecs());
+    if (!uniform_specs) return usageError(spec, "--uniform: " + uniform_specs.error().message);
+    std::vector<MixedTensor> decided;
+    for (const SensitivityRow& r : *rows) {
+      const WeightTensor* t = model->find(r.name);
+      if (!t) return runtimeError(spec, path + ": ranked tensor " + r.name + " not in the model");
+      decided.push_back({r.name, t->rows(), t->cols(), {}});
+    }
+    Result<UniformChoice> uniform = nearestUniform(decided, *uniform_specs, *budget);
+    if (!uniform) return runtimeError(spec, path + ": " + uniform.error().message);
+    if (std::none_of(candidates.begin(), candidates.end(), [&](const WeightSpec& c) { return sameSpec(c, uniform->spec); }))
+      candidates.push_back(uniform->spec);  // the uniform plan is then one the optimiser can choose
+    for (const WeightSpec& c : candidates) {
+      std::map<std::string, double> kl;
+      if (sameSpec(c, scheme->weights)) {
+        for (const SensitivityRow& r : *rows) kl[r.name] = r.kl_mean;
+      } else {
+        SensitivityOptions co = so;
+        co.spec = c;
+        if (!json) std::fprintf(stderr, "sensitivity: measuring %s\n", weightSpecName(c).c_str());
+        auto crow = tensorSensitivity(*model, **ref, **backend, ro, seqs, co);
+        if (!crow) return runtimeError(spec, path + ": " + crow.error().message);
+        for (const SensitivityRow& r : *crow) kl[r.name] = r.kl_mean;
+      }
+      for (MixedTensor& d : decided) d.cost.push_back(kl.at(d.name));
+    }
+    Result<MixedPlan> plan = solveMixedPrecision(decided, candidates, *budget);
+    if (!plan) return runtimeError(spec, path + ": " + plan.error().message);
+    std::map<std::string, bool> is_decided;
+    for (const MixedTensor& d : decided) is_decided[d.name] = true;
     nlohmann::ordered_json verify = nlohmann::ordered_json::array();
     for (bool mixed : {true, false}) {
       QuantScheme s = *scheme;
-      if (mixed) s.overrides = a.overrides;
-      auto run = buildSchemeRun(*model, s, **backend, ro, {}, false);
+      s.overrides.clear();
+      if (mixed) s.overrides = plan->overrides;
+      else s.weights = uniform->spec;
+      auto run = buildSchemeRun(*model, s, **backend, ro, std::vector<int32_t>{}, false);
       if (!run) return runtimeError(spec, run.error().message);
+      uint64_t bytes = 0;
+      int64_t elems = 0;
+      for (const TensorQuantReport& t : run->quantized.report.tensors)
+        if (is_decided.count(t.name)) bytes += t.bytes, elems += t.elements;
+      const double bits = elems ? 8.0 * double(bytes) / double(elems) : 0;
+      if (mixed && bytes != plan->bytes)
+        return runtimeError(spec, path + ": the mixed plan predicted " + std::to_string(plan->bytes) + " bytes but stores " +
+                                      std::to_string(bytes));
       auto r = evaluate(**ref, *run->runtime, seqs, so.eval);
       if (!r) return runtimeError(spec, r.error().message);
       verify.push_back({{"assignment", mixed ? "mixed" : "uniform"},
-                        {"quantized_bits_per_weight", run->quantized.report.quantized_bits_per_weight},
+                        {"weights", mixed ? std::string("mixed") : weightSpecName(uniform->spec)},
+                        {"decided_bits_per_weight", bits},
                         {"bits_per_weight", run->quantized.report.bits_per_weight},
-                        {"kl_mean", r->stats.kl.mean}, {"top1_agreement", r->stats.same_top}});
+                        {"kl_mean", r->stats.kl.mean}, {"top1_agreement", r->stats.same_top},
+                        {"perplexity", r->stats.perplexity}});
     }
-    out["mixed"] = {{"budget", *budget}, {"high", weightSpecName(high->spec)}, {"high_tensors", a.high},
-                    {"quantized_bits_per_weight", a.quantized_bits_per_weight}, {"verified", verify}};
+    std::map<std::string, int> per_spec;
+    nlohmann::ordered_json assign = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < decided.size(); ++i) {
+      const std::string sn = weightSpecName(candidates[size_t(plan->choice[i])]);
+      ++per_spec[sn];
+      assign.push_back({{"name", decided[i].name}, {"weights", sn}, {"kl_alone", decided[i].cost[size_t(plan->choice[i])]}});
+    }
+    nlohmann::ordered_json cj = nlohmann::ordered_json::array();
+    for (const WeightSpec& c : candidates) cj.push_back(weightSpecName(c));
+    out["mixed"] = {{"budget", *budget}, {"candidates", cj}, {"bits_per_weight", plan->bits_per_weight},
+                    {"bytes", plan->bytes}, {"predicted_kl_sum", plan->predicted_cost}, {"assignment", assign},
+                    {"uniform", {{"weights", weightSpecName(uniform->spec)}, {"bits_per_weight", uniform->bits_per_weight}}},
+                    {"verified", verify}};
     if (!json) {
-      std::printf("\nMixed precision under %.3f bits/weight: %zu tensors at %s, %.3f bits/weight\n", *budget, a.high.size(),
-                  weightSpecName(high->spec).c_str(), a.quantized_bits_per_weight);
+      std::printf("\nMixed precision under %.4f bits/weight (over the %zu ranked tensors), candidates:", *budget, decided.size());
+      for (const WeightSpec& c : candidates) std::printf(" %s", weightSpecName(c).c_str());
+      std::printf("\n  achieved %.4f bits/weight:", plan->bits_per_weight);
+      for (const auto& [sn, count] : per_spec) std::printf(" %d x %s", count, sn.c_str());
+      std::printf("\n  uniform at the nearest budget not above: %s, %.4f bits/weight\n", weightSpecName(uniform->spec).c_str(),
+                  uniform->bits_per_weight);
       for (const auto& v : verify)
-        std::printf("  %-8s %.3f bits/weight (matrices)  KL %.6f  top1 %.2f%%\n", v["assignment"].get<std::string>().c_str(),
-                    v["quantized_bits_per_weight"].get<double>(), v["kl_mean"].get<double>(), 100 * v["top1_agreement"].get<double>());
+        std::printf("  %-8s %-20s %.4f bits/weight (ranked tensors)  KL %.6f  top1 %.2f%%  PPL %.4f\n",
+                    v["assignment"].get<std::string>().c_str(), v["weights"].get<std::string>().c_str(),
+                    v["decided_bits_per_weight"].get<double>(), v["kl_mean"].get<double>(),
+                    100 * v["top1_agreement"].get<double>(), v["perplexity"].get<double>());
     }
   }
   // The experiment log: one run of kind sensitivity (app/cli/run_logging.h).

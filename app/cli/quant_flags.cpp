@@ -4,6 +4,9 @@
 #include <map>
 #include <set>
 
+#include "app/cli/cli_common.h"
+#include "engine/quant/quant_io.h"
+
 namespace precis::cli {
 namespace {
 
@@ -30,10 +33,12 @@ std::vector<OptionSpec> schemeOptionSpecs(bool lists) {
       {"--weights", lists ? "LIST" : "FORMAT",
        "weight format: fp32, fp16, bf16, fp8-e4m3, fp8-e5m2, int8, int8-asym, int4, int4-asym, nf4, q8_0, q4_0"},
       {"--granularity", lists ? "LIST" : "G", "scales of int/nf4/fp8 formats: tensor, channel (default), group:N (16..256)"},
-      {"--activations", lists ? "LIST" : "A", "matmul input precision: none (default), int8, fp8-e4m3 (CPU only)"},
+      {"--activations", lists ? "LIST" : "A", "matmul input precision: none (default), int8, fp8-e4m3 (simulated, CPU)"},
       {"--act-granularity", "G", "token (dynamic, default) or tensor (static, calibrated)"},
       {"--calibration", "C", "weight clipping: max (default), percentile:P, mse"},
-      {"--calib-tokens", "N", "static activation calibration: first N evaluation tokens (default 128)"},
+      {"--act-calibration", "C", "static activation ranges: max (default), percentile:P, mse"},
+      {"--calib-data", "FILE", "calibration text or token file (default: the first evaluation tokens)"},
+      {"--calib-tokens", "N", "calibration tokens used (default 128)"},
       {"--override", "RULES", "comma-separated PATTERN=keep or PATTERN=FORMAT[@GRANULARITY]"},
       {"--override-file", "FILE", "JSON {\"overrides\": [{\"pattern\", \"format\", \"granularity\"} | {\"pattern\", \"keep\": true}]}"},
       {"--quantize-embeddings", "", "quantize token_embd/output too (kept by default)"},
@@ -42,6 +47,13 @@ std::vector<OptionSpec> schemeOptionSpecs(bool lists) {
 
 Result<QuantScheme> schemeFromArgs(const ParsedArgs& args, const std::string& default_format) {
   QuantScheme s;
+  if (firstOf(args.get("--weights", default_format)) == "stored") {
+    s.stored = true;
+    for (const char* o : {"--granularity", "--activations", "--act-granularity", "--calibration", "--act-calibration", "--override",
+                          "--override-file", "--quantize-embeddings"})
+      if (args.has(o)) return makeError(std::string(o) + ": not with --weights stored (the file's own scheme applies)");
+    return s;
+  }
   Result<WeightFormat> f = parseWeightFormat(firstOf(args.get("--weights", default_format)));
   if (!f) return makeError("--weights: " + f.error().message);
   Result<WeightSpec> w = parseGranularity(firstOf(args.get("--granularity", "channel")), *f);
@@ -56,6 +68,11 @@ Result<QuantScheme> schemeFromArgs(const ParsedArgs& args, const std::string& de
   Result<Calibration> c = parseCalibration(args.get("--calibration", "max"));
   if (!c) return makeError("--calibration: " + c.error().message);
   s.calibration = *c;
+  Result<Calibration> ac = parseCalibration(args.get("--act-calibration", "max"));
+  if (!ac) return makeError("--act-calibration: " + ac.error().message);
+  s.act_calibration = *ac;
+  if (args.has("--act-calibration") && (s.activations == ActFormat::None || s.act_granularity != ActGranularity::Tensor))
+    return makeError("--act-calibration: only for static activations (--activations int8|fp8-e4m3 --act-granularity tensor)");
   s.include_embeddings = args.has("--quantize-embeddings");
   if (args.has("--override-file")) {
     Result<std::vector<OverrideRule>> rules = loadOverrideFile(args.get("--override-file"));
@@ -70,35 +87,92 @@ Result<QuantScheme> schemeFromArgs(const ParsedArgs& args, const std::string& de
   return s;
 }
 
+namespace {
+
+Status runCalibration(LlamaRuntime& rt, const CalibrationData& calib, int vocab) {
+  std::vector<float> logits(static_cast<size_t>(vocab));
+  for (const std::vector<int32_t>& w : calib.windows) {
+    std::vector<BatchToken> batch;
+    const int n = std::min<int>(int(w.size()), rt.options().max_ctx);
+    for (int i = 0; i < n; ++i) batch.push_back({w[size_t(i)], i, 0, i == n - 1});
+    if (Status s = rt.forward(batch, logits); !s) return makeError("calibration: " + s.error().message);
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme, Backend& backend,
                                  const RuntimeOptions& ro, const std::vector<int32_t>& calib_tokens, bool stats) {
+  const int window = ro.max_ctx > 0 ? ro.max_ctx : stored.config.context_length;
+  return buildSchemeRun(stored, scheme, backend, ro,
+                        calibrationFromTokens({calib_tokens}, int64_t(calib_tokens.size()), window, "evaluation tokens"), stats);
+}
+
+Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme, Backend& backend,
+                                 const RuntimeOptions& ro, const CalibrationData& calib, bool stats) {
   SchemeRun run;
-  QuantizeModelOptions qo;
-  qo.stats = stats;
-  Result<QuantizedModel> q = quantizeModel(stored, scheme, qo);
-  if (!q) return q.error();
-  run.quantized = std::move(*q);
-  Backend* be = &backend;
-  if (scheme.activations != ActFormat::None) {
-    if (scheme.weights.format == WeightFormat::Q8_0 || scheme.weights.format == WeightFormat::Q4_0)
-      return makeError(std::string("--activations: the ") + weightFormatName(scheme.weights.format) +
-                       " kernels already quantize activations to q8_0 blocks; use --activations none");
-    ActQuantBackend::Options ao;
-    ao.format = scheme.activations;
-    ao.granularity = scheme.act_granularity;
-    ao.vocab_size = stored.config.vocab_size;
-    ao.quantize_classifier = scheme.include_embeddings;
-    Result<std::unique_ptr<ActQuantBackend>> a = ActQuantBackend::create(backend, ao);
-    if (!a) return a.error();
-    run.act = std::move(*a);
-    be = run.act.get();
+  run.scheme = scheme;
+  ActClipMap file_clips;
+  if (scheme.stored) {
+    Result<StoredQuantization> sq = storedQuantization(stored);
+    if (!sq) return sq.error();
+    run.stored = true;
+    run.quantized.model = stored;  // shares the tensors' data
+    run.quantized.report = std::move(sq->report);
+    if (sq->from_file && stored.format == "precis-quant") {
+      // The packed matrices too, so the packed kernels run exactly as for `eval MODEL <flags>`.
+      Result<LoadedQuantFile> f = loadQuantizedSafetensors(stored.path);
+      if (!f) return f.error();
+      run.quantized = std::move(f->quantized);
+    }
+    if (sq->from_file) {
+      run.scheme = sq->scheme;
+      run.scheme.stored = true;
+      file_clips = sq->act_clip;
+    } else {
+      run.scheme = QuantScheme{};
+      run.scheme.stored = true;
+      run.scheme.weights = WeightSpec{WeightFormat::F32, Granularity::None, 0};
+    }
+  } else {
+    QuantizeModelOptions qo;
+    qo.stats = stats;
+    Result<QuantizedModel> q = quantizeModel(stored, scheme, qo);
+    if (!q) return q.error();
+    run.quantized = std::move(*q);
   }
-  // Real packed int8/int4 kernels (engine/quant/packed_backend.h) on the CPU; static activation
-  // scales stay on the simulated path here (their calibration is keyed by weight, not by name).
-  if (backend.device().backend == "cpu" &&
-      (scheme.activations == ActFormat::None || scheme.act_granularity == ActGranularity::Token)) {
-    const PackedBackend::Options po{scheme.activations, scheme.act_granularity, stored.config.vocab_size,
-                                    scheme.include_embeddings};
+  const QuantScheme& sc = run.scheme;
+  Backend* be = &backend;
+  const bool static_acts = sc.activations != ActFormat::None && sc.act_granularity == ActGranularity::Tensor;
+  if (sc.activations != ActFormat::None) {
+    if (sc.weights.format == WeightFormat::Q8_0 || sc.weights.format == WeightFormat::Q4_0)
+      return makeError(std::string("--activations: the ") + weightFormatName(sc.weights.format) +
+                       " kernels already quantize activations to q8_0 blocks; use --activations none");
+    if (static_acts) {
+      CalibActBackend::Options co;
+      co.format = sc.activations;
+      co.calibration = sc.act_calibration;
+      co.order = matmulOrder(run.quantized.model);
+      co.quantize_classifier = sc.include_embeddings;
+      Result<std::unique_ptr<CalibActBackend>> c = CalibActBackend::create(backend, co);
+      if (!c) return c.error();
+      run.calib = std::move(*c);
+      be = run.calib.get();
+    } else {
+      ActQuantBackend::Options ao;
+      ao.format = sc.activations;
+      ao.granularity = sc.act_granularity;
+      ao.vocab_size = stored.config.vocab_size;
+      ao.quantize_classifier = sc.include_embeddings;
+      Result<std::unique_ptr<ActQuantBackend>> a = ActQuantBackend::create(backend, ao);
+      if (!a) return a.error();
+      run.act = std::move(*a);
+      be = run.act.get();
+    }
+  }
+  if (backend.device().backend == "cpu") {  // real packed int8/int4 kernels (engine/quant/packed_backend.h)
+    const PackedBackend::Options po{sc.activations, sc.act_granularity, stored.config.vocab_size, sc.include_embeddings};
     Result<std::unique_ptr<PackedBackend>> p = PackedBackend::create(backend, *be, run.quantized, po);
     if (!p) return p.error();
     run.packed = std::move(*p);
@@ -107,22 +181,69 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
   Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(run.quantized.model, *be, ro);
   if (!rt) return makeError("test runtime: " + rt.error().message);
   run.runtime = std::move(*rt);
-  if (run.act && scheme.act_granularity == ActGranularity::Tensor) {
-    if (calib_tokens.empty()) return makeError("--act-granularity tensor: no calibration tokens");
-    run.act->setMode(ActQuantBackend::Mode::Observe);
-    std::vector<BatchToken> batch;
-    const int n = std::min<int>(int(calib_tokens.size()), run.runtime->options().max_ctx);
-    for (int i = 0; i < n; ++i) batch.push_back({calib_tokens[size_t(i)], i, 0, i == n - 1});
-    std::vector<float> logits(size_t(stored.config.vocab_size));
-    if (Status s = run.runtime->forward(batch, logits); !s) return makeError("calibration: " + s.error().message);
-    run.act->setMode(ActQuantBackend::Mode::Apply);
+  const int vocab = stored.config.vocab_size;
+  if (run.calib && run.stored && !file_clips.empty()) {
+    run.act_clip = file_clips;
+    run.calib_desc = "ranges stored in " + stored.path;
+    // One token through every matmul (packed ones included) so the decorator learns the weights'
+    // names in runtime order, as the calibration pass does for a fresh scheme.
+    if (run.packed) run.packed->setMode(PackedBackend::Mode::Observe);
+    if (Status s = runCalibration(*run.runtime, calibrationFromTokens({{0}}, 1, 1, "naming pass"), vocab); !s) return s.error();
+    if (run.packed) run.packed->setMode(PackedBackend::Mode::Apply);
+  } else if (run.calib) {
+    if (calib.tokens == 0) return makeError("--act-granularity tensor: no calibration tokens");
+    run.calib->setMode(CalibActBackend::Mode::Observe);
+    if (run.packed) run.packed->setMode(PackedBackend::Mode::Observe);  // calibrate on the f32 path
+    if (Status s = runCalibration(*run.runtime, calib, vocab); !s) return s.error();
+    if (run.packed) run.packed->setMode(PackedBackend::Mode::Apply);
+    Result<ActClipMap> clips = run.calib->calibrate();
+    if (!clips) return clips.error();
+    run.act_clip = std::move(*clips);
+    run.act_stats = run.calib->stats();
+    run.calib_desc = calib.description;
+  }
+  if (run.calib) {
+    run.calib->setClips(run.act_clip);
+    if (run.packed) run.packed->setStaticClips(run.act_clip);
+    run.calib->setMode(CalibActBackend::Mode::Apply);
+  }
+  if (stats && run.act_stats.empty() && calib.tokens > 0 && backend.device().backend == "cpu") {
+    // Statistics only: observe the test model's matmul inputs on the calibration data.
+    CalibActBackend::Options co;
+    co.format = sc.activations == ActFormat::None ? ActFormat::Int8 : sc.activations;
+    co.calibration = sc.act_calibration;
+    co.order = matmulOrder(run.quantized.model);
+    co.quantize_classifier = sc.include_embeddings;
+    Result<std::unique_ptr<CalibActBackend>> obs = CalibActBackend::create(backend, co);
+    if (!obs) return obs.error();
+    (*obs)->setMode(CalibActBackend::Mode::Observe);
+    Result<std::unique_ptr<LlamaRuntime>> ort = LlamaRuntime::create(run.quantized.model, **obs, ro);
+    if (!ort) return makeError("statistics runtime: " + ort.error().message);
+    if (Status s = runCalibration(**ort, calib, vocab); !s) return s.error();
+    if (Result<ActClipMap> c = (*obs)->calibrate(); !c) return c.error();
+    run.act_stats = (*obs)->stats();
+    run.calib_desc = calib.description;
   }
   return run;
 }
 
+Result<CalibrationData> calibrationFromArgs(const ParsedArgs& args, const Model& model, int window,
+                                            const std::vector<std::vector<int32_t>>& fallback,
+                                            const std::string& fallback_what) {
+  std::string err;
+  const std::optional<long long> n = intOption(args, "--calib-tokens", 128, 1, 1 << 24, err);
+  if (!n) return makeError(err);
+  if (args.has("--calib-data")) {
+    Result<CalibrationData> d = loadCalibrationData(args.get("--calib-data"), model, *n, window);
+    if (!d) return makeError("--calib-data: " + d.error().message);
+    return d;
+  }
+  return calibrationFromTokens(fallback, *n, window, fallback_what);
+}
+
 bool activationsSimulated(const SchemeRun& run) {
   if (run.packed) return run.packed->activationsSimulated();
-  return run.act != nullptr;
+  return run.act != nullptr || run.calib != nullptr;
 }
 
 nlohmann::ordered_json schemeKernelsJson(const SchemeRun& run) {
@@ -130,7 +251,7 @@ nlohmann::ordered_json schemeKernelsJson(const SchemeRun& run) {
   std::map<std::string, int> simulated;  // weight spec -> tensors
   for (const TensorQuantReport& t : run.quantized.report.tensors)
     if (t.simulated) ++simulated[t.to];
-  const std::string act = run.act ? run.act->description() : "";
+  const std::string act = run.act ? run.act->description() : run.calib ? run.calib->description() : "";
   if (run.packed)  // lab-format weights on the real packed kernels
     for (const PackedBackend::KernelRow& r : run.packed->kernelRows())
       a.push_back({{"op", "matmul"},
@@ -154,7 +275,8 @@ nlohmann::ordered_json schemeKernelsJson(const SchemeRun& run) {
   return a;
 }
 
-nlohmann::ordered_json schemeWeightsJson(const SchemeRun& run, const QuantScheme& scheme) {
+nlohmann::ordered_json schemeWeightsJson(const SchemeRun& run, const QuantScheme& flags) {
+  const QuantScheme& scheme = run.stored ? run.scheme : flags;
   const ModelQuantReport& r = run.quantized.report;
   nlohmann::ordered_json kept = nlohmann::ordered_json::array(), notes = nlohmann::ordered_json::array();
   for (const TensorQuantReport& t : r.tensors) {
@@ -175,7 +297,8 @@ nlohmann::ordered_json schemeWeightsJson(const SchemeRun& run, const QuantScheme
           {"simulated_tensors", r.simulated_tensors},
           {"kept", kept},
           {"adjusted", notes},
-          {"overrides", ov}};
+          {"overrides", ov},
+          {"as_stored", run.stored}};
 }
 
 nlohmann::ordered_json schemeStatsJson(const SchemeRun& run) {
@@ -210,6 +333,16 @@ ConvertReport toConvertReport(const ModelQuantReport& r) {
   return c;
 }
 
+nlohmann::ordered_json actStatsJson(const SchemeRun& run) {
+  nlohmann::ordered_json a = nlohmann::ordered_json::array();
+  for (const ActTensorStats& s : run.act_stats)
+    a.push_back({{"name", s.name}, {"values", s.count}, {"samples", s.samples}, {"min", s.min}, {"max", s.max},
+                 {"absmax", s.absmax}, {"clip", s.clip}, {"clip_rate", s.clip_rate},
+                 {"saturation_rate", s.saturation_rate}, {"kurtosis", s.kurtosis}, {"outlier_rate_6sigma", s.outlier_rate},
+                 {"sqnr_db", s.sqnr_db}});
+  return a;
+}
+
 void printSchemeStats(const SchemeRun& run) {
   std::printf("\nPer-tensor statistics (weights):\n  %-26s %-16s %8s %10s %8s %10s %10s %8s %6s\n", "tensor", "as",
               "SQNR dB", "rel MSE", "clip %", "scale min", "scale max", "kurt", "out6s");
@@ -219,6 +352,17 @@ void printSchemeStats(const SchemeRun& run) {
     std::printf("  %-26s %-16s %8.2f %10.3g %8.4f %10.3g %10.3g %8.2f %6lld\n", t.name.c_str(), t.to.c_str(), s.sqnr_db,
                 s.rel_mse, 100 * s.clip_rate, s.scale_min, s.scale_max, s.kurtosis, static_cast<long long>(s.outliers));
   }
+  if (run.act_stats.empty()) return;
+  const QuantScheme& sc = run.scheme;
+  const bool applied = run.calib != nullptr;
+  std::printf("\nActivation statistics (matmul inputs) on %s,\n  clip chosen by %s for %s%s:\n", run.calib_desc.c_str(),
+              calibrationName(sc.act_calibration).c_str(), actFormatName(sc.activations == ActFormat::None ? ActFormat::Int8 : sc.activations),
+              applied ? " (applied)" : " (not applied: measured only)");
+  std::printf("  %-26s %10s %10s %10s %8s %8s %8s %8s %8s\n", "tensor", "min", "max", "clip", "clip %", "sat %", "kurt",
+              "out6s %", "SQNR dB");
+  for (const ActTensorStats& s : run.act_stats)
+    std::printf("  %-26s %10.4g %10.4g %10.4g %8.4f %8.4f %8.2f %8.4f %8.2f\n", s.name.c_str(), s.min, s.max, s.clip,
+                100 * s.clip_rate, 100 * s.saturation_rate, s.kurtosis, 100 * s.outlier_rate, s.sqnr_db);
 }
 
 }  // namespace precis::cli

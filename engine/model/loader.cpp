@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "engine/quant/quant_io.h"  // isPrecisQuantFile: files written by precis-cli quantize
 
 namespace precis {
 namespace fs = std::filesystem;
@@ -14,6 +15,7 @@ std::string detectFormat(const std::string& path) {
   const fs::path p = path;
   if (fs::is_directory(p, ec)) return fs::exists(p / "config.json", ec) ? "safetensors" : "";
   if (!fs::is_regular_file(p, ec)) return "";
+  if (p.extension() == ".safetensors" && isPrecisQuantFile(path)) return "precis-quant";
   if (p.filename() == "config.json" || p.extension() == ".safetensors") {
     if (fs::exists(p.parent_path().empty() ? fs::path("config.json") : p.parent_path() / "config.json", ec))
       return "safetensors";
@@ -34,6 +36,7 @@ Result<Model> loadModel(const std::string& path, const LoadOptions& options) {
     return makeError(path + ": not a model file, nor a directory with config.json");
   }
   if (format == "gguf") return loadGguf(path, options);
+  if (format == "precis-quant") return loadPrecisQuant(path, options);
   if (format == "safetensors") return loadHuggingFace(path, options);
   return loadLlama2c(path, options);
 }

@@ -19,7 +19,8 @@ struct LoadOptions {
   bool allow_nonfinite = false;
 };
 
-// "gguf" (magic "GGUF" or a .gguf name), "safetensors" (a Hugging Face directory, its config.json or a .safetensors file in it),
+// "gguf" (magic "GGUF" or a .gguf name), "precis-quant" (a .safetensors file whose metadata holds a
+// Precis quantization config), "safetensors" (a Hugging Face directory, its config.json or a .safetensors file in it),
 // "llama2c" (anything else that is a regular file), or "" when the path cannot be read.
 std::string detectFormat(const std::string& path);
 
@@ -34,5 +35,7 @@ Result<Model> loadGguf(const std::string& path, const LoadOptions& options = {})
 Result<Model> loadGgufBytes(const FileBytes& bytes, const LoadOptions& options = {});
 // `path`: the directory, its config.json, or a .safetensors file inside it.
 Result<Model> loadHuggingFace(const std::string& path, const LoadOptions& options = {});
+// A .safetensors file written by `precis-cli quantize` (engine/quant/quant_io_read.cpp).
+Result<Model> loadPrecisQuant(const std::string& path, const LoadOptions& options = {});
 
 }  // namespace precis

@@ -8,7 +8,7 @@
 
 namespace precis {
 
-Result<SafetensorsFile> parseSafetensors(const FileBytes& fb) {
+Result<SafetensorsFile> parseSafetensors(const FileBytes& fb, const SafetensorsParse& options) {
   const std::string& path = fb.path;
   ByteReader r(fb.data, fb.size);
   const uint64_t n = r.read<uint64_t>();
@@ -43,10 +43,12 @@ Result<SafetensorsFile> parseSafetensors(const FileBytes& fb) {
     SafetensorsTensor t;
     t.name = name;
     const std::string dtype = dt->get<std::string>();
+    t.dtype = dtype;
     if (dtype == "F32") t.type = DType::F32;
     else if (dtype == "F16") t.type = DType::F16;
     else if (dtype == "BF16") t.type = DType::BF16;
-    else return bad("unsupported dtype " + dtype + " (supported: F32, F16, BF16)");
+    else if (dtype == "U8" && options.raw_u8) t.type = DType::Count;
+    else return bad("unsupported dtype " + dtype + (options.raw_u8 ? " (supported: F32, F16, BF16, U8)" : " (supported: F32, F16, BF16)"));
     uint64_t elements = 1;
     for (const auto& d : *sh) {
       if (!d.is_number_unsigned()) return bad("shape entries must be non-negative integers");
@@ -61,7 +63,8 @@ Result<SafetensorsFile> parseSafetensors(const FileBytes& fb) {
       return bad("data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) + "] lie outside the data (" +
                  std::to_string(data_size) + " bytes; file truncated?)");
     uint64_t expect = 0;
-    if (!checkedMul(elements, dtypeTraits(t.type).block_bytes, &expect) || expect != end - begin)
+    const uint64_t elem_bytes = t.type == DType::Count ? 1 : dtypeTraits(t.type).block_bytes;
+    if (!checkedMul(elements, elem_bytes, &expect) || expect != end - begin)
       return bad("data_offsets cover " + std::to_string(end - begin) + " bytes but shape and dtype need " +
                  std::to_string(expect));
     t.data = fb.data + data_start + begin;
@@ -70,7 +73,8 @@ Result<SafetensorsFile> parseSafetensors(const FileBytes& fb) {
   }
   // Ranges must not overlap.
   std::vector<const SafetensorsTensor*> sorted;
-  for (const SafetensorsTensor& t : f.tensors) sorted.push_back(&t);
+  for (const SafetensorsTensor& t : f.tensors)
+    if (t.bytes) sorted.push_back(&t);  // an empty tensor occupies no bytes and overlaps nothing
   std::sort(sorted.begin(), sorted.end(), [](auto* a, auto* b) { return a->data < b->data; });
   for (size_t k = 1; k < sorted.size(); ++k)
     if (sorted[k - 1]->data + sorted[k - 1]->bytes > sorted[k]->data)

@@ -48,9 +48,11 @@ struct QuantScheme {
   WeightSpec weights;
   ActFormat activations = ActFormat::None;
   ActGranularity act_granularity = ActGranularity::Token;
-  Calibration calibration;
+  Calibration calibration;         // weight clipping ranges
+  Calibration act_calibration;     // static (tensor) activation clipping ranges, on calibration data
   bool include_embeddings = false;  // also quantize token_embd / output
   std::vector<OverrideRule> overrides;  // the first matching rule wins
+  bool stored = false;  // test the model exactly as stored (a file written by `precis-cli quantize`)
 };
 
 const char* weightFormatName(WeightFormat f);  // "fp8-e4m3", "int4-asym", "q4_0", ...
