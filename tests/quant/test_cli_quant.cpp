@@ -37,10 +37,12 @@ class TestCliQuant : public QObject {
     QCOMPARE(rows[0]["granularity"].get<std::string>(), std::string("-"));
     QCOMPARE(rows[0]["simulated"].get<bool>(), false);
     QCOMPARE(rows[2]["granularity"].get<std::string>(), std::string("group:32"));
-    QCOMPARE(rows[2]["simulated"].get<bool>(), true);
-    bool saw_simulated_kernel = false;
-    for (const auto& k : rows[2]["kernels"]) saw_simulated_kernel |= k["kernel"].get<std::string>().rfind("simulated", 0) == 0;
-    QVERIFY(saw_simulated_kernel);
+    // int8 group:32 runs the real packed kernel (kernels/cpu/matmul_packed.h), and says so.
+    QCOMPARE(rows[2]["simulated"].get<bool>(), false);
+    bool saw_packed_kernel = false;
+    for (const auto& k : rows[2]["kernels"])
+      saw_packed_kernel |= k["kernel"].get<std::string>().rfind("int8 x f32 packed dot", 0) == 0 && !k["simulated"].get<bool>();
+    QVERIFY(saw_packed_kernel);
     // int8 beats int4 at the same granularity; group beats tensor for int4
     QVERIFY(rows[1]["kl"]["mean"].get<double>() < rows[3]["kl"]["mean"].get<double>());
     QVERIFY(rows[4]["kl"]["mean"].get<double>() < rows[3]["kl"]["mean"].get<double>());
