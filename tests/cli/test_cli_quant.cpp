@@ -3,7 +3,8 @@
 // lab format with mse clipping, GGUF for q4_0, static int8 activations calibrated on a token file
 // with percentile ranges); info reports the same bytes; --stats measures activation statistics on
 // the calibration data; bad input exits with a clear message (unknown format, missing --out, bad
-// extension, unwritable folder, impossible group size, lab format into GGUF, text without tokenizer).
+// extension, unwritable folder, impossible group size, lab format into GGUF, text without tokenizer);
+// sensitivity --budget meets the budget, the stored bytes agree with the plan, mixed KL <= uniform KL.
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -108,6 +109,24 @@ class TestCliQuantize : public QObject {
     }
     QVERIFY(clipped_somewhere);
     compareEvals(flags, out);
+  }
+
+  void sensitivityBudget() {
+    PRECIS_REQUIRE_MODEL("stories260K.bin");
+    Run r = cli({"sensitivity", model(), "--weights", "int4", "--budget", "5", "--sample", "64", "--seed", "3", "--json", "--no-log"});
+    QVERIFY2(r.code == 0, r.err.constData());
+    const nlohmann::json m = json(r)["mixed"];
+    QVERIFY(m["bits_per_weight"].get<double>() <= 5.0);
+    QVERIFY(m["bits_per_weight"].get<double>() >= m["uniform"]["bits_per_weight"].get<double>());
+    QCOMPARE(m["assignment"].size(), size_t(35));
+    const auto& v = m["verified"];
+    QCOMPARE(v.size(), size_t(2));
+    QCOMPARE(v[0]["decided_bits_per_weight"].get<double>(), m["bits_per_weight"].get<double>());  // the stored bytes agree
+    QVERIFY(v[1]["decided_bits_per_weight"].get<double>() <= 5.0);
+    QVERIFY2(v[0]["kl_mean"].get<double>() <= v[1]["kl_mean"].get<double>(), r.out.constData());
+    Run low = cli({"sensitivity", model(), "--weights", "int4", "--budget", "2", "--sample", "16", "--no-log"});
+    QCOMPARE(low.code, 1);
+    QVERIFY(low.err.contains("bits per weight"));
   }
 
   void errors() {
