@@ -6,13 +6,8 @@
 #include <vector>
 
 #include "app/cli/cli_common.h"
+#include "engine/core/build_info.h"
 
-#ifndef PRECIS_VERSION
-#define PRECIS_VERSION "unknown"
-#endif
-#ifndef PRECIS_GIT_COMMIT
-#define PRECIS_GIT_COMMIT "unknown"
-#endif
 
 namespace {
 
@@ -43,7 +38,7 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (first == "--version") {
-    std::cout << "precis-cli " << PRECIS_VERSION << " (git " << PRECIS_GIT_COMMIT << ")\n";
+    std::cout << "precis-cli " << precis::precisVersion() << " (git " << precis::precisGitCommit() << ")\n";
     return kExitOk;
   }
   for (const Command& c : commands()) {

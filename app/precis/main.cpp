@@ -6,6 +6,7 @@
 #include <QSettings>
 
 #include "app/precis/screenshots.h"
+#include "engine/core/build_info.h"
 #include "ui/main_window.h"
 
 int main(int argc, char** argv) {
@@ -13,7 +14,7 @@ int main(int argc, char** argv) {
   QApplication::setOrganizationName("Precis");
   QApplication::setApplicationName("precis");
   QApplication::setApplicationDisplayName("Precis");
-  QApplication::setApplicationVersion(QString(PRECIS_VERSION) + " (" + PRECIS_GIT_COMMIT + ")");
+  QApplication::setApplicationVersion(QString(precis::precisVersion()) + " (" + precis::precisGitCommit() + ")");
   QApplication::setDesktopFileName("io.github.precis.Precis");
 
   QCommandLineParser parser;

@@ -8,15 +8,10 @@
 #include <fstream>
 #include <thread>
 
+#include "engine/core/build_info.h"
 #include "engine/log/digest_cache.h"
 #include "engine/log/sha256.h"
 
-#ifndef PRECIS_VERSION
-#define PRECIS_VERSION "unknown"
-#endif
-#ifndef PRECIS_GIT_COMMIT
-#define PRECIS_GIT_COMMIT "unknown"
-#endif
 
 namespace precis {
 
@@ -52,8 +47,8 @@ nlohmann::ordered_json hostEnvelope() {
     j["arch"] = u.machine;
     j["hostname"] = u.nodename;
   }
-  j["precis_version"] = PRECIS_VERSION;
-  j["git_commit"] = PRECIS_GIT_COMMIT;
+  j["precis_version"] = precisVersion();
+  j["git_commit"] = precisGitCommit();
   return j;
 }
 
