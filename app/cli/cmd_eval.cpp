@@ -179,10 +179,10 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
   if (anyQuantized(*reference)) {
     Result<Model> deq = convertWeights(*reference, WeightPlan{DType::F32, true}, nullptr);
     if (!deq) return runtimeError(spec, path + ": dequantizing the reference: " + deq.error().message);
-    reference_model = std::move(*deq);
-    reference = &reference_model;
     reference_desc = (args.has("--reference") ? "--reference " + args.get("--reference") : std::string("the stored model")) +
                      " (" + storedTypes(*reference) + ") dequantized to f32";
+    reference_model = std::move(*deq);
+    reference = &reference_model;
   }
 
   // Runtimes on one backend.
