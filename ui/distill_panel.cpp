@@ -98,7 +98,7 @@ DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
   tf->addRow(tr("Se&quences:"), sequences_);
   tf->addRow(tr("&File:"), file_);
   tf->addRow(tr("See&d:"), seed_);
-  tf->addRow(tr("&Write to:"), out_row);
+  tf->addRow(tr("Write to:"), out_row);
 
   start_ = new QPushButton(tr("&Start"));
   stop_ = new QPushButton(tr("St&op"));

@@ -17,6 +17,7 @@
 #include <memory>
 
 #include <QCheckBox>
+#include <QDoubleSpinBox>
 #include <QLineEdit>
 #include <QTableView>
 
@@ -104,7 +105,7 @@ int renderScreenshots(QApplication& app, const QString& dir, const QString& mode
     q->ctxBox()->setValue(128);
     q->sweepButton()->click();
   });
-  // Then: a sensitivity analysis (q4_0), a batching run (static and continuous on one closed-loop
+  // Then: a sensitivity analysis (q4_0), a batching run (static and continuous on one Poisson
   // trace), a short distillation, and the shots.
   int swept_runs = 0;
   QObject::connect(worker, &ui::EngineWorker::sweepFinished, &app, [&](bool, int done, int) {
@@ -118,7 +119,7 @@ int renderScreenshots(QApplication& app, const QString& dir, const QString& mode
     ui::ServePanel* s = window.servePanel();
     s->policyBox("static")->setChecked(true);
     s->policyBox("continuous")->setChecked(true);
-    s->arrivalBox()->setCurrentIndex(s->arrivalBox()->findData("closed"));
+    s->rateBox()->setValue(40);  // Poisson arrivals, faster than the model serves them one at a time
     s->requestsBox()->setValue(48);
     s->outputLenEdit()->setText("8:48");
     s->runButton()->click();
@@ -135,8 +136,9 @@ int renderScreenshots(QApplication& app, const QString& dir, const QString& mode
       window.quantizePanel()->showRun(swept_runs);     // the last format of the sweep
       ui::RunsPanel* r = window.runsPanel();
       const int rows = r->table()->model()->rowCount();
-      if (rows >= 2) r->selectRuns({r->table()->model()->index(0, 0).data(Qt::UserRole).toLongLong(),
-                                    r->table()->model()->index(1, 0).data(Qt::UserRole).toLongLong()});
+      // Newest first: the distillation, then the continuous and static serving runs: compare those two.
+      if (rows >= 3) r->selectRuns({r->table()->model()->index(1, 0).data(Qt::UserRole).toLongLong(),
+                                    r->table()->model()->index(2, 0).data(Qt::UserRole).toLongLong()});
       (*run_shots)(0);
     });
   });
