@@ -1,4 +1,5 @@
-// ChartWidget: bulk series data, and the PNG / SVG / CSV exports write what the chart holds.
+// ChartWidget: bulk series data, the PNG / SVG / CSV exports write what the chart holds, the
+// logarithmic y axis keeps every point (y <= 0 only undrawn) and survives switching, series removal.
 #include <QImage>
 #include <QTemporaryDir>
 #include <QXmlStreamReader>
@@ -14,7 +15,30 @@ class TestChartWidget : public QObject {
  private slots:
   void bulkData();
   void exports();
+  void logAxisAndRemoval();
 };
+
+void TestChartWidget::logAxisAndRemoval() {
+  ChartWidget c;
+  c.setLogY(true);
+  QVERIFY(c.logY());
+  const int s = c.addSeries(ChartWidget::Kind::Scatter, "runs");
+  c.setPoints(s, {{32, 0}, {8.5, 0.03}, {4.5, 2.3}});  // f32 against itself has KL 0
+  c.resize(500, 300);
+  c.show();
+  QVERIFY(!c.renderImage().isNull());
+  QCOMPARE(c.points(s).size(), 3);  // the KL-0 point is kept (CSV, clicks), only not drawn
+  QCOMPARE(c.toCsv().count('\n'), 4);
+  c.setLogY(false);
+  QVERIFY(!c.logY());
+  QCOMPARE(c.points(s).size(), 3);
+  c.setLogY(true);
+  QVERIFY(!c.renderImage().isNull());
+  c.removeAllSeries();
+  QCOMPARE(c.seriesCount(), 0);
+  QCOMPARE(c.toCsv(), QString("series,kind,x,y,x_end\n"));
+  QCOMPARE(c.addSeries(ChartWidget::Kind::Line, "again"), 0);
+}
 
 void TestChartWidget::bulkData() {
   ChartWidget c;
