@@ -12,13 +12,13 @@
 #include <memory>
 #include <vector>
 
-#include "engine/backend/backend.h"
+#include "engine/backend/forwarding_backend.h"
 #include "engine/core/result.h"
 #include "engine/quant/scheme.h"
 
 namespace precis {
 
-class ActQuantBackend : public Backend {
+class ActQuantBackend : public ForwardingBackend {
  public:
   enum class Mode { Observe, Apply };
   struct Options {
@@ -38,30 +38,11 @@ class ActQuantBackend : public Backend {
   double clipRate() const { return elements_ ? double(clipped_) / double(elements_) : 0; }  // Apply, static
   std::string description() const;  // "int8 per-token (dynamic) fake-quant of matmul inputs"
 
-  const DeviceInfo& device() const override { return inner_.device(); }
-  bool supportsOp(Op op, DType t) const override { return inner_.supportsOp(op, t); }
   std::string kernelName(Op op, DType t) const override;
-  std::unique_ptr<Buffer> alloc(size_t bytes) override { return inner_.alloc(bytes); }
-  void upload(Buffer& d, size_t o, const void* s, size_t b) override { inner_.upload(d, o, s, b); }
-  void download(const Buffer& s, size_t o, void* d, size_t b) override { inner_.download(s, o, d, b); }
-  void synchronize() override { inner_.synchronize(); }
-  std::string lastError() const override { return inner_.lastError(); }
-  void getRows(const TensorView& t, const TensorView& ids, const TensorView& out) override { inner_.getRows(t, ids, out); }
-  void rmsNorm(const TensorView& x, const TensorView& w, float eps, const TensorView& y) override { inner_.rmsNorm(x, w, eps, y); }
   void matmul(const TensorView& w, const TensorView& x, const TensorView& y) override;
-  void rope(const TensorView& x, const TensorView& pos, int hd, float theta, RopeStyle s) override { inner_.rope(x, pos, hd, theta, s); }
-  void storeRows(const TensorView& s, const TensorView& d, const TensorView& r) override { inner_.storeRows(s, d, r); }
-  void attention(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView& table,
-                 const TensorView& seq, const TensorView& pos, const AttentionParams& p,
-                 const TensorView& out) override {
-    inner_.attention(q, k, v, table, seq, pos, p, out);
-  }
-  void siluMul(const TensorView& a, const TensorView& b) override { inner_.siluMul(a, b); }
-  void add(const TensorView& y, const TensorView& x) override { inner_.add(y, x); }
 
  private:
-  ActQuantBackend(Backend& inner, const Options& o) : inner_(inner), opt_(o) {}
-  Backend& inner_;
+  ActQuantBackend(Backend& inner, const Options& o) : ForwardingBackend(inner), opt_(o) {}
   Options opt_;
   Mode mode_ = Mode::Apply;
   std::map<const void*, float> amax_;  // weight data -> observed max |x|

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/backend/backend.h"
+#include "engine/backend/forwarding_backend.h"
 #include "engine/core/result.h"
 #include "engine/model/model.h"
 #include "engine/quant/quant_io.h"
@@ -49,7 +49,7 @@ struct ActTensorStats {
 // Picks the clip value of values x with a calibration (exposed for tests).
 float chooseActClip(ActFormat f, const Calibration& c, std::vector<float> x);
 
-class CalibActBackend : public Backend {
+class CalibActBackend : public ForwardingBackend {
  public:
   enum class Mode { Observe, Apply };
   struct Options {
@@ -69,26 +69,9 @@ class CalibActBackend : public Backend {
   const std::vector<ActTensorStats>& stats() const { return stats_; }
   std::string description() const;
 
-  const DeviceInfo& device() const override { return inner_.device(); }
-  bool supportsOp(Op op, DType t) const override { return inner_.supportsOp(op, t); }
   std::string kernelName(Op op, DType t) const override;
-  std::unique_ptr<Buffer> alloc(size_t bytes) override { return inner_.alloc(bytes); }
-  void upload(Buffer& d, size_t o, const void* s, size_t b) override { inner_.upload(d, o, s, b); }
-  void download(const Buffer& s, size_t o, void* d, size_t b) override { inner_.download(s, o, d, b); }
-  void synchronize() override { inner_.synchronize(); }
   std::string lastError() const override { return error_.empty() ? inner_.lastError() : error_; }
-  void getRows(const TensorView& t, const TensorView& ids, const TensorView& out) override { inner_.getRows(t, ids, out); }
-  void rmsNorm(const TensorView& x, const TensorView& w, float eps, const TensorView& y) override { inner_.rmsNorm(x, w, eps, y); }
   void matmul(const TensorView& w, const TensorView& x, const TensorView& y) override;
-  void rope(const TensorView& x, const TensorView& pos, int hd, float theta, RopeStyle s) override { inner_.rope(x, pos, hd, theta, s); }
-  void storeRows(const TensorView& s, const TensorView& d, const TensorView& r) override { inner_.storeRows(s, d, r); }
-  void attention(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView& table,
-                 const TensorView& seq, const TensorView& pos, const AttentionParams& p,
-                 const TensorView& out) override {
-    inner_.attention(q, k, v, table, seq, pos, p, out);
-  }
-  void siluMul(const TensorView& a, const TensorView& b) override { inner_.siluMul(a, b); }
-  void add(const TensorView& y, const TensorView& x) override { inner_.add(y, x); }
 
  private:
   struct Observed {
@@ -97,9 +80,8 @@ class CalibActBackend : public Backend {
     int64_t count = 0;
     double s1 = 0, s2 = 0, s3 = 0, s4 = 0, min = 0, max = 0;
   };
-  CalibActBackend(Backend& inner, const Options& o) : inner_(inner), opt_(o) {}
+  CalibActBackend(Backend& inner, const Options& o) : ForwardingBackend(inner), opt_(o) {}
   const MatmulWeight* nameOf(const TensorView& w);  // null (and error_ set) on a mismatch
-  Backend& inner_;
   Options opt_;
   Mode mode_ = Mode::Apply;
   std::map<const void*, size_t> index_;  // weight data -> position in opt_.order

@@ -20,7 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/backend/backend.h"
+#include "engine/backend/forwarding_backend.h"
 #include "engine/core/result.h"
 #include "engine/quant/scheme.h"
 #include "engine/quant/quantize_model.h"
@@ -30,7 +30,7 @@ namespace precis {
 
 class ThreadPool;
 
-class PackedBackend : public Backend {
+class PackedBackend : public ForwardingBackend {
  public:
   enum class Mode { Observe, Apply };
   struct Options {
@@ -71,30 +71,13 @@ class PackedBackend : public Backend {
   uint64_t clippedActivations() const { return clipped_; }
   uint64_t quantizedActivations() const { return act_values_; }
 
-  const DeviceInfo& device() const override { return inner_.device(); }
-  bool supportsOp(Op op, DType t) const override { return inner_.supportsOp(op, t); }
   // Matmuls of unpacked weights: the inner backend's kernel, or the CPU backend's when no input of
   // theirs has been fake-quantized (e.g. only the classifier, whose inputs stay f32).
   std::string kernelName(Op op, DType t) const override {
     return op == Op::MatMul && !inner_quantized_ ? cpu_.kernelName(op, t) : inner_.kernelName(op, t);
   }
-  std::unique_ptr<Buffer> alloc(size_t bytes) override { return inner_.alloc(bytes); }
   void upload(Buffer& d, size_t o, const void* s, size_t b) override;
-  void download(const Buffer& s, size_t o, void* d, size_t b) override { inner_.download(s, o, d, b); }
-  void synchronize() override { inner_.synchronize(); }
-  std::string lastError() const override { return inner_.lastError(); }
-  void getRows(const TensorView& t, const TensorView& ids, const TensorView& out) override { inner_.getRows(t, ids, out); }
-  void rmsNorm(const TensorView& x, const TensorView& w, float eps, const TensorView& y) override { inner_.rmsNorm(x, w, eps, y); }
   void matmul(const TensorView& w, const TensorView& x, const TensorView& y) override;
-  void rope(const TensorView& x, const TensorView& pos, int hd, float theta, RopeStyle s) override { inner_.rope(x, pos, hd, theta, s); }
-  void storeRows(const TensorView& s, const TensorView& d, const TensorView& r) override { inner_.storeRows(s, d, r); }
-  void attention(const TensorView& q, const TensorView& k, const TensorView& v, const TensorView& table,
-                 const TensorView& seq, const TensorView& pos, const AttentionParams& p,
-                 const TensorView& out) override {
-    inner_.attention(q, k, v, table, seq, pos, p, out);
-  }
-  void siluMul(const TensorView& a, const TensorView& b) override { inner_.siluMul(a, b); }
-  void add(const TensorView& y, const TensorView& x) override { inner_.add(y, x); }
 
  private:
   struct Entry {
@@ -103,11 +86,10 @@ class PackedBackend : public Backend {
     PackedWeightsView view;
   };
   PackedBackend(Backend& cpu, Backend& inner, ThreadPool& pool, const Options& o)
-      : cpu_(cpu), inner_(inner), pool_(pool), opt_(o) {}
+      : ForwardingBackend(inner), cpu_(cpu), pool_(pool), opt_(o) {}
   bool quantizesInputsOf(const Entry& e) const;
 
   Backend& cpu_;
-  Backend& inner_;
   ThreadPool& pool_;
   Options opt_;
   Mode mode_ = Mode::Apply;
