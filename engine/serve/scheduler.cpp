@@ -142,7 +142,7 @@ StepPlan Scheduler::planBatch(double now) {
     const bool full = int(waiting_.size()) >= cfg_.max_batch;
     const bool window = cfg_.policy == Policy::Dynamic &&
                         now >= timeline_.requests[size_t(waiting_.front())].arrival + cfg_.batch_window;
-    const bool flush = cfg_.policy == Policy::Static && stream_ended_;
+    const bool flush = cfg_.policy == Policy::Static && (stream_ended_ || flush_once_);
     // A padded batch holds, per member, its own positions (prompt + the longest output) and, in
     // a second slot, its prompt padding (longest prompt - its prompt tokens at positions 0..pad-1,
     // like left padding): the blocks of both are reserved for the batch's whole life.
@@ -192,6 +192,7 @@ StepPlan Scheduler::planBatch(double now) {
       }
     }
     batch_step_ = 0;
+    flush_once_ = false;
     return plan;
   }
   // Decode step of the running batch: every member decodes; finished members decode padding in

@@ -82,6 +82,9 @@ class Scheduler {
   void arrive(int id, double now);
   // No more arrivals will come (static batches then start with fewer than max_batch).
   void endOfStream() { stream_ended_ = true; }
+  // No request can arrive before one finishes (closed-loop users all waiting, fewer than a batch):
+  // the next static batch starts with whoever is waiting instead of waiting for a full batch.
+  void flushPartialBatch() { flush_once_ = true; }
   // The next step at `now` (empty when nothing can run now).
   StepPlan plan(double now);
   // Earliest future time at which plan() may return work without a new arrival (dynamic window).
@@ -126,6 +129,7 @@ class Scheduler {
   std::vector<int> free_slots_;
   KvBlockPool pool_;
   bool stream_ended_ = false;
+  bool flush_once_ = false;  // flushPartialBatch(): the next static batch may be partial
   // static/dynamic batch in progress
   int batch_step_ = 0;  // decode steps done by the current batch
   std::vector<int> done_;

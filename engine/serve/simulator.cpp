@@ -41,6 +41,7 @@ Result<SimResult> simulate(const Workload& w, const SchedulerConfig& config, Ste
   };
 
   double t = 0;
+  bool flushed = false;  // a partial static batch was asked for since the last step ran
   for (;;) {
     if (opt.cancelled && opt.cancelled()) return makeError("serving run cancelled");
     while (delivered < n && release[size_t(delivered)] <= t) {
@@ -56,12 +57,19 @@ Result<SimResult> simulate(const Workload& w, const SchedulerConfig& config, Ste
       const double next = std::min(delivered < n ? release[size_t(delivered)] : inf, sched.nextWake());
       if (next == inf) {
         if (sched.idle()) break;
+        // Closed loop: every user waits on a queued request, so no arrival can fill the batch.
+        if (!flushed) {
+          sched.flushPartialBatch();
+          flushed = true;
+          continue;
+        }
         return makeError("scheduler stalled with " + std::to_string(sched.queueDepth()) +
                          " waiting requests (a bug: please report the workload and settings)");
       }
       t = std::max(t, next);
       continue;
     }
+    flushed = false;
     StepRecord rec;
     rec.queue_depth = sched.queueDepth();
     rec.kv_blocks_used = sched.kvBlocksUsed();

@@ -328,6 +328,26 @@ class TestScheduler : public QObject {
     for (const RequestRecord& q : r.timeline.requests) QVERIFY(q.finish > 0);
   }
 
+  void staticClosedLoopWithFewerUsersThanABatch() {
+    // 4 closed-loop users, batches of 8: the batch can never fill, so each static batch starts with
+    // the 4 waiting requests (it used to stall). Outputs of 2 tokens: batches at t = 0, 2, 4.
+    Workload w = makeRequests(std::vector<double>(12, 0.0), std::vector<int>(12, 2), std::vector<int>(12, 2));
+    w.closed_loop = true;
+    w.concurrency = 4;
+    SchedulerConfig c;
+    c.policy = Policy::Static;
+    c.max_batch = 8;
+    c.max_ctx = 16;
+    FakeExecutor ex(1.0, 0.0);
+    SimResult r = runOk(w, c, ex);
+    for (const RequestRecord& q : r.timeline.requests) {
+      QVERIFY(!q.rejected);
+      QCOMPARE(int(q.token_times.size()), 2);
+    }
+    for (int i = 0; i < 12; ++i) QCOMPARE(r.timeline.requests[size_t(i)].scheduled, 2.0 * (i / 4));
+    for (const StepRecord& s : r.timeline.steps) QVERIFY(s.sequences <= 4);
+  }
+
   void cancellationStopsTheRun() {
     // The cancel flag is read before every step: cancelled after 3 reads, the run stops with an
     // error saying so, having run exactly 2 steps.
