@@ -1,8 +1,8 @@
 // `precis-cli export ID --out DIR [--weights]`: the artifact config of an approved run
 // (DIR/artifact.json, schema_version 1: model digest, weights format and per-tensor decisions, data
 // digest, metrics, policy and approval record, envelope, and the command that re-evaluates it) and,
-// with --weights, the converted weights as GGUF with their sha256 (recorded as an artifact of the
-// run). Its reproduce.argv is the eval command that measured the run.
+// with --weights, the converted weights with their sha256 (recorded as an artifact of the run): GGUF
+// for GGUF's formats, the quantize command's safetensors file for the lab formats. Its reproduce.argv is the eval command that measured the run.
 // Re-evaluating: `precis-cli eval --config DIR/artifact.json` (checks digests, compares metrics).
 // Tested by tests/log/test_log_cli.cpp (re-evaluation gives the same metrics; digests match files)
 // and tests/cli/test_cli_runs.cpp (eval --config reproduces exported eval and sweep-row runs).
@@ -15,6 +15,7 @@
 
 #include "app/cli/cli_common.h"
 #include "app/cli/log_commands.h"
+#include "app/cli/quant_flags.h"
 #include "app/cli/run_logging.h"
 #include "engine/log/artifact.h"
 #include "engine/log/digest_cache.h"
@@ -37,9 +38,11 @@ const CommandSpec& exportSpec() {
       "numbers again; `precis-cli eval --config DIR/artifact.json` runs it and compares every\n"
       "metric. The run must have been approved by `precis-cli approve` (its latest\n"
       "decision). The model file must still have the sha256 recorded in the run's envelope.\n"
-      "--weights also writes DIR/weights-FORMAT.gguf (f32, f16, bf16, q8_0, q4_0) and its sha256.",
+      "--weights also writes the converted weights and their sha256: DIR/weights-FORMAT.gguf for f32,\n"
+      "f16, bf16, q8_0, q4_0; DIR/weights-FORMAT.safetensors (the quantize command's file, made with the\n"
+      "run's scheme options) for the lab formats, loaded by `eval FILE --reference MODEL --weights stored`.",
       {{"--out", "DIR", "output folder (created)"},
-       {"--weights", "", "also write the converted weights (GGUF)"},
+       {"--weights", "", "also write the converted weights (GGUF, or safetensors for lab formats)"},
        dbOption()},
       1,
       1};
@@ -99,18 +102,34 @@ int runExport(const ParsedArgs& args) {
 
   if (args.has("--weights")) {
     DType dt = DType::Q8_0;
-    if (!parseDType(format.c_str(), &dt))
-      return runtimeError(spec, "--weights writes GGUF formats only (f32, f16, bf16, q8_0, q4_0); run " +
-                                    std::to_string(*id) + " used '" + format +
-                                    "': export without --weights (the artifact config reproduces the run)");
+    std::string wpath;
+    if (!parseDType(format.c_str(), &dt)) {
+      // A lab format (int8/int4, nf4, fp8...): the quantize command's safetensors file, made with
+      // the run's own scheme options, which `eval FILE --reference MODEL --weights stored` loads.
+      const nlohmann::json& opts = inv->second["options"];
+      const auto opt = [&](const char* k) { return opts.contains(k) ? opts[k].get<std::string>() : std::string(); };
+      if (opt("--act-granularity") == "tensor" && opt("--calib-data").empty())
+        return runtimeError(spec, "run " + std::to_string(*id) + " calibrated static activation ranges on its "
+                                  "evaluation tokens, which a weights file cannot reproduce: export without "
+                                  "--weights, or evaluate again with --calib-data FILE");
+      ParsedArgs q;
+      q.positional = {model_path};
+      for (const OptionSpec& o : quantizeSpec().options)
+        if (o.name != "--out" && o.name != "--json" && o.name != "--stats" && opts.contains(o.name))
+          q.values[o.name] = opts[o.name].get<std::string>();
+      wpath = (out / ("weights-" + format + ".safetensors")).string();
+      q.values["--out"] = wpath;
+      if (int rc = runQuantize(q); rc != 0) return rc;
+    } else {
     LoadOptions lo;
     lo.tokenizer_path = run->params.count("tokenizer") ? run->params.at("tokenizer") : "";
     Result<Model> m = loadModel(model_path, lo);
     if (!m) return runtimeError(spec, m.error().message);
     Result<Model> conv = convertWeights(*m, WeightPlan{dt, run->params.count("quantize-embeddings") > 0}, nullptr);
     if (!conv) return runtimeError(spec, model_path + ": converting to " + format + ": " + conv.error().message);
-    const std::string wpath = (out / ("weights-" + format + ".gguf")).string();
+    wpath = (out / ("weights-" + format + ".gguf")).string();
     if (Status s = writeGguf(*conv, wpath); !s) return runtimeError(spec, s.error().message);
+    }
     Result<std::string> wd = sha256File(wpath);
     if (!wd) return runtimeError(spec, wd.error().message);
     const int64_t bytes = static_cast<int64_t>(fs::file_size(wpath, ec));

@@ -269,10 +269,20 @@ class TestCliRuns : public QObject {
       QCOMPARE(aj["perplexity"].get<double>(), recorded["perplexity"].get<double>());
       QCOMPARE(aj["top1_agreement"].get<double>(), recorded["top1_agreement"].get<double>());
     }
-    // A lab format has no GGUF type: --weights says so and what to do instead.
+    // A lab format has no GGUF type: --weights writes the quantize command's safetensors file, which
+    // evaluates to the recorded numbers, and records its digest.
     Run lab = cli({"export", row_id, "--out", dir.filePath("lab"), "--weights", "--db", db});
-    QCOMPARE(lab.code, 1);
-    QVERIFY2(has(lab.err, "GGUF formats only") && has(lab.err, "'int4'"), lab.err.c_str());
+    CLI_OK(lab);
+    const QString wfile = QDir(dir.filePath("lab")).filePath("weights-int4.safetensors");
+    QVERIFY2(QFile::exists(wfile), lab.out.c_str());
+    const nlohmann::json lab_art = nlohmann::json::parse(std::ifstream(QDir(dir.filePath("lab")).filePath("artifact.json").toStdString()));
+    QCOMPARE(lab_art["weights"]["file"]["path"].get<std::string>(), wfile.toStdString());
+    QCOMPARE(lab_art["weights"]["file"]["sha256"].get<std::string>().size(), size_t(64));
+    Run stored = cli({"eval", wfile, "--reference", model(), "--weights", "stored", "--sample", "40", "--seed",
+                      QString::number(kSeed), "--json", "--no-log"});
+    CLI_OK(stored);
+    QCOMPARE(json(stored)["kl"]["mean"].get<double>(),
+             json(cli({"runs", "show", row_id, "--json", "--db", db}))["metrics"]["kl_mean"].get<double>());
     QCOMPARE(json(sw)["rows"][0]["kl"]["mean"].get<double>(),
              json(cli({"runs", "show", row_id, "--json", "--db", db}))["metrics"]["kl_mean"].get<double>());
     // Options that would change what is measured cannot be combined with --config.
