@@ -5,10 +5,12 @@
 // with its time series (queue depth, sequences, tokens, KV usage per step; TTFT/E2E per request).
 // Tested by tests/serve/test_serve_cli.cpp (JSON keys, several policies, usage errors).
 #include <cstdio>
+#include <optional>
 #include <iostream>
 #include <sstream>
 
 #include "app/cli/cli_common.h"
+#include "app/cli/quant_flags.h"
 #include "engine/backend/registry.h"
 #include "engine/log/envelope.h"
 #include "engine/log/run_recorder.h"
@@ -50,7 +52,9 @@ const CommandSpec& serveSimSpec() {
        {"--tpot-target", "MS", "TPOT target for goodput (default none)"},
        {"--seed", "S", "workload seed (default 0)"},
        {"--ctx", "N", "positions per sequence slot (default: longest prompt + output)"},
-       {"--weights", "FORMAT", "f32 (default: as stored), f16, bf16, q8_0, q4_0"},
+       {"--weights", "FORMAT", "f32 (default: as stored), f16, bf16, q8_0, q4_0; or a lab format (int8, int8-asym, int4, int4-asym, nf4, fp8-e4m3, fp8-e5m2: packed int8/int4 kernels on the CPU) or stored (a quantize output)"},
+       {"--granularity", "G", "lab formats: tensor, channel (default), group:N"},
+       {"--calibration", "C", "lab formats: weight clipping max (default), percentile:P, mse"},
        {"--quality", "FILE", "precis-cli eval --json of these weights: quality for quality goodput"},
        {"--quality-max-kl", "X", "acceptance policy: KL mean at most X (default 0.05)"},
        {"--quality-min-top1", "Y", "acceptance policy: top-1 agreement at least Y (default 0.9)"},
@@ -178,7 +182,7 @@ int runServeSim(const ParsedArgs& args) {
   if (timer_name == "cpu" && *threads != 1)
     return usageError(spec, "--timer cpu measures one thread: give --threads 1");
   const StepTimer timer = timer_name == "cpu" ? StepTimer::ThreadCpu : StepTimer::Wall;
-  const std::string weights = args.get("--weights", "f32");
+  std::string weights = args.get("--weights", "f32");
   const std::string backend_name = args.get("--backend", "auto");
   if (backend_name != "auto" && backend_name != "cpu" && backend_name != "cuda")
     return usageError(spec, "--backend: '" + backend_name + "' is not one of cpu, cuda, auto");
@@ -223,15 +227,24 @@ int runServeSim(const ParsedArgs& args) {
   Result<Workload> workload = args.has("--trace") ? loadTrace(args.get("--trace"), ws) : makeWorkload(ws);
   if (!workload) return runtimeError(spec, workload.error().message);
 
+  // A quantize output (lab formats) runs as stored, on its packed kernels, unless --weights says otherwise.
+  if (!args.has("--weights") && stored->format == "precis-quant") weights = "stored";
   Model model = std::move(*stored);
   ConvertReport report;
-  if (weights != "f32") {
+  // Lab formats (and `stored` quantize outputs) run through the quantization lab's scheme path, as
+  // eval runs them: packed int8/int4 kernels on the CPU backend, fake-quantized otherwise.
+  const bool gguf_format = weights == "f32" || weights == "f16" || weights == "bf16" || weights == "q8_0" || weights == "q4_0";
+  std::optional<QuantScheme> lab_scheme;
+  if (!gguf_format) {
+    Result<QuantScheme> sc = schemeFromArgs(args, weights);
+    if (!sc) return usageError(spec, sc.error().message);
+    lab_scheme = *sc;
+  } else if (weights != "f32") {
     WeightPlan plan;
     if (weights == "f16") plan.format = DType::F16;
     else if (weights == "bf16") plan.format = DType::BF16;
     else if (weights == "q8_0") plan.format = DType::Q8_0;
-    else if (weights == "q4_0") plan.format = DType::Q4_0;
-    else return usageError(spec, "--weights: '" + weights + "' is not one of f32, f16, bf16, q8_0, q4_0");
+    else plan.format = DType::Q4_0;
     Result<Model> converted = convertWeights(model, plan, &report);
     if (!converted) return runtimeError(spec, converted.error().message);
     model = std::move(*converted);
@@ -256,6 +269,22 @@ int runServeSim(const ParsedArgs& args) {
   bo.threads = int(*threads);
   Result<std::unique_ptr<Backend>> backend = createBackend(backend_name, bo);
   if (!backend) return runtimeError(spec, backend.error().message);
+  Backend* serve_backend = backend->get();  // the lab's decorators over it, for lab formats
+  std::optional<SchemeRun> lab;
+  if (lab_scheme) {
+    RuntimeOptions lro;
+    lro.max_slots = 1;
+    lro.max_ctx = ctx;
+    Result<SchemeRun> sr = buildSchemeRun(model, *lab_scheme, **backend, lro, std::vector<int32_t>{}, false);
+    if (!sr) return runtimeError(spec, sr.error().message);
+    lab = std::move(*sr);
+    // Each policy gets its own runtime below; the last one that ran replaces this one, so that the
+    // kernels reported are those the policies used.
+    if (lab->packed) serve_backend = lab->packed.get();
+    else if (lab->act) serve_backend = lab->act.get();
+    report = toConvertReport(lab->quantized.report);
+  }
+  const Model& serve_model = lab ? lab->quantized.model : model;
 
   std::vector<PolicyRun> runs;
   for (Policy p : policies) {
@@ -282,7 +311,7 @@ int runServeSim(const ParsedArgs& args) {
     RuntimeOptions ro = runtimeOptionsFor(runs.front().config, batch_tokens);
     ro.max_slots = slots;
     ro.kv_blocks = 0;  // full contexts for every slot
-    Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(model, **backend, ro);
+    Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(serve_model, *serve_backend, ro);
     if (!rt) return runtimeError(spec, rt.error().message);
     Result<CostModel> cm = calibrate(**rt, int(*budget), 3, nullptr, timer);
     if (!cm) return runtimeError(spec, cm.error().message);
@@ -344,13 +373,14 @@ int runServeSim(const ParsedArgs& args) {
       exec = std::make_unique<ModelExecutor>(*cost);
     } else {
       Result<std::unique_ptr<LlamaRuntime>> made =
-          LlamaRuntime::create(model, **backend, runtimeOptionsFor(run.config, batch_tokens));
+          LlamaRuntime::create(serve_model, *serve_backend, runtimeOptionsFor(run.config, batch_tokens));
       if (!made) return runtimeError(spec, made.error().message);
       rt = std::move(*made);
       exec = std::make_unique<RuntimeExecutor>(*rt, timer);
     }
     Result<SimResult> sim = simulate(*workload, run.config, *exec, so);
     if (!sim) return runtimeError(spec, sim.error().message);
+    if (lab && rt) lab->runtime = std::move(rt);
     run.metrics = computeMetrics(sim->timeline, quality);
     if (rec) {
       if (!log_error.empty()) return runtimeError(spec, "experiment log: " + log_error);
@@ -388,6 +418,10 @@ int runServeSim(const ParsedArgs& args) {
                        {"ctx", r.config.max_ctx}};
       j["workload"] = workload->description;
       j["weights"] = {{"format", weights}, {"bits_per_weight", weights == "f32" ? 32.0 : report.bits_per_weight}};
+      if (lab) {  // what ran: the lab's scheme and kernels, as eval reports them
+        j["weights"] = schemeWeightsJson(*lab, lab->scheme);
+        j["weights"]["kernels"] = schemeKernelsJson(*lab);
+      }
       j["quality"] = quality.known ? nlohmann::json{{"acceptance", quality.acceptance}, {"source", quality.source}}
                                    : nlohmann::json(nullptr);
       j["timer"] = stepTimerName(timer);
@@ -406,6 +440,9 @@ int runServeSim(const ParsedArgs& args) {
   std::cout << "workload: " << workload->description << "\n"
             << "model: " << path << " (" << weights << "), " << dev.backend << " (" << dev.name << "), ctx " << ctx
             << "\n";
+  if (lab)
+    for (const auto& k : schemeKernelsJson(*lab))
+      std::cout << "kernels: " << k.value("kernel", std::string()) << (k.value("simulated", false) ? " (simulated)" : "") << "\n";
   if (cost)
     std::cout << "clock: MODELLED, not measured: " << cost->describe() << "\n";
   else

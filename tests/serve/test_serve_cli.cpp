@@ -131,6 +131,30 @@ class TestServeCli : public QObject {
     QVERIFY(j["quality_goodput"].get<double>() > 0);
   }
 
+  void labFormatsRunOnPackedKernels() {
+    // --weights int4 --granularity group:32: the quantization lab's scheme, on its packed kernels
+    // (as eval runs it), reported per kernel; no quality measurement, so quality goodput is null.
+    PRECIS_REQUIRE_MODEL("stories260K.bin");
+    const Run r = cli({"serve-sim", model(), "--policy", "continuous", "--rate", "200", "--requests", "6",
+                       "--output-len", "2:6", "--seed", "3", "--threads", "1", "--weights", "int4", "--granularity",
+                       "group:32", "--json"});
+    QVERIFY2(r.code == 0, r.err.constData());
+    const auto j = nlohmann::json::parse(r.out.toStdString());
+    QCOMPARE(j["finished"].get<int>(), 6);
+    QCOMPARE(j["weights"]["format"].get<std::string>(), std::string("int4"));
+    QCOMPARE(j["weights"]["granularity"].get<std::string>(), std::string("group:32"));
+    bool packed = false;
+    for (const auto& k : j["weights"]["kernels"])
+      if (k["op"] == "matmul" && k["kernel"].get<std::string>().find("int4 x f32 packed") != std::string::npos) {
+        packed = true;
+        QVERIFY(!k["simulated"].get<bool>());
+      }
+    QVERIFY2(packed, j["weights"]["kernels"].dump().c_str());
+    QVERIFY(j["quality_goodput"].is_null());
+    const Run bad = cli({"serve-sim", model(), "--weights", "int5", "--threads", "1"});
+    QCOMPARE(bad.code, 2);
+  }
+
   void errors() {
     QCOMPARE(cli({"serve-sim", "m.bin", "--policy", "fifo"}).code, 2);
     QCOMPARE(cli({"serve-sim", "m.bin", "--rate", "1", "--concurrency", "2"}).code, 2);
