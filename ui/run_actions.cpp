@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 
+#include "engine/log/artifact_export.h"
 #include "engine/log/sha256.h"
 
 namespace precis::ui {
@@ -29,57 +30,9 @@ Result<PolicyDecision> approveRun(RunStore& store, int64_t id, const nlohmann::j
 }
 
 Result<std::pair<std::string, std::string>> exportRunConfig(RunStore& store, int64_t id, const std::string& dir) {
-  Result<RunDetail> run = store.getRun(id);
-  if (!run) return run.error();
-  if (run->approvals.empty() || !run->approvals.back().approved)
-    return makeError("run " + std::to_string(id) + " is not approved: approve it against a policy first");
-  const nlohmann::json& env = run->envelope;
-  auto inv = run->documents.find("invocation");
-  if (env.is_null() || !env.contains("model") || inv == run->documents.end())
-    return makeError("run " + std::to_string(id) + " has no model envelope or invocation to export");
-  const std::string model_path = env["model"]["path"];
-  Result<std::string> digest = sha256File(model_path);
-  if (!digest) return digest.error();
-  if (*digest != env["model"]["sha256"].get<std::string>())
-    return makeError(model_path + ": sha256 " + *digest + " differs from the run's " +
-                     env["model"]["sha256"].get<std::string>() + " (the file changed since)");
-  namespace fs = std::filesystem;
-  const fs::path out = dir;
-  std::error_code ec;
-  fs::create_directories(out, ec);
-  if (ec) return makeError(out.string() + ": cannot create the folder: " + ec.message());
-  nlohmann::ordered_json a;
-  a["schema_version"] = 1;
-  a["run"] = {{"id", id}, {"db", store.path()}, {"kind", run->info.kind}};
-  a["model"] = env["model"];
-  const std::string format = run->params.count("weights") ? run->params.at("weights") : "q8_0";
-  a["weights"] = {{"format", format}, {"quantize_embeddings", run->params.count("quantize-embeddings") > 0}};
-  if (run->documents.count("conversion")) a["weights"]["conversion"] = run->documents.at("conversion");
-  a["data"] = env.contains("data") ? env["data"] : nlohmann::json(nullptr);
-  a["metrics"] = run->latestMetrics();
-  const ApprovalRecord& ap = run->approvals.back();
-  a["approval"] = {{"approved", ap.approved}, {"time_ms", ap.time_ms}, {"policy", ap.policy}, {"checks", ap.checks}};
-  a["envelope"] = env;
-  nlohmann::json argv = nlohmann::json::array({"eval"});
-  for (const auto& p : inv->second["positional"]) argv.push_back(p);
-  for (const auto& [k, v] : inv->second["options"].items()) {
-    argv.push_back(k);
-    if (!v.get<std::string>().empty()) argv.push_back(v);
-  }
-  a["reproduce"] = {{"argv", argv},
-                    {"note", "precis-cli followed by argv (add --json) measures metrics again on the same backend"}};
-  const std::string cpath = (out / "artifact.json").string();
-  {
-    std::ofstream f(cpath);
-    f << a.dump(2) << "\n";
-    if (!f) return makeError(cpath + ": cannot write");
-  }
-  Result<std::string> cd = sha256File(cpath);
-  if (!cd) return cd.error();
-  const std::string abs = fs::absolute(cpath).string();
-  if (Status s = store.addArtifact(id, {abs, "config", *cd, static_cast<int64_t>(fs::file_size(cpath, ec))}); !s)
-    return s.error();
-  return std::make_pair(abs, *cd);
+  Result<ArtifactDraft> draft = draftArtifactConfig(store, id, nullptr);
+  if (!draft) return draft.error();
+  return writeArtifactConfig(store, id, draft->config, dir);
 }
 
 Result<RunCompare> compareRuns(RunStore& store, const std::vector<int64_t>& ids) {

@@ -18,6 +18,7 @@
 #include "app/cli/quant_flags.h"
 #include "app/cli/run_logging.h"
 #include "engine/log/artifact.h"
+#include "engine/log/artifact_export.h"
 #include "engine/log/digest_cache.h"
 #include "engine/log/envelope.h"
 #include "engine/log/sha256.h"
@@ -57,48 +58,19 @@ int runExport(const ParsedArgs& args) {
   if (!args.has("--out")) return usageError(spec, "--out DIR is required");
   Result<std::unique_ptr<RunStore>> store = openRunStore(args);
   if (!store) return runtimeError(spec, store.error().message);
-  Result<RunDetail> run = (*store)->getRun(*id);
-  if (!run) return runtimeError(spec, run.error().message);
-  if (run->approvals.empty() || !run->approvals.back().approved)
-    return runtimeError(spec, "run " + std::to_string(*id) + " is not approved (run `precis-cli approve " +
-                                  std::to_string(*id) + " --policy FILE` first)");
-  const nlohmann::json& env = run->envelope;
-  auto inv = run->documents.find("invocation");
-  if (env.is_null() || !env.contains("model") || inv == run->documents.end())
-    return runtimeError(spec, "run " + std::to_string(*id) + " has no model envelope or invocation to export");
-  const std::string model_path = env["model"]["path"];
   DigestCache digests(**store);  // a multi-GB model is read again only when it changed
-  Result<std::string> digest = sha256Path(model_path, &digests);
-  if (!digest) return runtimeError(spec, digest.error().message);
-  if (*digest != env["model"]["sha256"].get<std::string>())
-    return runtimeError(spec, model_path + ": sha256 " + *digest + " differs from the run's " +
-                                  env["model"]["sha256"].get<std::string>() + " (the file changed since)");
+  Result<ArtifactDraft> draft = draftArtifactConfig(**store, *id, &digests);
+  if (!draft) return runtimeError(spec, draft.error().message);
+  const RunDetail* run = &draft->run;
+  nlohmann::ordered_json& a = draft->config;
+  const auto inv = run->documents.find("invocation");  // present: draftArtifactConfig checked
+  const std::string model_path = a["model"]["path"].get<std::string>();
+  const std::string format = a["weights"]["format"].get<std::string>();
   namespace fs = std::filesystem;
   const fs::path out = args.get("--out");
   std::error_code ec;
   fs::create_directories(out, ec);
   if (ec) return runtimeError(spec, out.string() + ": cannot create the folder: " + ec.message());
-
-  nlohmann::ordered_json a;
-  a["schema_version"] = kArtifactSchemaVersion;
-  a["run"] = {{"id", *id}, {"db", (*store)->path()}, {"kind", run->info.kind}};
-  a["model"] = env["model"];
-  const std::string format = run->params.count("weights") ? run->params.at("weights") : "q8_0";
-  a["weights"] = {{"format", format}, {"quantize_embeddings", run->params.count("quantize-embeddings") > 0}};
-  if (run->documents.count("conversion")) a["weights"]["conversion"] = run->documents.at("conversion");
-  a["data"] = env.contains("data") ? env["data"] : nlohmann::json(nullptr);
-  a["metrics"] = run->latestMetrics();
-  const ApprovalRecord& ap = run->approvals.back();
-  a["approval"] = {{"approved", ap.approved}, {"time_ms", ap.time_ms}, {"policy", ap.policy}, {"checks", ap.checks}};
-  a["envelope"] = env;
-  nlohmann::json argv = nlohmann::json::array({"eval"});
-  for (const auto& p : inv->second["positional"]) argv.push_back(p);
-  for (const auto& [k, v] : inv->second["options"].items()) {
-    argv.push_back(k);
-    if (!v.get<std::string>().empty()) argv.push_back(v);
-  }
-  a["reproduce"] = {{"argv", argv},
-                    {"note", "precis-cli followed by argv (add --json) measures metrics again on the same backend"}};
 
   if (args.has("--weights")) {
     DType dt = DType::Q8_0;
@@ -137,18 +109,10 @@ int runExport(const ParsedArgs& args) {
     if (Status s = (*store)->addArtifact(*id, {fs::absolute(wpath).string(), "weights", *wd, bytes}); !s)
       return runtimeError(spec, s.error().message);
   }
-  const std::string cpath = (out / "artifact.json").string();
-  {
-    std::ofstream f(cpath);
-    f << a.dump(2) << "\n";
-    if (!f) return runtimeError(spec, cpath + ": cannot write");
-  }
-  Result<std::string> cd = sha256File(cpath);
-  if (!cd) return runtimeError(spec, cd.error().message);
-  if (Status s = (*store)->addArtifact(*id, {fs::absolute(cpath).string(), "config", *cd,
-                                              static_cast<int64_t>(fs::file_size(cpath, ec))});
-      !s)
-    return runtimeError(spec, s.error().message);
+  Result<std::pair<std::string, std::string>> written = writeArtifactConfig(**store, *id, a, out.string());
+  if (!written) return runtimeError(spec, written.error().message);
+  const std::string& cpath = written->first;
+  const std::string* cd = &written->second;
   std::printf("exported run %lld to %s (sha256 %s)\n", *id, cpath.c_str(), cd->c_str());
   return kExitOk;
 }
