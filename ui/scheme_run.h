@@ -18,6 +18,7 @@
 
 #include "engine/core/result.h"
 #include "engine/eval/evaluator.h"
+#include "engine/log/eval_metrics.h"
 #include "engine/quant/act_quant_backend.h"
 #include "engine/quant/convert.h"
 #include "engine/quant/quantize_model.h"
@@ -49,10 +50,5 @@ Result<SchemeRuntime> buildSchemeRuntime(const Model& stored, const QuantScheme&
                                          const RuntimeOptions& ro, const std::vector<int32_t>& calib_tokens,
                                          const std::function<bool(int done, int total)>& progress);
 
-// The report in convertWeights' shape, as precis-cli eval records it (simulated tensors appear as
-// f32 with their packed bytes and a "stored as ..." reason).
-ConvertReport toConvertReport(const ModelQuantReport& r);
-// The metrics an eval run records (precis-cli eval's keys, docs/experiment-log.md).
-std::map<std::string, double> evalRunMetrics(const EvalResult& r, const ConvertReport& report);
 
 }  // namespace precis::ui

@@ -299,7 +299,7 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
     j["reference_kernels"] = kernelsJson(**ref_rt);
     j["seconds"] = r->seconds;
     bool reproduced = true;
-    if (config) j["reproduction"] = reproductionReport(*config, evalMetrics(*r, report), dev.backend, false, &reproduced);
+    if (config) j["reproduction"] = reproductionReport(*config, evalRunMetrics(*r, report), dev.backend, false, &reproduced);
     std::cout << j.dump(2) << "\n";
     return reproduced ? kExitOk : runtimeError(spec, "the metrics of run " + std::to_string(config->artifact.run_id) +
                                                          " were not reproduced (see \"reproduction\")");
@@ -333,7 +333,7 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
   if (s.count < 100)
     std::printf("\nNote: only %zu tokens scored; llama.cpp reports no statistics below 100.\n", s.count);
   bool reproduced = true;
-  if (config) (void)reproductionReport(*config, evalMetrics(*r, report), dev.backend, true, &reproduced);
+  if (config) (void)reproductionReport(*config, evalRunMetrics(*r, report), dev.backend, true, &reproduced);
   return reproduced ? kExitOk : runtimeError(spec, "the metrics of run " + std::to_string(config->artifact.run_id) +
                                                        " were not reproduced");
 }

@@ -236,7 +236,7 @@ int runSweep(const ParsedArgs& args) {
     std::map<std::string, std::string> scheme_options{{"--weights", weightFormatName(s.weights.format)}};
     if (formatHasGranularity(s.weights.format)) scheme_options["--granularity"] = granularityName(s.weights);
     if (s.activations != ActFormat::None) scheme_options["--activations"] = actFormatName(s.activations);
-    std::map<std::string, double> metrics = evalMetrics(*r, toConvertReport(run->quantized.report));
+    std::map<std::string, double> metrics = evalRunMetrics(*r, toConvertReport(run->quantized.report));
     metrics["tokens_per_second"] = row["tokens_per_second"].get<double>();
     Result<int64_t> row_id = run_log.row(item, scheme_options, metrics, toConvertReport(run->quantized.report), row_start);
     if (!row_id) return runtimeError(spec, row_id.error().message);

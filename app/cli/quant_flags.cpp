@@ -318,21 +318,6 @@ nlohmann::ordered_json schemeStatsJson(const SchemeRun& run) {
 
 namespace precis::cli {
 
-ConvertReport toConvertReport(const ModelQuantReport& r) {
-  ConvertReport c;
-  for (const TensorQuantReport& t : r.tensors) {
-    DType from = DType::F32, to = DType::F32;
-    parseDType(t.from.c_str(), &from);
-    if (!t.simulated) parseDType(t.to.c_str(), &to);
-    std::string reason = t.reason;
-    if (t.simulated) reason = "stored as " + t.to + " (packed), runs dequantized to f32 (simulated)" + (reason.empty() ? "" : "; " + reason);
-    c.tensors.push_back({t.name, from, to, t.elements, t.bytes, reason});
-  }
-  c.bytes = r.bytes;
-  c.bits_per_weight = r.bits_per_weight;
-  return c;
-}
-
 nlohmann::ordered_json actStatsJson(const SchemeRun& run) {
   nlohmann::ordered_json a = nlohmann::ordered_json::array();
   for (const ActTensorStats& s : run.act_stats)

@@ -81,9 +81,6 @@ int runQuantize(const ParsedArgs& args);
 
 #include "engine/quant/convert.h"
 namespace precis::cli {
-// The scheme's report in convertWeights' shape (for code that takes a ConvertReport): simulated
-// tensors appear as f32 (what runs) with their real packed bytes and "stored as ..." reasons.
-ConvertReport toConvertReport(const ModelQuantReport& r);
 // Readable --stats table (one line per converted tensor) on stdout, and the activation table when
 // activation statistics were measured.
 void printSchemeStats(const SchemeRun& run);

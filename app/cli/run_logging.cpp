@@ -22,32 +22,6 @@ Result<std::unique_ptr<RunStore>> openRunStore(const ParsedArgs& args, bool read
   return RunStore::open(*path, o);
 }
 
-std::map<std::string, double> evalMetrics(const EvalResult& r, const ConvertReport& report) {
-  const KlStatistics& s = r.stats;
-  return {{"perplexity", s.perplexity},
-          {"reference_perplexity", s.reference_perplexity},
-          {"log_ppl_ratio", s.log_ppl_ratio},
-          {"ppl_ratio", std::exp(s.log_ppl_ratio)},
-          {"kl_mean", s.kl.mean},
-          {"kl_mean_uncertainty", s.kl.uncertainty},
-          {"kl_median", s.kl_median},
-          {"kl_p90", s.kl_p90},
-          {"kl_p95", s.kl_p95},
-          {"kl_p99", s.kl_p99},
-          {"kl_p999", s.kl_p999},
-          {"kl_max", s.kl_max},
-          {"top1_agreement", s.same_top},
-          {"top1_agreement_uncertainty", s.same_top_uncertainty},
-          {"delta_p_mean", s.delta_p.mean},
-          {"delta_p_rms", s.delta_p_rms},
-          {"tokens_scored", static_cast<double>(r.tokens_scored)},
-          {"tokens_total", static_cast<double>(r.tokens_total)},
-          {"windows", static_cast<double>(r.windows)},
-          {"bits_per_weight", report.bits_per_weight},
-          {"weight_bytes", static_cast<double>(report.bytes)},
-          {"seconds", r.seconds}};
-}
-
 namespace {
 
 // Paths are recorded absolute so that a run can be reproduced from any folder.
@@ -155,7 +129,7 @@ Status EvalRunLog::start(const ParsedArgs& args, const std::string& typed_model_
 Status EvalRunLog::finish(const EvalResult& result, const ConvertReport& report) {
   if (!recorder_) return {};
   if (Status s = store_->setDocument(recorder_->id(), "conversion", conversionJson(report)); !s) return s;
-  if (Status s = recorder_->logMetrics(evalMetrics(result, report)); !s) return s;
+  if (Status s = recorder_->logMetrics(evalRunMetrics(result, report)); !s) return s;
   if (Status s = recorder_->finish(RunStatus::Finished); !s) return s;
   std::cerr << "precis-cli eval: logged run " << recorder_->id() << " to " << store_->path() << "\n";
   return {};

@@ -16,6 +16,7 @@
 #include "engine/core/result.h"
 #include "engine/eval/evaluator.h"
 #include "engine/log/artifact.h"
+#include "engine/log/eval_metrics.h"
 #include "engine/log/run_recorder.h"
 #include "engine/log/run_store.h"
 #include "engine/log/shard.h"
@@ -32,8 +33,6 @@ inline OptionSpec noLogOption() { return {"--no-log", "", "do not record this ru
 // Opens the experiment log named by --db / PRECIS_DB / XDG (creating its folder unless read_only).
 Result<std::unique_ptr<RunStore>> openRunStore(const ParsedArgs& args, bool read_only = false);
 
-// The metrics an eval run records (keys as in docs/experiment-log.md).
-std::map<std::string, double> evalMetrics(const EvalResult& r, const ConvertReport& report);
 
 // The run of one `precis-cli eval`: start() once the input is known, finish() with the result.
 // Destroyed without finish() (an error path), the run is recorded FAILED. With --no-log both do nothing.
@@ -60,7 +59,7 @@ class SweepRunLog {
                const std::vector<std::vector<int32_t>>& sequences, const Shard& shard, size_t grid_size,
                size_t shard_rows);
   // One row: `scheme_options` are the row's --weights/--granularity/--activations values (the
-  // sweep's lists replaced by the row's own), `metrics` as evalMetrics plus any extras.
+  // sweep's lists replaced by the row's own), `metrics` as evalRunMetrics plus any extras.
   Result<int64_t> row(size_t grid_index, const std::map<std::string, std::string>& scheme_options,
                       const std::map<std::string, double>& metrics, const ConvertReport& report, int64_t start_ms);
   Status finish();

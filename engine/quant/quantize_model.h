@@ -12,6 +12,7 @@
 
 #include "engine/core/result.h"
 #include "engine/model/model.h"
+#include "engine/quant/convert.h"
 #include "engine/quant/quant_tensor.h"
 #include "engine/quant/scheme.h"
 
@@ -59,5 +60,9 @@ Result<QuantizedModel> quantizeModel(const Model& model, const QuantScheme& sche
 
 // DType of a plain format (F32/F16/BF16/Q8_0/Q4_0); Count for the lab formats.
 DType plainDType(WeightFormat f);
+
+// The report in convertWeights' shape (for code that takes a ConvertReport, and what eval records):
+// simulated tensors appear as f32 (what runs) with their real packed bytes and "stored as ..." reasons.
+ConvertReport toConvertReport(const ModelQuantReport& r);
 
 }  // namespace precis
