@@ -354,7 +354,14 @@ Result<EvalRecord> EngineWorker::runOne(Prepared& p, const EvalRequest& req, con
     if (t.simulated) ++simulated[t.to];
   for (const auto& [spec, n] : simulated)
     rec.kernels << QString("matmul: %1 weights (%2 tensors) dequantized to f32: simulated").arg(q(spec)).arg(n);
-  if (run->act) rec.kernels << "activations: " + q(run->act->description()) + " (simulated)";
+  if (run->packed)
+    for (const PackedBackend::KernelRow& k : run->packed->kernelRows())
+      rec.kernels << QString("matmul: %1 weights (%2 tensors, packed), %3 activations -> %4%5")
+                         .arg(q(k.weights)).arg(k.tensors).arg(q(k.activations)).arg(q(k.kernel))
+                         .arg(k.activations_simulated ? " (activations simulated)" : "");
+  if (run->act)
+    rec.kernels << QString(run->packed ? "activations of the unpacked matmuls: " : "activations: ") +
+                       q(run->act->description()) + " (simulated)";
   for (const KernelUse& k : run->runtime->kernelsUsed()) rec.kernels << q(k.op + ": " + k.types + " -> " + k.kernel);
   for (const TensorDecision& d : report.tensors)
     if (!d.reason.empty()) rec.kept << q(d.name + " as " + dtypeName(d.to) + ": " + d.reason);

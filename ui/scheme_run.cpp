@@ -89,6 +89,17 @@ Result<SchemeRuntime> buildSchemeRuntime(const Model& stored, const QuantScheme&
     run.act = std::move(*a);
     be = run.act.get();
   }
+  // Real packed int8/int4 kernels on the CPU, as precis-cli eval runs them (engine/quant/packed_backend.h);
+  // static (calibrated) activations keep the simulated path here.
+  const bool static_acts = scheme.activations != ActFormat::None && scheme.act_granularity == ActGranularity::Tensor;
+  if (backend.device().backend == "cpu" && !static_acts) {
+    const PackedBackend::Options po{scheme.activations, scheme.act_granularity, stored.config.vocab_size,
+                                    scheme.include_embeddings};
+    Result<std::unique_ptr<PackedBackend>> p = PackedBackend::create(backend, *be, run.quantized, po);
+    if (!p) return p.error();
+    run.packed = std::move(*p);
+    be = run.packed.get();
+  }
   Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(run.quantized.model, *be, ro);
   if (!rt) return makeError("test runtime: " + rt.error().message);
   run.runtime = std::move(*rt);

@@ -20,6 +20,7 @@
 #include "engine/eval/evaluator.h"
 #include "engine/log/eval_metrics.h"
 #include "engine/quant/act_quant_backend.h"
+#include "engine/quant/packed_backend.h"
 #include "engine/quant/convert.h"
 #include "engine/quant/quantize_model.h"
 #include "engine/runtime/llama_runtime.h"
@@ -44,6 +45,7 @@ Result<QuantizedModel> quantizeInterruptible(const Model& model, const QuantSche
 struct SchemeRuntime {
   QuantizedModel quantized;
   std::unique_ptr<ActQuantBackend> act;
+  std::unique_ptr<PackedBackend> packed;  // real int8/int4 kernels for packed weights (CPU backend)
   std::unique_ptr<LlamaRuntime> runtime;
 };
 Result<SchemeRuntime> buildSchemeRuntime(const Model& stored, const QuantScheme& scheme, Backend& backend,

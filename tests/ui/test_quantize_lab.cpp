@@ -132,6 +132,9 @@ void TestQuantizeLab::labSchemeLoggedLikeCli() {
   QTRY_COMPARE_WITH_TIMEOUT(q->frontierChart()->points(0).size(), 1, 5000);
   QCOMPARE(q->frontierChart()->points(0)[0], QPointF(bits, st.kl.mean));
   emit q->frontierChart()->pointClicked(0, 0);
+  // int4 weights run the packed kernels (int8 per-token activations quantized for them); the
+  // activation decorator's fake quantization of the other matmuls is labelled simulated.
+  QVERIFY2(q->detailsText().contains("packed), int8 per-token"), qPrintable(q->detailsText()));
   QVERIFY2(q->detailsText().contains("simulated"), qPrintable(q->detailsText()));
 
   // The experiment log: precis-cli eval's record of the same scheme and data.
