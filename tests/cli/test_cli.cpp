@@ -12,6 +12,7 @@
 #include "engine/model/gguf_writer.h"
 #include "engine/model/loader.h"
 #include "engine/quant/convert.h"
+#include "cli_process.h"
 #include "test_paths.h"
 
 namespace {
@@ -25,19 +26,9 @@ struct Run {
 };
 
 Run runCli(const QStringList& args) {
-  QProcess p;
-  p.start(QStringLiteral(PRECIS_CLI_PATH), args);
-  Run r;
-  if (!p.waitForFinished(120000)) {
-    p.kill();
-    p.waitForFinished();
-    r.err = "timed out";
-    return r;
-  }
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-  r.out = QString::fromUtf8(p.readAllStandardOutput());
-  r.err = QString::fromUtf8(p.readAllStandardError());
-  return r;
+  const precis::test::CliProcessResult p =
+      precis::test::runCliProcess(args, QProcessEnvironment::systemEnvironment(), 120000);
+  return {p.code, QString::fromUtf8(p.out), QString::fromUtf8(p.err)};
 }
 
 QString model(const char* file) { return QString::fromStdString(precis::test::modelPath(file)); }

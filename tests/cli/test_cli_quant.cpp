@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_process.h"
 #include "test_paths.h"
 
 namespace {
@@ -22,10 +23,8 @@ struct Run {
   QByteArray out, err;
 };
 Run cli(const QStringList& args) {
-  QProcess p;
-  p.start(QStringLiteral(PRECIS_CLI_PATH), args);
-  p.waitForFinished(300000);
-  return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, p.readAllStandardOutput(), p.readAllStandardError()};
+  const precis::test::CliProcessResult p = precis::test::runCliProcess(args);
+  return {p.code, p.out, p.err};
 }
 nlohmann::json json(const Run& r) { return nlohmann::json::parse(r.out.toStdString()); }
 QString model() { return QString::fromStdString(precis::test::modelPath("stories260K.bin")); }

@@ -20,6 +20,7 @@
 
 #include "engine/log/log_sql.h"
 #include "engine/log/run_store.h"
+#include "cli_process.h"
 #include "test_paths.h"
 
 namespace {
@@ -34,25 +35,13 @@ struct Run {
 
 // Runs precis-cli with PRECIS_DB and the shard variables cleared, plus `env` (NAME=VALUE).
 Run cli(const QStringList& args, const QStringList& env = {}) {
-  QProcess p;
   QProcessEnvironment e = QProcessEnvironment::systemEnvironment();
   for (const char* k : {"PRECIS_DB", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "SLURM_ARRAY_TASK_MIN",
                         "JOB_COMPLETION_INDEX", "PRECIS_SHARD_COUNT"})
     e.remove(k);
   for (const QString& kv : env) e.insert(kv.section('=', 0, 0), kv.section('=', 1));
-  p.setProcessEnvironment(e);
-  p.start(QStringLiteral(PRECIS_CLI_PATH), args);
-  Run r;
-  if (!p.waitForFinished(300000)) {
-    p.kill();
-    p.waitForFinished();
-    r.err = "timed out";
-    return r;
-  }
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-  r.out = p.readAllStandardOutput().toStdString();
-  r.err = p.readAllStandardError().toStdString();
-  return r;
+  const precis::test::CliProcessResult p = precis::test::runCliProcess(args, e);
+  return {p.code, p.out.toStdString(), p.err.toStdString()};
 }
 
 nlohmann::json json(const Run& r) { return nlohmann::json::parse(r.out, nullptr, false); }

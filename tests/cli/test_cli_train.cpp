@@ -20,6 +20,7 @@
 #include "engine/train/bpe_trainer.h"
 #include "engine/train/story_grammar.h"
 #include "engine/train/train_params.h"
+#include "cli_process.h"
 
 using namespace precis;
 
@@ -31,19 +32,8 @@ struct Run {
 };
 
 Run runCli(const QStringList& args) {
-  QProcess p;
-  p.start(QStringLiteral(PRECIS_CLI_PATH), args);
-  Run r;
-  if (!p.waitForFinished(300000)) {
-    p.kill();
-    p.waitForFinished();
-    r.err = "timed out";
-    return r;
-  }
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-  r.out = QString::fromUtf8(p.readAllStandardOutput());
-  r.err = QString::fromUtf8(p.readAllStandardError());
-  return r;
+  const precis::test::CliProcessResult p = precis::test::runCliProcess(args);
+  return {p.code, QString::fromUtf8(p.out), QString::fromUtf8(p.err)};
 }
 
 // The loss printed on the progress line of `step`.

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/log/sha256.h"
+#include "cli_process.h"
 #include "test_paths.h"
 
 namespace {
@@ -26,23 +27,11 @@ struct Run {
 };
 
 Run cli(const QStringList& args, const QString& precis_db = {}) {
-  QProcess p;
   QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
   env.remove("PRECIS_DB");
   if (!precis_db.isEmpty()) env.insert("PRECIS_DB", precis_db);
-  p.setProcessEnvironment(env);
-  p.start(QStringLiteral(PRECIS_CLI_PATH), args);
-  Run r;
-  if (!p.waitForFinished(120000)) {
-    p.kill();
-    p.waitForFinished();
-    r.err = "timed out";
-    return r;
-  }
-  r.code = p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2;
-  r.out = p.readAllStandardOutput().toStdString();
-  r.err = p.readAllStandardError().toStdString();
-  return r;
+  const precis::test::CliProcessResult p = precis::test::runCliProcess(args, env, 120000);
+  return {p.code, p.out.toStdString(), p.err.toStdString()};
 }
 
 nlohmann::json json(const Run& r) { return nlohmann::json::parse(r.out, nullptr, false); }

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_process.h"
 #include "test_paths.h"
 
 namespace {
@@ -14,10 +15,9 @@ struct Run {
   QByteArray out, err;
 };
 Run cli(const QStringList& args) {
-  QProcess p;
-  p.start(QStringLiteral(PRECIS_CLI_PATH), args);
-  p.waitForFinished(120000);
-  return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -2, p.readAllStandardOutput(), p.readAllStandardError()};
+  const precis::test::CliProcessResult p =
+      precis::test::runCliProcess(args, QProcessEnvironment::systemEnvironment(), 120000);
+  return {p.code, p.out, p.err};
 }
 }  // namespace
 

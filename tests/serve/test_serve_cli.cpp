@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/log/run_store.h"
+#include "cli_process.h"
 #include "test_paths.h"
 
 namespace {
@@ -16,10 +17,9 @@ struct Run {
   QByteArray out, err;
 };
 Run cli(const QStringList& args) {
-  QProcess p;
-  p.start(PRECIS_CLI_PATH, args);
-  p.waitForFinished(120000);
-  return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
+  const precis::test::CliProcessResult p =
+      precis::test::runCliProcess(args, QProcessEnvironment::systemEnvironment(), 120000);
+  return {p.code, p.out, p.err};
 }
 QString model() { return QString::fromStdString(precis::test::modelPath("stories260K.bin")); }
 }  // namespace
