@@ -44,6 +44,7 @@ std::vector<std::string> moduleCandidates() {
 }
 
 struct CudaModule {
+  void* handle = nullptr;
   ProbeFn probe = nullptr;
   CreateFn create = nullptr;
   std::string path;
@@ -80,6 +81,7 @@ CudaModule openCudaModule() {
       return m;
     }
     m.path = path;
+    m.handle = h;
     return m;
   }
   m.error = "CUDA backend module not found (this build has no CUDA support, or " + std::string(kModuleName) +
@@ -108,6 +110,22 @@ std::vector<BackendProbe> probeBackends() {
   }
   out.push_back(cuda);
   return out;
+}
+
+void* cudaModuleSymbol(const char* name, std::string* why) {
+  CudaModule m = openCudaModule();
+  if (!m.probe) {
+    *why = m.error;
+    return nullptr;
+  }
+  char msg[512] = {0};
+  if (m.probe(msg, sizeof msg) <= 0) {
+    *why = std::string("CUDA unavailable: ") + msg;
+    return nullptr;
+  }
+  void* sym = dlsym(m.handle, name);
+  if (!sym) *why = "CUDA module " + m.path + " lacks the entry point " + name;
+  return sym;
 }
 
 Result<std::unique_ptr<Backend>> createBackend(const std::string& name, const BackendOptions& options) {

@@ -23,6 +23,10 @@ struct BackendProbe {
 
 // Probes every backend (loads the CUDA module if it can; makes no further CUDA calls after a failure).
 std::vector<BackendProbe> probeBackends();
+// The address of the CUDA module's exported symbol `name` when the module loads, has this ABI
+// version and finds a GPU; nullptr with the reason in *why otherwise. For entry points beside the
+// Backend's (the training backend: engine/train/train_backend_registry.cpp).
+void* cudaModuleSymbol(const char* name, std::string* why);
 // "auto" picks cuda when available, else cpu. "cuda" when unavailable is an error that says why.
 Result<std::unique_ptr<Backend>> createBackend(const std::string& name, const BackendOptions& options = {});
 

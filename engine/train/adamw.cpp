@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "kernels/common/train_numerics.h"
+
 namespace precis {
 
 float scheduledLr(float lr, int64_t step, int64_t warmup, int64_t total, float min_ratio) {
@@ -35,26 +37,21 @@ AdamW::AdamW(const TrainParams& layout, const AdamWConfig& config) : cfg_(config
   v_.assign(layout.data.size(), 0.f);
 }
 
+AdamWElementParams adamwElementParams(const AdamWConfig& c, float lr, int64_t t, bool decay) {
+  const double b1 = c.beta1, b2 = c.beta2;
+  const double bc1 = 1.0 - std::pow(b1, double(t)), bc2 = 1.0 - std::pow(b2, double(t));
+  return {b1, b2, c.eps, decay ? 1.0 - double(lr) * c.weight_decay : 1.0, double(lr) / bc1, std::sqrt(bc2)};
+}
+
 void AdamW::step(TrainParams& params, const TrainParams& grads, float lr) {
   ++t_;
-  const double b1 = cfg_.beta1, b2 = cfg_.beta2;
-  const double bc1 = 1.0 - std::pow(b1, double(t_)), bc2 = 1.0 - std::pow(b2, double(t_));
-  const double step_size = double(lr) / bc1, bc2_sqrt = std::sqrt(bc2);
   for (size_t k = 0; k < offsets_.size(); ++k) {
-    const double decay = decay_[k] ? 1.0 - double(lr) * cfg_.weight_decay : 1.0;
+    const AdamWElementParams a = adamwElementParams(cfg_, lr, t_, decay_[k] != 0);
     float* p = params.data.data() + offsets_[k];
     const float* g = grads.data.data() + offsets_[k];
     float* m = m_.data() + offsets_[k];
     float* v = v_.data() + offsets_[k];
-    for (int64_t i = 0; i < sizes_[k]; ++i) {
-      const double gi = g[i];
-      const double mi = b1 * m[i] + (1.0 - b1) * gi;
-      const double vi = b2 * v[i] + (1.0 - b2) * gi * gi;
-      m[i] = float(mi);
-      v[i] = float(vi);
-      const double denom = std::sqrt(vi) / bc2_sqrt + cfg_.eps;
-      p[i] = float(double(p[i]) * decay - step_size * mi / denom);
-    }
+    for (int64_t i = 0; i < sizes_[k]; ++i) adamwElement(&p[i], &m[i], &v[i], g[i], a);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/train/train_params.h"
+#include "kernels/common/train_numerics.h"
 
 namespace precis {
 
@@ -26,6 +27,10 @@ float scheduledLr(float lr, int64_t step, int64_t warmup, int64_t total, float m
 // Scales `grads` so their global L2 norm is at most max_norm (no-op when max_norm <= 0).
 // Returns the norm before clipping.
 double clipGradNorm(TrainParams& grads, double max_norm);
+
+// The per-element constants of the update at 1-based step t for a tensor that is (decay) or is
+// not weight-decayed (adamwElement of kernels/common/train_numerics.h).
+AdamWElementParams adamwElementParams(const AdamWConfig& config, float lr, int64_t t, bool decay);
 
 class AdamW {
  public:

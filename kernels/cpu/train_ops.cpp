@@ -6,6 +6,8 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/common/train_numerics.h"
+
 namespace precis::cpu {
 
 void rmsNormForwardRows(const float* x, const float* w, float eps, float* y, float* rstd, int64_t dim,
@@ -34,8 +36,8 @@ void rmsNormBackwardRows(const float* dy, const float* x, const float* w, const 
     for (int64_t i = 0; i < dim; ++i) dot += double(dyr[i]) * w[i] * xr[i];
     const double c = r * r * r * dot / double(dim);
     for (int64_t i = 0; i < dim; ++i) {
-      dxr[i] += static_cast<float>(r * w[i] * dyr[i] - c * xr[i]);
-      dw[i] += static_cast<float>(double(dyr[i]) * xr[i] * r);
+      dxr[i] += rmsNormDx(r, w[i], dyr[i], c, xr[i]);
+      dw[i] += rmsNormDw(r, dyr[i], xr[i]);
     }
   }
 }
@@ -45,8 +47,7 @@ void ropeRotateRows(float* x, const int32_t* pos, int64_t n_heads, int head_dim,
   const int half = head_dim / 2;
   std::vector<float> freq(static_cast<size_t>(half)), c(freq.size()), s(freq.size());
   // Same angle arithmetic as the inference kernel (kernels/cpu/ops_f32.cpp ropeRows).
-  for (int i = 0; i < half; ++i)
-    freq[size_t(i)] = static_cast<float>(1.0 / std::pow(double(theta), double(2 * i) / double(head_dim)));
+  for (int i = 0; i < half; ++i) freq[size_t(i)] = ropeFreq(theta, i, head_dim);
   for (int64_t r = r0; r < r1; ++r) {
     const float p = static_cast<float>(pos[r]);
     for (int i = 0; i < half; ++i) {
@@ -59,9 +60,7 @@ void ropeRotateRows(float* x, const int32_t* pos, int64_t n_heads, int head_dim,
       float* v = xr + h * head_dim;
       for (int i = 0; i < half; ++i) {
         const int i0 = half_style ? i : 2 * i, i1 = half_style ? i + half : 2 * i + 1;
-        const float a = v[i0], b = v[i1];
-        v[i0] = a * c[size_t(i)] - b * s[size_t(i)];
-        v[i1] = a * s[size_t(i)] + b * c[size_t(i)];
+        ropeRotatePair(&v[i0], &v[i1], c[size_t(i)], s[size_t(i)]);
       }
     }
   }
@@ -155,21 +154,12 @@ void attentionBackwardGroups(const float* dout, const float* q, const float* k, 
 }
 
 void swigluForward(const float* g, const float* u, float* h, int64_t i0, int64_t i1) {
-  for (int64_t i = i0; i < i1; ++i) {
-    const float x = g[i];
-    h[i] = x / (1.f + std::exp(-x)) * u[i];
-  }
+  for (int64_t i = i0; i < i1; ++i) h[i] = swigluValue(g[i], u[i]);
 }
 
 void swigluBackward(const float* dh, const float* g, const float* u, float* dg, float* du, int64_t i0,
                     int64_t i1) {
-  for (int64_t i = i0; i < i1; ++i) {
-    const float x = g[i];
-    const float sig = 1.f / (1.f + std::exp(-x));
-    const float silu = x * sig;
-    du[i] = dh[i] * silu;
-    dg[i] = dh[i] * u[i] * (sig * (1.f + x * (1.f - sig)));
-  }
+  for (int64_t i = i0; i < i1; ++i) swigluGrad(dh[i], g[i], u[i], &dg[i], &du[i]);
 }
 
 namespace {
@@ -221,12 +211,10 @@ LossRowStats distillLossRow(const float* z, const float* teacher, int32_t label,
   st.loss = a * T * T * klT + (has_label ? (1.0 - a) * st.ce : 0.0);
   if (dz) {
     // d/dz [T^2 KL(tT || qT)] = T (qT - tT); d/dz CE = q1 - onehot(label).
-    for (int64_t i = 0; i < V; ++i) {
-      double g = 0.0;
-      if (teacher && a != 0.0) g += a * T * (qT[i] - tT[i]);
-      if (has_label && a != 1.0) g += (1.0 - a) * (q1[i] - (i == label ? 1.0 : 0.0));
-      dz[i] = static_cast<float>(g * grad_scale);
-    }
+    const bool soft = teacher && a != 0.0, hard = has_label && a != 1.0;
+    for (int64_t i = 0; i < V; ++i)
+      dz[i] = static_cast<float>(
+          distillGradElement(a, T, soft ? qT[i] : 0.0, soft ? tT[i] : 0.0, q1[i], soft, hard, i == label) * grad_scale);
   }
   return st;
 }

@@ -1,0 +1,80 @@
+// Device helpers of the CUDA training kernels (kernels/cuda/train_*.cu): block reductions in
+// double and a block arg-max that keeps the first index on ties (as std::max_element does).
+// Included by .cu files only. Tested through tests/train/test_train_backend_ops.cpp.
+#pragma once
+#include <cuda_runtime.h>
+
+#include "kernels/cuda/device_common.cuh"
+
+namespace precis::cuda {
+
+constexpr int kTrainThreads = 256;
+
+__device__ __forceinline__ double warpSumD(double v) {
+  for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ double warpMaxD(double v) {
+  for (int o = kWarp / 2; o > 0; o /= 2) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+// Sum / max over the block (blockDim.x a multiple of 32); every thread gets the result.
+// `scratch`: 32 doubles of shared memory; begins and ends with __syncthreads.
+__device__ __forceinline__ double blockSumD(double v, double* scratch) {
+  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, warps = blockDim.x / kWarp;
+  v = warpSumD(v);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : 0.0;
+  v = warpSumD(v);
+  __syncthreads();
+  return v;
+}
+__device__ __forceinline__ double blockMaxD(double v, double* scratch) {
+  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, warps = blockDim.x / kWarp;
+  v = warpMaxD(v);
+  __syncthreads();
+  if (lane == 0) scratch[warp] = v;
+  __syncthreads();
+  v = lane < warps ? scratch[lane] : -INFINITY;
+  v = warpMaxD(v);
+  __syncthreads();
+  return v;
+}
+
+// Index of the largest value over the block (smallest index among equal values); every thread
+// gets it. `value`/`index`: this thread's best (index INT64_MAX when it saw none).
+// `sv`, `si`: 32 floats and 32 int64 of shared memory.
+__device__ __forceinline__ int64_t blockArgMax(float value, int64_t index, float* sv, int64_t* si) {
+  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, warps = blockDim.x / kWarp;
+  auto better = [](float va, int64_t ia, float vb, int64_t ib) { return va > vb || (va == vb && ia < ib); };
+  for (int o = kWarp / 2; o > 0; o /= 2) {
+    const float ov = __shfl_xor_sync(0xffffffffu, value, o);
+    const int64_t oi = __shfl_xor_sync(0xffffffffu, index, o);
+    if (better(ov, oi, value, index)) {
+      value = ov;
+      index = oi;
+    }
+  }
+  __syncthreads();
+  if (lane == 0) {
+    sv[warp] = value;
+    si[warp] = index;
+  }
+  __syncthreads();
+  value = lane < warps ? sv[lane] : -INFINITY;
+  index = lane < warps ? si[lane] : INT64_MAX;
+  for (int o = kWarp / 2; o > 0; o /= 2) {
+    const float ov = __shfl_xor_sync(0xffffffffu, value, o);
+    const int64_t oi = __shfl_xor_sync(0xffffffffu, index, o);
+    if (better(ov, oi, value, index)) {
+      value = ov;
+      index = oi;
+    }
+  }
+  __syncthreads();
+  return index;
+}
+
+}  // namespace precis::cuda
