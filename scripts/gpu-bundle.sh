@@ -82,8 +82,12 @@ step bench-inference-110m-cuda 60 "$b/bench_inference" --preset 110m --backend c
 [ "$quick" = 1 ] || step bench-inference-110m-cpu16 60 "$b/bench_inference" --preset 110m --backend cpu --threads 16 --decode 32 || status=1
 step bench-inference-1b-cuda 150 "$b/bench_inference" --preset 1b --backend cuda --formats f32,q8_0,q4_0 || status=1
 [ "$quick" = 1 ] || step bench-serve-110m-cuda 60 "$b/bench_serve" --preset 110m --backend cuda || status=1
+# Training on the GPU (DeviceTrainGraph): tokens/s of the 110M shape and the fraction of cuBLAS's
+# f32 / tf32 throughput measured in the same run.
+step bench-train-110m-cuda 90 "$b/bench_train" --preset 110m --backend cuda --steps 10 || status=1
+step bench-train-110m-cuda-tf32 90 "$b/bench_train" --preset 110m --backend cuda --steps 10 --tf32 || status=1
 for e in "$b"/*; do  # benchmarks added later: run once with --backend cuda
-  case "$(basename "$e")" in bench_inference|bench_serve) continue;; esac
+  case "$(basename "$e")" in bench_inference|bench_serve|bench_train) continue;; esac
   [ -x "$e" ] && { step "$(basename "$e")-cuda" 60 "$e" --backend cuda || status=1; }
 done
 step nvidia-smi-after 30 nvidia-smi

@@ -133,6 +133,8 @@ std::vector<OptionSpec> trainLoopOptions() {
           {"--heldout", "F", "fraction of the data held out for evaluation (default 0.1)"},
           {"--seed", "S", "seed of initialisation, batch order and --sample (default 0)"},
           {"--threads", "N", "CPU threads (default: all cores)"},
+          {"--train-backend", "NAME", "where the training steps run: cpu (default), cuda (weights, gradients and AdamW state on the GPU) or auto"},
+          {"--tf32", "", "with --train-backend cuda: let cuBLAS use TF32 tensor cores for the f32 products"},
           {"--checkpoint-every", "N", "write --out and OUT.optim every N steps (default 0: at the end and on Ctrl-C)"},
           {"--resume", "", "continue from --out's OUT.optim (same options: the same trajectory)"},
           {"--pause-at", "N", "stop after step N with a checkpoint, as Ctrl-C does but exit code 0 (resume later)"},
@@ -213,6 +215,16 @@ std::optional<TrainOptions> trainOptionsFromArgs(const ParsedArgs& args, std::st
   o.adam.lr = float(*lr);
   o.min_lr_ratio = float(*min_lr);
   o.adam.weight_decay = float(*wd);
+  o.backend = args.get("--train-backend", "cpu");
+  if (o.backend != "cpu" && o.backend != "cuda" && o.backend != "auto") {
+    err = "--train-backend: '" + o.backend + "' is not one of cpu, cuda, auto";
+    return std::nullopt;
+  }
+  o.tf32 = args.has("--tf32");
+  if (o.tf32 && o.backend == "cpu") {
+    err = "--tf32 needs --train-backend cuda or auto";
+    return std::nullopt;
+  }
   o.clip = *clip;
   return o;
 }
@@ -285,6 +297,8 @@ int runTrainJob(const CommandSpec& spec, const ParsedArgs& args, const TrainJob&
                  job.command.c_str(), (long long)tr.params().count(), (long long)train_tokens,
                  (long long)heldout_tokens, (long long)o.steps, o.batch, o.ctx);
     if (plan) std::fprintf(stderr, "quantization-aware: %s\n", plan->summary.c_str());
+    if (!tr.backendNote().empty()) std::fprintf(stderr, "%s\n", tr.backendNote().c_str());
+    if (tr.backendName() != "cpu") std::fprintf(stderr, "training on %s\n", tr.backendName().c_str());
   }
 
   StopSignals signals;

@@ -8,6 +8,7 @@
 
 #include "engine/model/gguf_writer.h"
 #include "engine/runtime/llama_runtime.h"
+#include "engine/train/device_train_graph.h"
 #include "engine/train/llama_train.h"
 #include "engine/train/train_loss.h"
 
@@ -40,7 +41,12 @@ struct Trainer::Impl {
   TrainParams params, grads, effective;
   std::unique_ptr<AdamW> adam;
   std::unique_ptr<ThreadPool> pool;
-  std::unique_ptr<TrainGraph> graph;
+  std::unique_ptr<TrainGraph> graph;         // the CPU path
+  std::shared_ptr<TrainBackend> device;       // the device path: DeviceTrainGraph on `device`
+  std::unique_ptr<DeviceTrainGraph> dgraph;
+  std::string backend_note;
+  bool host_stale = false;   // the device holds newer weights/moments than params / adam
+  bool device_stale = false; // the host's weights were handed out for writing: upload before use
   std::vector<int32_t> train, heldout;
   TeacherFn teacher;
   std::vector<int32_t> inputs, labels;
@@ -51,6 +57,23 @@ struct Trainer::Impl {
   bool cancelled = false;
 
   const TrainParams& forwardParams() const { return opt.weight_transform ? effective : params; }
+
+  // Copies the device's weights and moments to the host when they are newer.
+  void syncHost() {
+    if (!dgraph || !host_stale) return;
+    dgraph->downloadParams(params);
+    dgraph->downloadMoments(adam->m(), adam->v());
+    host_stale = false;
+  }
+  void syncDevice() {
+    if (!dgraph || !device_stale) return;
+    dgraph->uploadParams(params);
+    device_stale = false;
+  }
+  Status deviceStatus(const char* what) const {
+    if (!dgraph || dgraph->error().empty()) return {};
+    return makeError(std::string("trainer: ") + what + " on " + device->name() + ": " + dgraph->error());
+  }
 
   void fillWindow(const std::vector<int32_t>& stream, int64_t start, int b) {
     const int T = opt.ctx;
@@ -92,7 +115,24 @@ Result<std::unique_ptr<Trainer>> Trainer::create(TrainParams init, const TrainOp
   impl->params = std::move(init);
   impl->adam = std::make_unique<AdamW>(impl->params, o.adam);
   impl->pool = std::make_unique<ThreadPool>(o.threads);
-  impl->graph = std::make_unique<TrainGraph>(impl->params.config, o.batch, o.ctx);
+  if (o.train_backend) {
+    impl->device = o.train_backend;
+  } else if (o.backend != "cpu") {
+    Result<std::unique_ptr<TrainBackend>> be =
+        createTrainBackend(o.backend, TrainBackendOptions{o.threads, 0, o.tf32}, &impl->backend_note);
+    if (!be) return makeError("trainer: " + be.error().message);
+    if ((*be)->name() != "cpu") impl->device = std::move(*be);  // "auto" without CUDA: the CPU path
+  }
+  if (impl->device) {
+    if (o.weight_transform)
+      return makeError("trainer: quantization-aware training runs on the CPU only (use --backend cpu)");
+    Result<std::unique_ptr<DeviceTrainGraph>> g =
+        DeviceTrainGraph::create(*impl->device, impl->params, o.batch, o.ctx);
+    if (!g) return makeError("trainer: " + g.error().message);
+    impl->dgraph = std::move(*g);
+  } else {
+    impl->graph = std::make_unique<TrainGraph>(impl->params.config, o.batch, o.ctx);
+  }
   impl->train = std::move(train);
   impl->heldout = std::move(heldout);
   impl->teacher = std::move(teacher);
@@ -114,6 +154,7 @@ Result<StepMetrics> Trainer::step() {
   }
   if (m.teacher)
     if (Status s = m.teacher(m.inputs, B, T, m.teacher_logits.data()); !s) return makeError("teacher: " + s.error().message);
+  if (m.dgraph) return deviceStep(t0);
   if (m.opt.weight_transform) m.opt.weight_transform(m.params, m.effective);
   const TrainParams& fp = m.forwardParams();
   m.graph->forward(*m.pool, fp, m.inputs.data());
@@ -159,13 +200,20 @@ Result<EvalMetrics> Trainer::evaluate() {
   if (m.opt.weight_transform) m.opt.weight_transform(m.params, m.effective);
   EvalMetrics em;
   em.step = m.step;
+  m.syncDevice();
   for (int64_t w0 = 0; w0 < windows; w0 += B) {
     for (int b = 0; b < B; ++b) m.fillWindow(m.heldout, std::min(w0 + b, windows - 1) * T, b);
-    m.graph->forward(*m.pool, m.forwardParams(), m.inputs.data());
     const int64_t rows = std::min<int64_t>(B, windows - w0) * T;
-    const LossStats ls = batchLoss(*m.pool, m.graph->logits(),
-                                   m.teacher ? m.eval_teacher.data() + size_t(w0) * size_t(T) * size_t(V) : nullptr,
-                                   m.labels.data(), rows, V, {0.f, 1.f}, nullptr);
+    const float* teacher = m.teacher ? m.eval_teacher.data() + size_t(w0) * size_t(T) * size_t(V) : nullptr;
+    LossStats ls;
+    if (m.dgraph) {
+      m.dgraph->forward(m.inputs);
+      ls = m.dgraph->loss(teacher, std::span<const int32_t>(m.labels.data(), size_t(rows)), {0.f, 1.f}, false);
+      if (Status s = m.deviceStatus("evaluation"); !s) return s.error();
+    } else {
+      m.graph->forward(*m.pool, m.forwardParams(), m.inputs.data());
+      ls = batchLoss(*m.pool, m.graph->logits(), teacher, m.labels.data(), rows, V, {0.f, 1.f}, nullptr);
+    }
     em.ce += ls.ce * double(rows);
     em.kl += ls.kl * double(rows);
     em.agreement += ls.agreement * double(rows);
@@ -198,14 +246,59 @@ Status Trainer::run(const TrainCallbacks& cb) {
   return {};
 }
 
+Result<StepMetrics> Trainer::deviceStep(std::chrono::steady_clock::time_point t0) {
+  Impl& m = *impl_;
+  const int B = m.opt.batch, T = m.opt.ctx;
+  m.syncDevice();
+  DeviceTrainGraph& g = *m.dgraph;
+  g.forward(m.inputs);
+  const LossStats ls = g.loss(m.teacher ? m.teacher_logits.data() : nullptr, m.labels, m.opt.distill, true);
+  g.backward();
+  StepMetrics sm;
+  sm.grad_norm = g.clipGradNorm(m.opt.clip);
+  if (Status s = m.deviceStatus("training step"); !s) return s.error();
+  if (!std::isfinite(sm.grad_norm) || !std::isfinite(ls.loss))
+    return makeError("trainer: loss or gradient became non-finite at step " + std::to_string(m.step + 1) +
+                     " (lower the learning rate)");
+  const float lr = scheduledLr(m.opt.adam.lr, m.step, m.opt.warmup, m.opt.steps, m.opt.min_lr_ratio);
+  m.adam->setSteps(m.adam->steps() + 1);
+  g.adamwStep(m.opt.adam, lr, m.adam->steps());
+  g.backend().synchronize();  // the step's time includes the device's work
+  if (Status s = m.deviceStatus("AdamW update"); !s) return s.error();
+  m.host_stale = true;
+  ++m.step;
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  sm.step = m.step;
+  sm.loss = ls.loss;
+  sm.ce = ls.ce;
+  sm.kl = ls.kl;
+  sm.agreement = ls.agreement;
+  sm.lr = lr;
+  sm.tokens_per_s = secs > 0 ? double(B) * T / secs : 0;
+  return sm;
+}
+
 int64_t Trainer::stepsDone() const { return impl_->step; }
 bool Trainer::cancelled() const { return impl_->cancelled; }
-const TrainParams& Trainer::params() const { return impl_->params; }
-TrainParams& Trainer::mutableParams() { return impl_->params; }
+std::string Trainer::backendName() const {
+  if (!impl_->device) return "cpu";
+  return impl_->device->name() + ": " + impl_->device->deviceName();
+}
+std::string Trainer::backendNote() const { return impl_->backend_note; }
+const TrainParams& Trainer::params() const {
+  impl_->syncHost();
+  return impl_->params;
+}
+TrainParams& Trainer::mutableParams() {
+  impl_->syncHost();
+  impl_->device_stale = impl_->dgraph != nullptr;
+  return impl_->params;
+}
 const TrainOptions& Trainer::options() const { return impl_->opt; }
 
 Status Trainer::saveCheckpoint(const std::string& path, const TokenizerData& tokenizer, const std::string& name) const {
   Impl& m = *impl_;  // refreshes the fake-quantized copy; the training state is unchanged
+  m.syncHost();
   if (m.opt.weight_transform) m.opt.weight_transform(m.params, m.effective);
   const TrainParams& w = m.opt.weight_transform ? m.effective : m.params;
   if (Status s = writeGguf(w.toModel(tokenizer, name), path); !s) return s;
@@ -251,6 +344,12 @@ Status Trainer::loadOptimizerState(const std::string& op) {
   if (!in) return makeError(op + ": truncated");
   m.step = step;
   m.adam->setSteps(step);
+  if (m.dgraph) {
+    m.dgraph->uploadParams(m.params);
+    m.dgraph->uploadMoments(m.adam->m(), m.adam->v());
+    m.host_stale = m.device_stale = false;
+    if (Status s = m.deviceStatus("restoring the optimizer state"); !s) return s;
+  }
   return {};
 }
 

@@ -4,9 +4,13 @@
 // cancellation through callbacks, and GGUF checkpoints plus optimizer state for resume.
 // Batches: step s, row b reads the window of ctx+1 tokens starting at a position drawn from a
 // splitmix64 hash of (seed, s, b), so a resumed run draws the same batches as an uninterrupted one.
+// With options.backend "cuda" (or a TrainBackend given in options.train_backend) the steps and the
+// held-out evaluation run on a DeviceTrainGraph; params() and checkpoints copy the state back.
 // Tested by tests/train/test_trainer.cpp (overfits a batch, resume == uninterrupted, cancel,
-// checkpoint loads through loadModel) and tests/train/test_distill.cpp.
+// checkpoint loads through loadModel), tests/train/test_distill.cpp and
+// tests/train/test_trainer_device.cpp (the device path on the CPU TrainBackend == the CPU path).
 #pragma once
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,6 +21,7 @@
 #include "engine/core/result.h"
 #include "engine/core/thread_pool.h"
 #include "engine/train/adamw.h"
+#include "engine/train/train_backend.h"
 #include "engine/train/train_params.h"
 #include "kernels/cpu/train_ops.h"
 
@@ -46,6 +51,14 @@ struct TrainOptions {
   // Quantization-aware training: maps the fp32 master weights to the weights the forward uses
   // (fake-quantized); gradients of those weights update the master unchanged (straight-through).
   std::function<void(const TrainParams& master, TrainParams& effective)> weight_transform;
+  // Where the steps run: "cpu" (TrainGraph on the host), "cuda" (DeviceTrainGraph on the GPU:
+  // weights, gradients and AdamW moments stay on the device; an error without a GPU) or "auto"
+  // (CUDA when available, else the CPU, with Trainer::backendNote() saying why).
+  std::string backend = "cpu";
+  bool tf32 = false;  // CUDA: let cuBLAS use TF32 tensor cores for the f32 products
+  // Runs the DeviceTrainGraph on this backend instead of `backend` (tests drive the device path
+  // on the CPU TrainBackend with it).
+  std::shared_ptr<TrainBackend> train_backend;
 };
 
 struct StepMetrics {
@@ -82,6 +95,10 @@ class Trainer {
   Result<EvalMetrics> evaluate();
 
   int64_t stepsDone() const;
+  // "cpu" or the TrainBackend's name and device ("cuda: NVIDIA H100 (sm_90)"), and why "auto" fell
+  // back to the CPU ("" when it did not).
+  std::string backendName() const;
+  std::string backendNote() const;
   bool cancelled() const;
   const TrainParams& params() const;
   TrainParams& mutableParams();
@@ -95,6 +112,7 @@ class Trainer {
  private:
   struct Impl;
   explicit Trainer(std::unique_ptr<Impl> impl);
+  Result<StepMetrics> deviceStep(std::chrono::steady_clock::time_point t0);
   std::unique_ptr<Impl> impl_;
 };
 

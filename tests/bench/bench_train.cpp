@@ -5,8 +5,14 @@
 // demo models (target: under 3 minutes on 2 cores). Reports tokens per second of wall time and of
 // process CPU time (on a machine loaded by other work the CPU-time figure with one thread is the
 // fair comparison; OpenMP threads that spin make multi-thread CPU time less meaningful).
+// With --backend cuda (engine/train DeviceTrainGraph on the CUDA TrainBackend): training tokens/s on
+// the GPU, the model FLOP rate of the step (6 x matrix parameters per token + attention's products as
+// executed, full T x T) and its fraction of cuBLAS SGEMM's throughput measured in the same run
+// (square 8192 products through the same backend, TF32 off and on); without a GPU it says that it
+// skipped the GPU part and why, and exits 0.
 // Usage: bench_train [--threads N] [--steps S] [--batch B] [--ctx C] [--rounds R]
 //                    [--python PATH] [--no-torch] [--demo] [--demo-dir DIR]
+//                    [--backend cpu|cuda] [--preset 110m|15m|1b] [--tf32]
 #include <time.h>
 
 #include <chrono>
@@ -20,6 +26,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "engine/model/presets.h"
 #include "engine/train/demo_models.h"
 #include "engine/train/trainer.h"
 
@@ -103,13 +110,106 @@ Speed torchSpeed(const std::string& python, const std::string& script, const Lla
   return {j["tokens_per_s"].get<double>(), j["tokens_per_cpu_s"].get<double>()};
 }
 
+// Matrix FLOPs of one training step per token: forward 2 per weight of every product (layers and
+// classifier) plus attention's Q K^T and P V over the full T x T (as the CUDA backend runs them),
+// backward twice the forward.
+double trainFlopsPerToken(const LlamaConfig& c, int ctx) {
+  const double D = c.dim, KV = c.kvDim(), H = c.hidden_dim, V = c.vocab_size, L = c.n_layers;
+  const double matrix_params = L * (2 * D * D + 2 * D * KV + 3 * D * H) + D * V;
+  const double attention = L * 4.0 * ctx * D;  // 2 products x 2 flops x T x (heads x head_dim)
+  return 3.0 * (2.0 * matrix_params + attention);
+}
+
+// cuBLAS SGEMM throughput (FLOP/s) of n x n x n products through `be` (best of 5 after a warm-up).
+double gemmPeak(TrainBackend& be, int64_t n) {
+  auto a = be.alloc(size_t(n * n) * 4), b = be.alloc(size_t(n * n) * 4), c = be.alloc(size_t(n * n) * 4);
+  if (!a || !b || !c) return 0;
+  auto* pa = static_cast<float*>(a->data());
+  auto* pb = static_cast<float*>(b->data());
+  auto* pc = static_cast<float*>(c->data());
+  be.linearForward(pa, pb, pc, n, n, n);
+  be.synchronize();
+  double best = 0;
+  for (int r = 0; r < 5; ++r) {
+    const double t0 = wallNow();
+    for (int i = 0; i < 3; ++i) be.linearForward(pa, pb, pc, n, n, n);
+    be.synchronize();
+    best = std::max(best, 3 * 2.0 * double(n) * n * n / (wallNow() - t0));
+  }
+  return be.lastError().empty() ? best : 0;
+}
+
+int cudaBench(const LlamaConfig& c, int batch, int ctx, int steps, bool tf32) {
+  std::shared_ptr<TrainBackend> be;
+  {
+    Result<std::unique_ptr<TrainBackend>> r = createTrainBackend("cuda", TrainBackendOptions{0, 0, tf32});
+    if (!r) {
+      std::printf("bench_train: GPU part skipped: %s\n", r.error().message.c_str());
+      return 0;
+    }
+    be = std::move(*r);
+  }
+  std::printf("device: %s; products: %s\n", be->deviceName().c_str(), be->gemmName().c_str());
+  double peak_f32 = 0, peak_tf32 = 0;
+  for (bool t : {false, true}) {
+    Result<std::unique_ptr<TrainBackend>> r = createTrainBackend("cuda", TrainBackendOptions{0, 0, t});
+    if (!r) continue;
+    (t ? peak_tf32 : peak_f32) = gemmPeak(**r, 8192);
+  }
+  std::printf("cuBLAS 8192^3 products: %.1f TFLOP/s f32, %.1f TFLOP/s tf32\n", peak_f32 / 1e12, peak_tf32 / 1e12);
+  std::vector<int32_t> stream(size_t(batch) * size_t(ctx) * 8 + 1);
+  uint64_t x = 1;
+  for (int32_t& t : stream) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    t = int32_t((x >> 33) % uint64_t(c.vocab_size));
+  }
+  TrainOptions o;
+  o.batch = batch;
+  o.ctx = ctx;
+  o.steps = steps + 2;
+  o.adam.lr = 1e-4f;
+  o.train_backend = be;
+  auto tr = Trainer::create(TrainParams::init(c, 1), o, stream, stream);
+  if (!tr) {
+    std::fprintf(stderr, "bench_train: %s\n", tr.error().message.c_str());
+    return 1;
+  }
+  for (int i = 0; i < 2; ++i)
+    if (auto s = (*tr)->step(); !s) {
+      std::fprintf(stderr, "bench_train: %s\n", s.error().message.c_str());
+      return 1;
+    }
+  const double w0 = wallNow();
+  double loss = 0;
+  for (int i = 0; i < steps; ++i) {
+    auto s = (*tr)->step();
+    if (!s) {
+      std::fprintf(stderr, "bench_train: %s\n", s.error().message.c_str());
+      return 1;
+    }
+    loss = s->loss;
+  }
+  const double secs = wallNow() - w0, tokens = double(steps) * batch * ctx;
+  const double flops = trainFlopsPerToken(c, ctx) * tokens / secs, peak = tf32 ? peak_tf32 : peak_f32;
+  std::printf("\n| | value |\n|---|---|\n| training tokens/s (cuda%s) | %.0f |\n| step time | %.1f ms |\n"
+              "| model TFLOP/s | %.2f |\n| fraction of cuBLAS %s peak (%.1f TFLOP/s) | %.1f%% |\n| last loss | %.4f |\n",
+              tf32 ? ", tf32" : "", tokens / secs, 1e3 * secs / steps, flops / 1e12, tf32 ? "tf32" : "f32", peak / 1e12,
+              peak > 0 ? 100.0 * flops / peak : 0.0, loss);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (flag(argc, argv, "--help")) {
     std::printf("bench_train [--threads N] [--steps S] [--batch B] [--ctx C] [--rounds R] [--python PATH]\n"
-                "            [--no-torch] [--demo] [--demo-dir DIR]\n");
+                "            [--no-torch] [--demo] [--demo-dir DIR] [--backend cpu|cuda] [--preset NAME] [--tf32]\n");
     return 0;
+  }
+  const std::string backend = arg(argc, argv, "--backend", "cpu"), preset = arg(argc, argv, "--preset", "");
+  if (backend != "cpu" && backend != "cuda") {
+    std::fprintf(stderr, "bench_train: --backend '%s' is not one of cpu, cuda\n", backend.c_str());
+    return 2;
   }
   const int threads = std::atoi(arg(argc, argv, "--threads", "1"));
   const int steps = std::atoi(arg(argc, argv, "--steps", "10"));
@@ -117,8 +217,26 @@ int main(int argc, char** argv) {
   const DemoConfig demo = defaultDemoConfig();
   LlamaConfig c = demo.teacher;
   c.vocab_size = demo.vocab_size;
-  const int batch = std::atoi(arg(argc, argv, "--batch", std::to_string(demo.batch).c_str()));
-  const int ctx = std::atoi(arg(argc, argv, "--ctx", std::to_string(demo.ctx).c_str()));
+  int def_batch = demo.batch, def_ctx = demo.ctx;
+  if (!preset.empty()) {
+    Result<LlamaConfig> pc = presetConfig(preset);
+    if (!pc) {
+      std::fprintf(stderr, "bench_train: --preset: %s\n", pc.error().message.c_str());
+      return 2;
+    }
+    c = *pc;
+    def_batch = 8;
+    def_ctx = std::min(512, c.context_length);
+  }
+  const int batch = std::atoi(arg(argc, argv, "--batch", std::to_string(def_batch).c_str()));
+  const int ctx = std::atoi(arg(argc, argv, "--ctx", std::to_string(def_ctx).c_str()));
+  if (backend == "cuda") {
+    std::printf("shape: dim %d, hidden %d, %d layers, %d heads / %d KV, vocab %d (%lld parameters); batch %d x %d "
+                "tokens; %d steps\n",
+                c.dim, c.hidden_dim, c.n_layers, c.n_heads, c.n_kv_heads, c.vocab_size, (long long)c.parameterCount(),
+                batch, ctx, steps);
+    return cudaBench(c, batch, ctx, steps, flag(argc, argv, "--tf32"));
+  }
   const std::string python = arg(argc, argv, "--python", "python3");
   const std::string script = std::string(PRECIS_SOURCE_DIR) + "/tests/bench/bench_train_torch.py";
   const bool torch = !flag(argc, argv, "--no-torch");
