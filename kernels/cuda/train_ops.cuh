@@ -18,9 +18,12 @@ namespace precis::cuda {
 // y = x * rstd * w, rstd = 1/sqrt(mean(x^2) + eps)         x, y (rows, dim); w (dim); rstd (rows)
 cudaError_t launchTrainRmsNormForward(cudaStream_t stream, const float* x, const float* w, float eps, float* y,
                                       float* rstd, int64_t rows, int64_t dim);
-// dx += d/dx (block per row); dw += d/dw (thread per column, rows summed in order: deterministic)
+// dx += d/dx (block per row); dw += d/dw (per-chunk partials in `scratch`, then summed in chunk
+// order: deterministic). scratch: rmsNormBackwardScratchFloats(rows, dim) floats.
+size_t rmsNormBackwardScratchFloats(int64_t rows, int64_t dim);
 cudaError_t launchTrainRmsNormBackward(cudaStream_t stream, const float* dy, const float* x, const float* w,
-                                       const float* rstd, float* dx, float* dw, int64_t rows, int64_t dim);
+                                       const float* rstd, float* dx, float* dw, int64_t rows, int64_t dim,
+                                       float* scratch);
 
 // In-place RoPE, sign +1 forward / -1 backward       x (rows, heads*head_dim); pos (rows)
 cudaError_t launchTrainRope(cudaStream_t stream, float* x, const int32_t* pos, int64_t rows, int64_t heads,

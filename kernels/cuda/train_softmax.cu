@@ -1,8 +1,10 @@
 // The softmax parts of causal attention in training, on the GPU (the products Q K^T, P V and their
 // backward are cuBLAS batched GEMMs in engine/backend/cuda/cuda_train_attention.cpp): a causal
 // softmax of score rows (saved as the probabilities the backward needs) and the softmax backward.
-// One block per row; exp in float and sums in double as the CPU twin (kernels/cpu/train_ops.cpp
-// attention*Groups). Tested by tests/train/test_train_backend_ops.cpp (rows attention_fwd/bwd).
+// One block per row; exp in float and sums in double. CPU twins: kernels/cpu/train_softmax.h (same
+// arithmetic as kernels/cpu/train_ops.cpp attention*Groups). Tested by
+// tests/train/test_train_backend_ops.cpp (attention rows) and, for the twins with the GEMM plan,
+// tests/train/test_gemm_plan.cpp.
 #include "kernels/cuda/train_common.cuh"
 #include "kernels/cuda/train_ops.cuh"
 

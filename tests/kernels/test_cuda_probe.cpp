@@ -4,6 +4,7 @@
 //    precis_cuda_create returns nullptr with a message, without crashing;
 //  - with a GPU: probe returns >= 1 and lists it, and the created backend reports a device name,
 //    memory, compute capability and versions, and runs a tiny op end to end.
+// Also the training entry points (precis_cuda_train_create/destroy).
 // Built only when PRECIS_CUDA is on; labels kernels, gpu. PRECIS_REQUIRE_CUDA=1 makes "no device" a failure.
 #include <dlfcn.h>
 
@@ -119,6 +120,21 @@ class TestCudaProbe : public QObject {
     QVERIFY(b == nullptr);
     QVERIFY2(std::strlen(err) > 0, "no message for a device that does not exist");
     destroy_(nullptr);  // ignored
+  }
+
+  // The training entry points (ABI 4): present; a device that does not exist is refused with a
+  // message (on every machine: without a driver the device count check fails first).
+  void trainingEntryPoints() {
+    auto create = symbol<PrecisCudaTrainCreateFn>(kPrecisCudaTrainCreateSymbol);
+    auto destroy = symbol<PrecisCudaTrainDestroyFn>(kPrecisCudaTrainDestroySymbol);
+    QVERIFY(create && destroy);
+    char err[256];
+    std::memset(err, 'x', sizeof err);
+    TrainBackend* b = create(1 << 20, 0, err, sizeof err);
+    QVERIFY(b == nullptr);
+    QVERIFY2(std::memchr(err, '\0', sizeof err) != nullptr && std::strlen(err) > 0, "no message");
+    qInfo("precis_cuda_train_create(1 << 20): nullptr (%s)", err);
+    destroy(nullptr);  // ignored
   }
 };
 

@@ -84,7 +84,7 @@ std::unique_ptr<CudaTrainBackend> CudaTrainBackend::create(int device, bool tf32
 
 CudaTrainBackend::~CudaTrainBackend() {
   if (stream_) cudaStreamSynchronize(stream_);
-  for (Scratch* s : {&ids_, &csr_, &dp_, &partials_})
+  for (Scratch* s : {&ids_, &csr_, &dp_, &partials_, &norm_})
     if (s->ptr) cudaFree(s->ptr);
   if (blas_) cublasDestroy(blas_);
   if (stream_) cudaStreamDestroy(stream_);
@@ -218,8 +218,10 @@ void CudaTrainBackend::rmsNormForward(const float* x, const float* w, float eps,
 }
 void CudaTrainBackend::rmsNormBackward(const float* dy, const float* x, const float* w, const float* rstd, float* dx,
                                        float* dw, int64_t rows, int64_t dim) {
-  if (begin("rms_norm_backward"))
-    check(cuda::launchTrainRmsNormBackward(stream_, dy, x, w, rstd, dx, dw, rows, dim), "rms_norm_backward", "launch");
+  const char* op = "rms_norm_backward";
+  if (!begin(op)) return;
+  auto* s = static_cast<float*>(scratch(norm_, cuda::rmsNormBackwardScratchFloats(rows, dim) * sizeof(float), op));
+  if (s) check(cuda::launchTrainRmsNormBackward(stream_, dy, x, w, rstd, dx, dw, rows, dim, s), op, "launch");
 }
 void CudaTrainBackend::rope(float* x, const int32_t* pos, int64_t rows, int64_t heads, int head_dim, float theta,
                             bool half_style, float sign) {

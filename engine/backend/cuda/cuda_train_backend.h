@@ -16,6 +16,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include "engine/train/gemm_plan.h"
 #include "engine/train/train_backend.h"
 
 namespace precis {
@@ -82,10 +83,9 @@ class CudaTrainBackend final : public TrainBackend {
   // Copies host data to a scratch buffer and returns its device address (nullptr on failure).
   void* stage(Scratch& s, const void* host, size_t bytes, const char* op);
 
-  // Row-major C (m, n) = alpha op(A) op(B) + beta C, `batch` times with element strides sA, sB, sC.
-  bool gemm(const char* op, bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* A,
-            int64_t lda, int64_t sA, const float* B, int64_t ldb, int64_t sB, float beta, float* C, int64_t ldc,
-            int64_t sC, int64_t batch);
+  // One descriptor of engine/train/gemm_plan.h as one cuBLAS call; a list in order.
+  bool gemm(const char* op, const gemm_plan::ColMajorGemm& g);
+  bool gemms(const char* op, const std::vector<gemm_plan::ColMajorGemm>& list);
 
   int device_ = 0;
   bool tf32_ = false;
@@ -96,6 +96,7 @@ class CudaTrainBackend final : public TrainBackend {
   Scratch csr_;       // embedding backward: distinct ids, offsets, order
   Scratch dp_;        // attention backward: d probs (B, n_heads, T, T)
   Scratch partials_;  // sum of squares partials, loss row statistics
+  Scratch norm_;      // RMSNorm backward: dw partials per chunk of rows
   bool failed_ = false;
   std::string last_error_;
 };
