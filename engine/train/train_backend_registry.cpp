@@ -21,7 +21,7 @@ Result<std::unique_ptr<TrainBackend>> createTrainBackend(const std::string& name
     if (TrainBackend* b = create(o.device, o.tf32 ? 1 : 0, err, sizeof err)) return std::unique_ptr<TrainBackend>(b);
     why = std::string("CUDA training backend could not be created: ") + err;
   }
-  if (name == "cuda") return makeError("--backend cuda: " + why);
+  if (name == "cuda") return makeError("training backend 'cuda' unavailable: " + why);
   if (note) *note = "training on the CPU: " + why;
   return createCpuTrainBackend(o.threads);
 }

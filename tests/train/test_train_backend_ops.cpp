@@ -313,7 +313,7 @@ class TestTrainBackendOps : public QObject {
     if (backends_.cuda_missing.empty()) QSKIP("CUDA is available here");
     Result<std::unique_ptr<TrainBackend>> cuda = createTrainBackend("cuda", {});
     QVERIFY(!cuda);
-    QVERIFY2(cuda.error().message.find("--backend cuda") == 0, cuda.error().message.c_str());
+    QVERIFY2(cuda.error().message.find("training backend 'cuda' unavailable: ") == 0, cuda.error().message.c_str());
     std::string note;
     Result<std::unique_ptr<TrainBackend>> autoBe = createTrainBackend("auto", {}, &note);
     QVERIFY(autoBe);
