@@ -3,7 +3,8 @@
 // clipGradNorm, AdamW) on tiny models (both RoPE styles, tied and untied classifier, GQA), with a
 // teacher (alpha 0.5, T 2): logits, loss statistics, every weight gradient, the gradient norm, and
 // the weights and moments after AdamW, for two steps. CUDA rows skip with the reason on a machine
-// without a GPU (fail when PRECIS_REQUIRE_CUDA=1).
+// without a GPU (fail when PRECIS_REQUIRE_CUDA=1). Also the device graph's gradient against finite
+// differences of its own loss on every backend.
 // Budgets: the CPU backend runs the same functions as TrainGraph in the same order, so it must agree
 // to 1e-6 relative; CUDA (cuBLAS sums in another order, expf): logits atol 1e-4 + rtol 1e-3, loss
 // 1e-4 relative, per tensor max |dg| <= 2e-3 max |g| + 1e-7; the update (weights, m, v) against
@@ -173,6 +174,66 @@ class TestDeviceTrainGraph : public QObject {
       (*dev)->uploadParams(ref);
       (*dev)->uploadMoments(adam.m(), adam.v());
     }
+  }
+
+  // The device graph's gradient against central finite differences of its own loss, on every
+  // backend: 4 sampled elements of every tensor (token_embd: rows of tokens in the batch), weights
+  // scaled by 5 so the logits are not near-uniform, h = 2e-3 (the weights are ~0.1: a larger step
+  // meets the curvature of RMSNorm), budget 3e-3 + 2e-2 |numeric| as test_train_ops (h^2 truncation
+  // and f32 rounding of the loss, ~1e-6 / h).
+  void gradientMatchesFiniteDifferences_data() {
+    QTest::addColumn<int>("backend");
+    for (size_t b = 0; b < backends_.list.size(); ++b)
+      QTest::newRow(backends_.list[b]->name().c_str()) << int(b);
+  }
+  void gradientMatchesFiniteDifferences() {
+    QFETCH(int, backend);
+    TrainBackend& be = *backends_.list[size_t(backend)];
+    const LlamaConfig c = tinyConfig(RopeStyle::Half, false);
+    const int B = 2, T = 7, V = c.vocab_size;
+    const uint32_t seed = 4242;
+    std::mt19937 rng(seed);
+    TrainParams p = TrainParams::init(c, seed);
+    for (float& x : p.data) x *= 5.f;
+    std::vector<int32_t> tokens(size_t(B) * T), labels(size_t(B) * T);
+    for (auto& t : tokens) t = int32_t(rng() % uint32_t(V));
+    for (auto& t : labels) t = int32_t(rng() % uint32_t(V));
+    const std::vector<float> teacher = uniform(rng, size_t(B) * T * V, -3, 3);
+    const cpu::DistillParams dp{0.5f, 2.f};
+    auto g = DeviceTrainGraph::create(be, p, B, T);
+    QVERIFY2(g, g ? "" : g.error().message.c_str());
+    (*g)->forward(tokens);
+    (*g)->loss(teacher.data(), labels, dp, true);
+    (*g)->backward();
+    TrainParams grads = TrainParams::zeros(c);
+    (*g)->downloadGrads(grads);
+    auto lossAt = [&](const TrainParams& w) {
+      (*g)->uploadParams(w);
+      (*g)->forward(tokens);
+      return (*g)->loss(teacher.data(), labels, dp, false).loss;
+    };
+    const float h = 2e-3f;
+    double worst = 0;
+    int checked = 0;
+    for (const ParamTensor& t : p.tensors) {
+      for (int s = 0; s < 4; ++s) {
+        int64_t i = int64_t(rng() % uint64_t(t.size));
+        if (t.name == kTokenEmbd) i = int64_t(tokens[rng() % tokens.size()]) * c.dim + int64_t(rng() % uint32_t(c.dim));
+        TrainParams w = p;
+        w.data[size_t(t.offset + i)] += h;
+        const double lp = lossAt(w);
+        w.data[size_t(t.offset + i)] -= 2 * h;
+        const double lm = lossAt(w);
+        const double num = (lp - lm) / (2.0 * h), ana = grads.data[size_t(t.offset + i)];
+        const double f = std::fabs(ana - num) / (3e-3 + 2e-2 * std::fabs(num));
+        worst = std::max(worst, f);
+        ++checked;
+        QVERIFY2(f <= 1.0, qPrintable(QString("%1[%2]: analytic %3 numeric %4 (seed %5)")
+                                          .arg(QString::fromStdString(t.name)).arg(i).arg(ana).arg(num).arg(seed)));
+      }
+    }
+    QVERIFY2((*g)->error().empty(), (*g)->error().c_str());
+    qInfo("%d gradient elements vs finite differences: worst %.3f of budget", checked, worst);
   }
 };
 
