@@ -12,7 +12,9 @@ DeviceTrainGraph::DeviceTrainGraph(TrainBackend& be, const TrainParams& layout, 
   layout_.tensors = layout.tensors;
 }
 
-DeviceTrainGraph::~DeviceTrainGraph() { be_.synchronize(); }
+DeviceTrainGraph::~DeviceTrainGraph() {
+  be_.synchronize();
+}
 
 float* DeviceTrainGraph::array(int64_t count) {
   std::unique_ptr<Buffer> b = be_.alloc(size_t(count) * sizeof(float));
@@ -24,13 +26,14 @@ float* DeviceTrainGraph::array(int64_t count) {
   return static_cast<float*>(buffers_.back()->data());
 }
 
-Result<std::unique_ptr<DeviceTrainGraph>> DeviceTrainGraph::create(TrainBackend& be, const TrainParams& init,
+Result<std::unique_ptr<DeviceTrainGraph>> DeviceTrainGraph::create(TrainBackend& be,
+                                                                   const TrainParams& init,
                                                                    int batch, int ctx) {
   const LlamaConfig& c = init.config;
   if (batch < 1 || ctx < 1) return makeError("device training graph: batch and ctx must be >= 1");
   std::unique_ptr<DeviceTrainGraph> g(new DeviceTrainGraph(be, init, batch, ctx));
-  const int64_t N = int64_t(batch) * ctx, D = c.dim, KV = c.kvDim(), H = c.hidden_dim, V = c.vocab_size,
-                P = init.count();
+  const int64_t N = int64_t(batch) * ctx, D = c.dim, KV = c.kvDim(), H = c.hidden_dim,
+                V = c.vocab_size, P = init.count();
   g->params_ = g->array(P);
   g->grads_ = g->array(P);
   g->m_ = g->array(P);
@@ -38,20 +41,39 @@ Result<std::unique_ptr<DeviceTrainGraph>> DeviceTrainGraph::create(TrainBackend&
   g->pos_ = reinterpret_cast<int32_t*>(g->array(N));
   g->layers_.resize(size_t(c.n_layers));
   for (Layer& L : g->layers_) {
-    L.x = g->array(N * D); L.rstd1 = g->array(N); L.xn1 = g->array(N * D);
-    L.q = g->array(N * D); L.k = g->array(N * KV); L.v = g->array(N * KV);
+    L.x = g->array(N * D);
+    L.rstd1 = g->array(N);
+    L.xn1 = g->array(N * D);
+    L.q = g->array(N * D);
+    L.k = g->array(N * KV);
+    L.v = g->array(N * KV);
     L.probs = g->array(int64_t(batch) * c.n_heads * ctx * ctx);
-    L.ao = g->array(N * D); L.xmid = g->array(N * D); L.rstd2 = g->array(N); L.xn2 = g->array(N * D);
-    L.g = g->array(N * H); L.u = g->array(N * H); L.h = g->array(N * H);
+    L.ao = g->array(N * D);
+    L.xmid = g->array(N * D);
+    L.rstd2 = g->array(N);
+    L.xn2 = g->array(N * D);
+    L.g = g->array(N * H);
+    L.u = g->array(N * H);
+    L.h = g->array(N * H);
   }
-  g->xfinal_ = g->array(N * D); g->rstdf_ = g->array(N); g->xnf_ = g->array(N * D);
-  g->logits_ = g->array(N * V); g->dlogits_ = g->array(N * V);
-  g->dx_ = g->array(N * D); g->dxn_ = g->array(N * D); g->dq_ = g->array(N * D);
-  g->dk_ = g->array(N * KV); g->dv_ = g->array(N * KV); g->dao_ = g->array(N * D);
-  g->dh_ = g->array(N * H); g->dg_ = g->array(N * H); g->du_ = g->array(N * H);
+  g->xfinal_ = g->array(N * D);
+  g->rstdf_ = g->array(N);
+  g->xnf_ = g->array(N * D);
+  g->logits_ = g->array(N * V);
+  g->dlogits_ = g->array(N * V);
+  g->dx_ = g->array(N * D);
+  g->dxn_ = g->array(N * D);
+  g->dq_ = g->array(N * D);
+  g->dk_ = g->array(N * KV);
+  g->dv_ = g->array(N * KV);
+  g->dao_ = g->array(N * D);
+  g->dh_ = g->array(N * H);
+  g->dg_ = g->array(N * H);
+  g->du_ = g->array(N * H);
   if (g->out_of_memory_)
-    return makeError("device training graph: out of memory on " + be.name() + " (" + be.deviceName() + ") for " +
-                     std::to_string(init.count()) + " parameters, batch " + std::to_string(batch) + " x ctx " +
+    return makeError("device training graph: out of memory on " + be.name() + " (" +
+                     be.deviceName() + ") for " + std::to_string(init.count()) +
+                     " parameters, batch " + std::to_string(batch) + " x ctx " +
                      std::to_string(ctx) + ": " + be.lastError());
   std::vector<int32_t> pos(static_cast<size_t>(N));
   for (int64_t i = 0; i < N; ++i) pos[size_t(i)] = int32_t(i % ctx);
@@ -62,17 +84,26 @@ Result<std::unique_ptr<DeviceTrainGraph>> DeviceTrainGraph::create(TrainBackend&
   return g;
 }
 
-const float* DeviceTrainGraph::w(const char* name) const { return params_ + layout_.find(name)->offset; }
-float* DeviceTrainGraph::gw(const char* name) { return grads_ + layout_.find(name)->offset; }
-const float* DeviceTrainGraph::w(int l, const char* part) const { return w(layerTensorName(l, part).c_str()); }
-float* DeviceTrainGraph::gw(int l, const char* part) { return gw(layerTensorName(l, part).c_str()); }
+const float* DeviceTrainGraph::w(const char* name) const {
+  return params_ + layout_.find(name)->offset;
+}
+float* DeviceTrainGraph::gw(const char* name) {
+  return grads_ + layout_.find(name)->offset;
+}
+const float* DeviceTrainGraph::w(int l, const char* part) const {
+  return w(layerTensorName(l, part).c_str());
+}
+float* DeviceTrainGraph::gw(int l, const char* part) {
+  return gw(layerTensorName(l, part).c_str());
+}
 
 void DeviceTrainGraph::forward(std::span<const int32_t> tokens) {
   const LlamaConfig& c = layout_.config;
   const int64_t N = int64_t(B_) * T_, D = c.dim, KV = c.kvDim(), H = c.hidden_dim, V = c.vocab_size;
   tokens_.assign(tokens.begin(), tokens.end());
   const bool half = c.rope_style == RopeStyle::Half;
-  const cpu::TrainAttnShape as{B_, T_, c.n_heads, c.n_kv_heads, c.headDim(), 1.0f / std::sqrt(float(c.headDim()))};
+  const cpu::TrainAttnShape as{B_,           T_,          c.n_heads,
+                               c.n_kv_heads, c.headDim(), 1.0f / std::sqrt(float(c.headDim()))};
   const float* emb = w(kTokenEmbd);
   float* x = layers_.empty() ? xfinal_ : layers_[0].x;
   be_.embeddingForward(emb, tokens, x, D);
@@ -99,8 +130,8 @@ void DeviceTrainGraph::forward(std::span<const int32_t> tokens) {
   be_.linearForward(xnf_, c.tied_classifier ? emb : w(kOutput), logits_, N, D, V);
 }
 
-LossStats DeviceTrainGraph::loss(const float* teacher, std::span<const int32_t> labels, const cpu::DistillParams& p,
-                                 bool with_grad) {
+LossStats DeviceTrainGraph::loss(const float* teacher, std::span<const int32_t> labels,
+                                 const cpu::DistillParams& p, bool with_grad) {
   const int64_t V = layout_.config.vocab_size, rows = int64_t(labels.size());
   LossStats st;
   st.rows = rows;
@@ -113,7 +144,8 @@ LossStats DeviceTrainGraph::loss(const float* teacher, std::span<const int32_t> 
     dev_teacher = teacher_;
   }
   if (with_grad) be_.zero(dlogits_, size_t(B_) * size_t(T_) * size_t(V) * sizeof(float));
-  const LossSums s = be_.distillLoss(logits_, dev_teacher, labels, V, p, 1.f / float(rows), with_grad ? dlogits_ : nullptr);
+  const LossSums s = be_.distillLoss(logits_, dev_teacher, labels, V, p, 1.f / float(rows),
+                                     with_grad ? dlogits_ : nullptr);
   st.loss = s.loss / double(rows);
   st.ce = s.ce / double(rows);
   st.kl = s.kl / double(rows);
@@ -126,7 +158,8 @@ void DeviceTrainGraph::backward() {
   const int64_t N = int64_t(B_) * T_, D = c.dim, KV = c.kvDim(), H = c.hidden_dim, V = c.vocab_size;
   const size_t fb = sizeof(float);
   const bool half = c.rope_style == RopeStyle::Half;
-  const cpu::TrainAttnShape as{B_, T_, c.n_heads, c.n_kv_heads, c.headDim(), 1.0f / std::sqrt(float(c.headDim()))};
+  const cpu::TrainAttnShape as{B_,           T_,          c.n_heads,
+                               c.n_kv_heads, c.headDim(), 1.0f / std::sqrt(float(c.headDim()))};
   const char* cls_name = c.tied_classifier ? kTokenEmbd : kOutput;
   be_.zero(grads_, size_t(P_) * fb);
   // Classifier and final norm.
@@ -181,9 +214,15 @@ void DeviceTrainGraph::adamwStep(const AdamWConfig& config, float lr, int64_t st
   }
 }
 
-void DeviceTrainGraph::uploadParams(const TrainParams& p) { be_.upload(params_, p.data.data(), p.data.size() * sizeof(float)); }
-void DeviceTrainGraph::downloadParams(TrainParams& p) { be_.download(p.data.data(), params_, p.data.size() * sizeof(float)); }
-void DeviceTrainGraph::downloadGrads(TrainParams& g) { be_.download(g.data.data(), grads_, g.data.size() * sizeof(float)); }
+void DeviceTrainGraph::uploadParams(const TrainParams& p) {
+  be_.upload(params_, p.data.data(), p.data.size() * sizeof(float));
+}
+void DeviceTrainGraph::downloadParams(TrainParams& p) {
+  be_.download(p.data.data(), params_, p.data.size() * sizeof(float));
+}
+void DeviceTrainGraph::downloadGrads(TrainParams& g) {
+  be_.download(g.data.data(), grads_, g.data.size() * sizeof(float));
+}
 void DeviceTrainGraph::uploadMoments(const std::vector<float>& m, const std::vector<float>& v) {
   be_.upload(m_, m.data(), m.size() * sizeof(float));
   be_.upload(v_, v.data(), v.size() * sizeof(float));

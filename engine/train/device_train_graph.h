@@ -24,7 +24,8 @@ class DeviceTrainGraph {
  public:
   // Allocates everything on `backend` (which must outlive the graph) and uploads `init`'s weights;
   // an error names what did not fit.
-  static Result<std::unique_ptr<DeviceTrainGraph>> create(TrainBackend& backend, const TrainParams& init, int batch,
+  static Result<std::unique_ptr<DeviceTrainGraph>> create(TrainBackend& backend,
+                                                          const TrainParams& init, int batch,
                                                           int ctx);
   ~DeviceTrainGraph();
   int batch() const { return B_; }
@@ -35,7 +36,8 @@ class DeviceTrainGraph {
   void forward(std::span<const int32_t> tokens);
   // Loss of the first labels.size() rows of the logits (cpu::distillLossRow, averaged): teacher is
   // host (rows, vocab) or null; with_grad writes d loss / d logits for backward().
-  LossStats loss(const float* teacher, std::span<const int32_t> labels, const cpu::DistillParams& p, bool with_grad);
+  LossStats loss(const float* teacher, std::span<const int32_t> labels, const cpu::DistillParams& p,
+                 bool with_grad);
   // Gradients := d loss / d weights (zeroed first) from the last forward() and loss(with_grad).
   void backward();
   // Global L2 norm of the gradients; scales them to max_norm when above (max_norm <= 0: no clip).
@@ -73,9 +75,11 @@ class DeviceTrainGraph {
   int32_t* pos_ = nullptr;
   std::vector<int32_t> tokens_;
   std::vector<Layer> layers_;
-  float *xfinal_ = nullptr, *rstdf_ = nullptr, *xnf_ = nullptr, *logits_ = nullptr, *dlogits_ = nullptr;
-  float *teacher_ = nullptr;  // (B*T, vocab), allocated on the first loss with a teacher
-  float *dx_ = nullptr, *dxn_ = nullptr, *dq_ = nullptr, *dk_ = nullptr, *dv_ = nullptr, *dao_ = nullptr;
+  float *xfinal_ = nullptr, *rstdf_ = nullptr, *xnf_ = nullptr, *logits_ = nullptr,
+        *dlogits_ = nullptr;
+  float* teacher_ = nullptr;  // (B*T, vocab), allocated on the first loss with a teacher
+  float *dx_ = nullptr, *dxn_ = nullptr, *dq_ = nullptr, *dk_ = nullptr, *dv_ = nullptr,
+        *dao_ = nullptr;
   float *dh_ = nullptr, *dg_ = nullptr, *du_ = nullptr;
   bool out_of_memory_ = false;
 };

@@ -33,7 +33,8 @@ class TrainBackend {
   virtual ~TrainBackend() = default;
   virtual std::string name() const = 0;        // "cpu", "cuda"
   virtual std::string deviceName() const = 0;  // CPU model or GPU name
-  // The kernels that do the matrix products, e.g. "openblas sgemm f32", "cublas sgemm f32 (tf32 off)".
+  // The kernels that do the matrix products, e.g. "openblas sgemm f32", "cublas sgemm f32 (tf32
+  // off)".
   virtual std::string gemmName() const = 0;
 
   // Zeroed memory; nullptr when out of memory (lastError says so).
@@ -46,40 +47,44 @@ class TrainBackend {
   virtual std::string lastError() const = 0;
 
   // ---- linear layer y = x W^T: x (n, in); W (out, in); y (n, out) ----
-  virtual void linearForward(const float* x, const float* w, float* y, int64_t n, int64_t in, int64_t out) = 0;
+  virtual void linearForward(const float* x, const float* w, float* y, int64_t n, int64_t in,
+                             int64_t out) = 0;
   // dx += dy W                dy (n, out); dx (n, in)
-  virtual void linearBackwardInput(const float* dy, const float* w, float* dx, int64_t n, int64_t in,
-                                   int64_t out) = 0;
+  virtual void linearBackwardInput(const float* dy, const float* w, float* dx, int64_t n,
+                                   int64_t in, int64_t out) = 0;
   // dW += dy^T x              dW (out, in)
-  virtual void linearBackwardWeight(const float* dy, const float* x, float* dw, int64_t n, int64_t in,
-                                    int64_t out) = 0;
+  virtual void linearBackwardWeight(const float* dy, const float* x, float* dw, int64_t n,
+                                    int64_t in, int64_t out) = 0;
 
   // ---- embedding: ids are host memory (checked by the caller to lie in [0, vocab)) ----
   // out[i] = table[ids[i]]    table (vocab, dim); out (n, dim)
-  virtual void embeddingForward(const float* table, std::span<const int32_t> ids, float* out, int64_t dim) = 0;
+  virtual void embeddingForward(const float* table, std::span<const int32_t> ids, float* out,
+                                int64_t dim) = 0;
   // dtable[ids[i]] += dout[i], summed in the order of i (deterministic)     dout (n, dim)
-  virtual void embeddingBackward(const float* dout, std::span<const int32_t> ids, float* dtable, int64_t dim) = 0;
+  virtual void embeddingBackward(const float* dout, std::span<const int32_t> ids, float* dtable,
+                                 int64_t dim) = 0;
 
   // ---- RMSNorm: y = x * rstd * w, rstd = 1/sqrt(mean(x^2) + eps) per row ----
   // x, y (rows, dim); w (dim); rstd (rows) saved for the backward
-  virtual void rmsNormForward(const float* x, const float* w, float eps, float* y, float* rstd, int64_t rows,
-                              int64_t dim) = 0;
+  virtual void rmsNormForward(const float* x, const float* w, float eps, float* y, float* rstd,
+                              int64_t rows, int64_t dim) = 0;
   // dx += d/dx; dw += d/dw    dy, x, dx (rows, dim); dw (dim)
-  virtual void rmsNormBackward(const float* dy, const float* x, const float* w, const float* rstd, float* dx,
-                               float* dw, int64_t rows, int64_t dim) = 0;
+  virtual void rmsNormBackward(const float* dy, const float* x, const float* w, const float* rstd,
+                               float* dx, float* dw, int64_t rows, int64_t dim) = 0;
 
-  // ---- RoPE in place, sign +1 forward, -1 backward ----   x (rows, heads*head_dim); pos (rows) i32
-  virtual void rope(float* x, const int32_t* pos, int64_t rows, int64_t heads, int head_dim, float theta,
-                    bool half_style, float sign) = 0;
+  // ---- RoPE in place, sign +1 forward, -1 backward ----   x (rows, heads*head_dim); pos (rows)
+  // i32
+  virtual void rope(float* x, const int32_t* pos, int64_t rows, int64_t heads, int head_dim,
+                    float theta, bool half_style, float sign) = 0;
 
   // ---- causal GQA attention over B sequences of T tokens (see cpu::TrainAttnShape) ----
   // q, out (B*T, n_heads*hd); k, v (B*T, n_kv_heads*hd); probs (B, n_heads, T, T) saved
-  virtual void attentionForward(const float* q, const float* k, const float* v, const cpu::TrainAttnShape& s,
-                                float* probs, float* out) = 0;
+  virtual void attentionForward(const float* q, const float* k, const float* v,
+                                const cpu::TrainAttnShape& s, float* probs, float* out) = 0;
   // dq, dk, dv overwritten; dout like out
   virtual void attentionBackward(const float* dout, const float* q, const float* k, const float* v,
-                                 const float* probs, const cpu::TrainAttnShape& s, float* dq, float* dk,
-                                 float* dv) = 0;
+                                 const float* probs, const cpu::TrainAttnShape& s, float* dq,
+                                 float* dk, float* dv) = 0;
 
   // ---- SwiGLU h = silu(g) * u, and its backward ----     g, u, h, dh, dg, du (n)
   virtual void swigluForward(const float* g, const float* u, float* h, int64_t n) = 0;
@@ -91,8 +96,9 @@ class TrainBackend {
   // ---- loss (cpu::distillLossRow per row): logits, teacher (rows, V), teacher may be null;
   // labels host memory (rows), -1 for none; dlogits (rows, V) = d loss / d logits * grad_scale when
   // non-null. Returns the sums over the rows (waits for the device). ----
-  virtual LossSums distillLoss(const float* logits, const float* teacher, std::span<const int32_t> labels,
-                               int64_t V, const cpu::DistillParams& p, float grad_scale, float* dlogits) = 0;
+  virtual LossSums distillLoss(const float* logits, const float* teacher,
+                               std::span<const int32_t> labels, int64_t V,
+                               const cpu::DistillParams& p, float grad_scale, float* dlogits) = 0;
 
   // ---- optimizer ----
   // sum of x^2 in double (waits)      x (n)
@@ -100,13 +106,14 @@ class TrainBackend {
   // x *= s                             x (n)
   virtual void scale(float* x, float s, int64_t n) = 0;
   // adamwElement on every element      p, g, m, v (n)
-  virtual void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWElementParams& a) = 0;
+  virtual void adamw(float* p, const float* g, float* m, float* v, int64_t n,
+                     const AdamWElementParams& a) = 0;
 };
 
 struct TrainBackendOptions {
-  int threads = 0;     // CPU threads (0 = all)
-  int device = 0;      // CUDA device
-  bool tf32 = false;   // CUDA: let cuBLAS use TF32 tensor cores for the f32 products
+  int threads = 0;    // CPU threads (0 = all)
+  int device = 0;     // CUDA device
+  bool tf32 = false;  // CUDA: let cuBLAS use TF32 tensor cores for the f32 products
 };
 
 // The CPU implementation (always available).
@@ -114,7 +121,8 @@ std::unique_ptr<TrainBackend> createCpuTrainBackend(int threads);
 // "cpu", "cuda" or "auto". "cuda" where CUDA cannot be used is an error that says why; "auto" then
 // gives the CPU and writes why into *note (when non-null), e.g. "training on the CPU: CUDA
 // unavailable: no NVIDIA driver ...".
-Result<std::unique_ptr<TrainBackend>> createTrainBackend(const std::string& name, const TrainBackendOptions& o,
+Result<std::unique_ptr<TrainBackend>> createTrainBackend(const std::string& name,
+                                                         const TrainBackendOptions& o,
                                                          std::string* note = nullptr);
 
 }  // namespace precis

@@ -15,7 +15,9 @@
 namespace precis {
 
 // silu(g) * u, written as in the CPU forward: g / (1 + exp(-g)) * u.
-PRECIS_HD float swigluValue(float g, float u) { return g / (1.f + expf(-g)) * u; }
+PRECIS_HD float swigluValue(float g, float u) {
+  return g / (1.f + expf(-g)) * u;
+}
 
 // d/dg and d/du of h = silu(g) * u, times dh.
 PRECIS_HD void swigluGrad(float dh, float g, float u, float* dg, float* du) {
@@ -30,7 +32,9 @@ PRECIS_HD void swigluGrad(float dh, float g, float u, float* dg, float* du) {
 PRECIS_HD float rmsNormDx(double r, float w, float dy, double c, float x) {
   return static_cast<float>(r * w * dy - c * x);
 }
-PRECIS_HD float rmsNormDw(double r, float dy, float x) { return static_cast<float>(double(dy) * x * r); }
+PRECIS_HD float rmsNormDw(double r, float dy, float x) {
+  return static_cast<float>(double(dy) * x * r);
+}
 
 // RoPE frequency of pair i of a head: theta^(-2i / head_dim), formed in double, stored as float
 // (the training forward turns by angle = float(pos) * freq, in float).
@@ -44,12 +48,13 @@ PRECIS_HD void ropeRotatePair(float* a, float* b, float c, float s) {
   *b = x * s + y * c;
 }
 
-// d loss / d z_i of  loss = alpha T^2 KL(softmax(t/T) || softmax(z/T)) + (1 - alpha) CE(softmax(z), label):
+// d loss / d z_i of  loss = alpha T^2 KL(softmax(t/T) || softmax(z/T)) + (1 - alpha) CE(softmax(z),
+// label):
 //   alpha T (qT_i - tT_i) + (1 - alpha) (q1_i - [i == label])
 // qT, tT: student and teacher softmax at temperature T; q1: student softmax at T = 1. The soft term
 // counts only with a teacher and alpha != 0, the hard term only with a label and alpha != 1.
-PRECIS_HD double distillGradElement(double alpha, double T, double qT, double tT, double q1, bool soft, bool hard,
-                                    bool is_label) {
+PRECIS_HD double distillGradElement(double alpha, double T, double qT, double tT, double q1,
+                                    bool soft, bool hard, bool is_label) {
   double g = 0.0;
   if (soft) g += alpha * T * (qT - tT);
   if (hard) g += (1.0 - alpha) * (q1 - (is_label ? 1.0 : 0.0));
@@ -57,7 +62,8 @@ PRECIS_HD double distillGradElement(double alpha, double T, double qT, double tT
 }
 
 // One AdamW step of one weight (torch.optim.AdamW's order of operations, in double):
-//   p *= decay; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= step_size m / (sqrt(v)/bc2_sqrt + eps)
+//   p *= decay; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= step_size m / (sqrt(v)/bc2_sqrt +
+//   eps)
 // with decay = 1 - lr wd (1 for tensors not decayed), step_size = lr / (1 - b1^t),
 // bc2_sqrt = sqrt(1 - b2^t).
 struct AdamWElementParams {

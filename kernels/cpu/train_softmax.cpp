@@ -25,7 +25,8 @@ void causalSoftmaxRows(float* scores, int64_t rows, int64_t T, float scale) {
   }
 }
 
-void causalSoftmaxBackwardRows(const float* probs, float* dp, int64_t rows, int64_t T, float scale) {
+void causalSoftmaxBackwardRows(const float* probs, float* dp, int64_t rows, int64_t T,
+                               float scale) {
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t t = r % T;
     const float* pr = probs + r * T;

@@ -1,8 +1,8 @@
-// CPU twins of the softmax kernels of the CUDA attention in training (kernels/cuda/train_softmax.cu),
-// which run between cuBLAS products (engine/train/gemm_plan.h): a causal softmax of score rows in
-// place, and the softmax backward in place. Same arithmetic as the whole-attention CPU twin
-// (train_ops.h attention*Groups): exp in float, sums in double.
-// Tested by tests/train/test_gemm_plan.cpp (the GEMM plan + these == attention*Groups).
+// CPU twins of the softmax kernels of the CUDA attention in training
+// (kernels/cuda/train_softmax.cu), which run between cuBLAS products (engine/train/gemm_plan.h): a
+// causal softmax of score rows in place, and the softmax backward in place. Same arithmetic as the
+// whole-attention CPU twin (train_ops.h attention*Groups): exp in float, sums in double. Tested by
+// tests/train/test_gemm_plan.cpp (the GEMM plan + these == attention*Groups).
 #pragma once
 #include <cstdint>
 

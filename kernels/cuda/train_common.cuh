@@ -48,7 +48,9 @@ __device__ __forceinline__ double blockMaxD(double v, double* scratch) {
 // `sv`, `si`: 32 floats and 32 int64 of shared memory.
 __device__ __forceinline__ int64_t blockArgMax(float value, int64_t index, float* sv, int64_t* si) {
   const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, warps = blockDim.x / kWarp;
-  auto better = [](float va, int64_t ia, float vb, int64_t ib) { return va > vb || (va == vb && ia < ib); };
+  auto better = [](float va, int64_t ia, float vb, int64_t ib) {
+    return va > vb || (va == vb && ia < ib);
+  };
   for (int o = kWarp / 2; o > 0; o /= 2) {
     const float ov = __shfl_xor_sync(0xffffffffu, value, o);
     const int64_t oi = __shfl_xor_sync(0xffffffffu, index, o);

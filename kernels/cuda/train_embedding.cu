@@ -11,7 +11,8 @@ namespace precis::cuda {
 namespace {
 
 // One block per row i.
-__global__ void embeddingForwardKernel(const float* table, const int32_t* ids, float* out, int64_t dim) {
+__global__ void embeddingForwardKernel(const float* table, const int32_t* ids, float* out,
+                                       int64_t dim) {
   const int64_t i = blockIdx.x;
   const float* src = table + int64_t(ids[i]) * dim;
   float* dst = out + i * dim;
@@ -19,8 +20,9 @@ __global__ void embeddingForwardKernel(const float* table, const int32_t* ids, f
 }
 
 // One block per distinct id u.
-__global__ void embeddingBackwardKernel(const float* dout, const int32_t* uniq, const int32_t* offsets,
-                                        const int32_t* order, float* dtable, int64_t dim) {
+__global__ void embeddingBackwardKernel(const float* dout, const int32_t* uniq,
+                                        const int32_t* offsets, const int32_t* order, float* dtable,
+                                        int64_t dim) {
   const int64_t u = blockIdx.x;
   float* row = dtable + int64_t(uniq[u]) * dim;
   const int32_t k0 = offsets[u], k1 = offsets[u + 1];
@@ -33,18 +35,19 @@ __global__ void embeddingBackwardKernel(const float* dout, const int32_t* uniq, 
 
 }  // namespace
 
-cudaError_t launchEmbeddingForward(cudaStream_t stream, const float* table, const int32_t* ids, float* out, int64_t n,
-                                   int64_t dim) {
+cudaError_t launchEmbeddingForward(cudaStream_t stream, const float* table, const int32_t* ids,
+                                   float* out, int64_t n, int64_t dim) {
   if (n <= 0 || dim <= 0) return cudaSuccess;
   embeddingForwardKernel<<<rowGrid(n), kTrainThreads, 0, stream>>>(table, ids, out, dim);
   return cudaGetLastError();
 }
 
 cudaError_t launchEmbeddingBackward(cudaStream_t stream, const float* dout, const int32_t* uniq,
-                                    const int32_t* offsets, const int32_t* order, int64_t n_uniq, float* dtable,
-                                    int64_t dim) {
+                                    const int32_t* offsets, const int32_t* order, int64_t n_uniq,
+                                    float* dtable, int64_t dim) {
   if (n_uniq <= 0 || dim <= 0) return cudaSuccess;
-  embeddingBackwardKernel<<<rowGrid(n_uniq), kTrainThreads, 0, stream>>>(dout, uniq, offsets, order, dtable, dim);
+  embeddingBackwardKernel<<<rowGrid(n_uniq), kTrainThreads, 0, stream>>>(dout, uniq, offsets, order,
+                                                                         dtable, dim);
   return cudaGetLastError();
 }
 

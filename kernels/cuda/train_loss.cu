@@ -22,8 +22,8 @@ __device__ double logPartition(const float* z, int64_t V, double T, double* scra
 }
 
 // KL(p || q) with log p_i = a_i/T - la, log q_i = b_i/T - lb, terms with p_i = 0 skipped (klFrom).
-__device__ double klDivergence(const float* a, double la, const float* b, double lb, double T, int64_t V,
-                               double* scratch) {
+__device__ double klDivergence(const float* a, double la, const float* b, double lb, double T,
+                               int64_t V, double* scratch) {
   double kl = 0.0;
   for (int64_t i = threadIdx.x; i < V; i += blockDim.x) {
     const double lp = double(a[i]) / T - la;
@@ -45,8 +45,9 @@ __device__ int64_t argMax(const float* z, int64_t V, float* sv, int64_t* si) {
   return blockArgMax(best, at, sv, si);
 }
 
-__global__ void distillLossKernel(const float* logits, const float* teacher, const int32_t* labels, int64_t V,
-                                  float alpha, float temperature, float grad_scale, float* dz, double* stats) {
+__global__ void distillLossKernel(const float* logits, const float* teacher, const int32_t* labels,
+                                  int64_t V, float alpha, float temperature, float grad_scale,
+                                  float* dz, double* stats) {
   __shared__ double scratch[kWarp];
   __shared__ float sv[kWarp];
   __shared__ int64_t si[kWarp];
@@ -86,18 +87,19 @@ __global__ void distillLossKernel(const float* logits, const float* teacher, con
     const double q1 = exp(double(z[i]) - lq1);
     const double qT = soft ? exp(double(z[i]) / T - lqT) : 0.0;
     const double tT = soft ? exp(double(t[i]) / T - ltT) : 0.0;
-    dzr[i] = static_cast<float>(distillGradElement(a, T, qT, tT, q1, soft, hard, i == label) * grad_scale);
+    dzr[i] = static_cast<float>(distillGradElement(a, T, qT, tT, q1, soft, hard, i == label) *
+                                grad_scale);
   }
 }
 
 }  // namespace
 
-cudaError_t launchDistillLoss(cudaStream_t stream, const float* logits, const float* teacher, const int32_t* labels,
-                              int64_t rows, int64_t V, float alpha, float temperature, float grad_scale, float* dz,
-                              double* stats) {
+cudaError_t launchDistillLoss(cudaStream_t stream, const float* logits, const float* teacher,
+                              const int32_t* labels, int64_t rows, int64_t V, float alpha,
+                              float temperature, float grad_scale, float* dz, double* stats) {
   if (rows <= 0 || V <= 0) return cudaSuccess;
-  distillLossKernel<<<rowGrid(rows), kTrainThreads, 0, stream>>>(logits, teacher, labels, V, alpha, temperature,
-                                                                 grad_scale, dz, stats);
+  distillLossKernel<<<rowGrid(rows), kTrainThreads, 0, stream>>>(
+      logits, teacher, labels, V, alpha, temperature, grad_scale, dz, stats);
   return cudaGetLastError();
 }
 

@@ -13,14 +13,17 @@ constexpr int kMaxPartials = 1024;
 __global__ void sumSquaresKernel(const float* x, int64_t n, double* partials) {
   __shared__ double scratch[kWarp];
   double s = 0.0;
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
     s += double(x[i]) * x[i];
   s = blockSumD(s, scratch);
   if (threadIdx.x == 0) partials[blockIdx.x] = s;
 }
 
-__global__ void adamwKernel(float* p, const float* g, float* m, float* v, int64_t n, AdamWElementParams a) {
-  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+__global__ void adamwKernel(float* p, const float* g, float* m, float* v, int64_t n,
+                            AdamWElementParams a) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
     adamwElement(&p[i], &m[i], &v[i], g[i], a);
 }
 
@@ -36,8 +39,8 @@ cudaError_t launchSumSquares(cudaStream_t stream, const float* x, int64_t n, dou
   return cudaGetLastError();
 }
 
-cudaError_t launchAdamW(cudaStream_t stream, float* p, const float* g, float* m, float* v, int64_t n,
-                        const AdamWElementParams& a) {
+cudaError_t launchAdamW(cudaStream_t stream, float* p, const float* g, float* m, float* v,
+                        int64_t n, const AdamWElementParams& a) {
   if (n <= 0) return cudaSuccess;
   adamwKernel<<<gridFor(n, kTrainThreads), kTrainThreads, 0, stream>>>(p, g, m, v, n, a);
   return cudaGetLastError();

@@ -10,7 +10,8 @@ namespace precis::cuda {
 namespace {
 
 // x, y (rows, dim); w (dim); rstd (rows). One block per row.
-__global__ void rmsNormForwardKernel(const float* x, const float* w, float eps, float* y, float* rstd, int64_t dim) {
+__global__ void rmsNormForwardKernel(const float* x, const float* w, float eps, float* y,
+                                     float* rstd, int64_t dim) {
   __shared__ double scratch[kWarp];
   const int64_t r = blockIdx.x;
   const float* xr = x + r * dim;
@@ -24,8 +25,8 @@ __global__ void rmsNormForwardKernel(const float* x, const float* w, float eps, 
 }
 
 // dx += r w dy - c x, c = r^3 sum(dy w x) / dim. One block per row.
-__global__ void rmsNormBackwardDxKernel(const float* dy, const float* x, const float* w, const float* rstd, float* dx,
-                                        int64_t dim) {
+__global__ void rmsNormBackwardDxKernel(const float* dy, const float* x, const float* w,
+                                        const float* rstd, float* dx, int64_t dim) {
   __shared__ double scratch[kWarp];
   const int64_t row = blockIdx.x;
   const float* dyr = dy + row * dim;
@@ -36,23 +37,26 @@ __global__ void rmsNormBackwardDxKernel(const float* dy, const float* x, const f
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) dot += double(dyr[i]) * w[i] * xr[i];
   dot = blockSumD(dot, scratch);
   const double c = r * r * r * dot / double(dim);
-  for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) dxr[i] += rmsNormDx(r, w[i], dyr[i], c, xr[i]);
+  for (int64_t i = threadIdx.x; i < dim; i += blockDim.x)
+    dxr[i] += rmsNormDx(r, w[i], dyr[i], c, xr[i]);
 }
 
-// Partial dw over chunks of kRowsPerChunk rows: partial[c][i] = sum of dy x r over the chunk's rows,
-// in order. grid (column blocks, chunks).
+// Partial dw over chunks of kRowsPerChunk rows: partial[c][i] = sum of dy x r over the chunk's
+// rows, in order. grid (column blocks, chunks).
 constexpr int64_t kRowsPerChunk = 32;
-__global__ void rmsNormDwPartialKernel(const float* dy, const float* x, const float* rstd, float* partial, int64_t rows,
-                                       int64_t dim) {
+__global__ void rmsNormDwPartialKernel(const float* dy, const float* x, const float* rstd,
+                                       float* partial, int64_t rows, int64_t dim) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= dim) return;
   const int64_t r0 = int64_t(blockIdx.y) * kRowsPerChunk, r1 = min(rows, r0 + kRowsPerChunk);
   float acc = 0.f;
-  for (int64_t row = r0; row < r1; ++row) acc += rmsNormDw(rstd[row], dy[row * dim + i], x[row * dim + i]);
+  for (int64_t row = r0; row < r1; ++row)
+    acc += rmsNormDw(rstd[row], dy[row * dim + i], x[row * dim + i]);
   partial[int64_t(blockIdx.y) * dim + i] = acc;
 }
 // dw[i] += the chunks' partials, in chunk order (deterministic). One thread per column.
-__global__ void rmsNormDwReduceKernel(const float* partial, int64_t chunks, float* dw, int64_t dim) {
+__global__ void rmsNormDwReduceKernel(const float* partial, int64_t chunks, float* dw,
+                                      int64_t dim) {
   const int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (i >= dim) return;
   float acc = 0.f;
@@ -62,8 +66,8 @@ __global__ void rmsNormDwReduceKernel(const float* partial, int64_t chunks, floa
 
 }  // namespace
 
-cudaError_t launchTrainRmsNormForward(cudaStream_t stream, const float* x, const float* w, float eps, float* y,
-                                      float* rstd, int64_t rows, int64_t dim) {
+cudaError_t launchTrainRmsNormForward(cudaStream_t stream, const float* x, const float* w,
+                                      float eps, float* y, float* rstd, int64_t rows, int64_t dim) {
   if (rows <= 0 || dim <= 0) return cudaSuccess;
   rmsNormForwardKernel<<<rowGrid(rows), kTrainThreads, 0, stream>>>(x, w, eps, y, rstd, dim);
   return cudaGetLastError();
@@ -73,9 +77,9 @@ size_t rmsNormBackwardScratchFloats(int64_t rows, int64_t dim) {
   return size_t((rows + kRowsPerChunk - 1) / kRowsPerChunk) * size_t(dim);
 }
 
-cudaError_t launchTrainRmsNormBackward(cudaStream_t stream, const float* dy, const float* x, const float* w,
-                                       const float* rstd, float* dx, float* dw, int64_t rows, int64_t dim,
-                                       float* scratch) {
+cudaError_t launchTrainRmsNormBackward(cudaStream_t stream, const float* dy, const float* x,
+                                       const float* w, const float* rstd, float* dx, float* dw,
+                                       int64_t rows, int64_t dim, float* scratch) {
   if (rows <= 0 || dim <= 0) return cudaSuccess;
   // dw first (partials per chunk of rows, then their sum): these kernels only read dy, x and rstd.
   const int64_t chunks = (rows + kRowsPerChunk - 1) / kRowsPerChunk;

@@ -1,7 +1,8 @@
 // RoPE of training on the GPU, in place, forward (sign +1) or backward (sign -1: the transpose of a
-// rotation turns by the opposite angle). Angle arithmetic as the CPU twin (kernels/cpu/train_ops.cpp
-// ropeRotateRows): freq from ropeFreq (double, stored float), angle = float(pos) * freq in float.
-// Tested by tests/train/test_train_backend_ops.cpp (rows rope_train/*, both styles and signs).
+// rotation turns by the opposite angle). Angle arithmetic as the CPU twin
+// (kernels/cpu/train_ops.cpp ropeRotateRows): freq from ropeFreq (double, stored float), angle =
+// float(pos) * freq in float. Tested by tests/train/test_train_backend_ops.cpp (rows rope_train/*,
+// both styles and signs).
 #include "kernels/cuda/train_common.cuh"
 #include "kernels/cuda/train_ops.cuh"
 
@@ -9,8 +10,8 @@ namespace precis::cuda {
 namespace {
 
 // x (rows, heads * head_dim); pos (rows). One thread per (row, head, pair).
-__global__ void trainRopeKernel(float* x, const int32_t* pos, int64_t rows, int64_t heads, int head_dim, float theta,
-                                bool half_style, float sign) {
+__global__ void trainRopeKernel(float* x, const int32_t* pos, int64_t rows, int64_t heads,
+                                int head_dim, float theta, bool half_style, float sign) {
   const int half = head_dim / 2;
   const int64_t total = rows * heads * half;
   for (int64_t idx = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; idx < total;
@@ -28,12 +29,12 @@ __global__ void trainRopeKernel(float* x, const int32_t* pos, int64_t rows, int6
 
 }  // namespace
 
-cudaError_t launchTrainRope(cudaStream_t stream, float* x, const int32_t* pos, int64_t rows, int64_t heads,
-                            int head_dim, float theta, bool half_style, float sign) {
+cudaError_t launchTrainRope(cudaStream_t stream, float* x, const int32_t* pos, int64_t rows,
+                            int64_t heads, int head_dim, float theta, bool half_style, float sign) {
   const int64_t total = rows * heads * (head_dim / 2);
   if (total <= 0) return cudaSuccess;
-  trainRopeKernel<<<gridFor(total, kTrainThreads), kTrainThreads, 0, stream>>>(x, pos, rows, heads, head_dim, theta,
-                                                                               half_style, sign);
+  trainRopeKernel<<<gridFor(total, kTrainThreads), kTrainThreads, 0, stream>>>(
+      x, pos, rows, heads, head_dim, theta, half_style, sign);
   return cudaGetLastError();
 }
 

@@ -43,19 +43,21 @@ __global__ void causalSoftmaxBackwardKernel(const float* probs, float* dp, int64
   for (int64_t u = threadIdx.x; u <= t; u += blockDim.x) pdp += double(pr[u]) * dr[u];
   pdp = blockSumD(pdp, scratch);
   const float c = static_cast<float>(pdp);
-  for (int64_t u = threadIdx.x; u < T; u += blockDim.x) dr[u] = u <= t ? pr[u] * (dr[u] - c) * scale : 0.f;
+  for (int64_t u = threadIdx.x; u < T; u += blockDim.x)
+    dr[u] = u <= t ? pr[u] * (dr[u] - c) * scale : 0.f;
 }
 
 }  // namespace
 
-cudaError_t launchCausalSoftmax(cudaStream_t stream, float* scores, int64_t rows, int64_t T, float scale) {
+cudaError_t launchCausalSoftmax(cudaStream_t stream, float* scores, int64_t rows, int64_t T,
+                                float scale) {
   if (rows <= 0 || T <= 0) return cudaSuccess;
   causalSoftmaxKernel<<<rowGrid(rows), kTrainThreads, 0, stream>>>(scores, T, scale);
   return cudaGetLastError();
 }
 
-cudaError_t launchCausalSoftmaxBackward(cudaStream_t stream, const float* probs, float* dp, int64_t rows, int64_t T,
-                                        float scale) {
+cudaError_t launchCausalSoftmaxBackward(cudaStream_t stream, const float* probs, float* dp,
+                                        int64_t rows, int64_t T, float scale) {
   if (rows <= 0 || T <= 0) return cudaSuccess;
   causalSoftmaxBackwardKernel<<<rowGrid(rows), kTrainThreads, 0, stream>>>(probs, dp, T, scale);
   return cudaGetLastError();

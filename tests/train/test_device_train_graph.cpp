@@ -5,11 +5,11 @@
 // the weights and moments after AdamW, for two steps. CUDA rows skip with the reason on a machine
 // without a GPU (fail when PRECIS_REQUIRE_CUDA=1). Also the device graph's gradient against finite
 // differences of its own loss on every backend.
-// Budgets: the CPU backend runs the same functions as TrainGraph in the same order, so it must agree
-// to 1e-6 relative; CUDA (cuBLAS sums in another order, expf): logits atol 1e-4 + rtol 1e-3, loss
-// 1e-4 relative, per tensor max |dg| <= 2e-3 max |g| + 1e-7; the update (weights, m, v) against
-// the CPU's AdamW on the device's own clipped gradients, 1e-6 relative (both in double); on the CPU
-// the weights equal TrainGraph's bit for bit.
+// Budgets: the CPU backend runs the same functions as TrainGraph in the same order, so it must
+// agree to 1e-6 relative; CUDA (cuBLAS sums in another order, expf): logits atol 1e-4 + rtol 1e-3,
+// loss 1e-4 relative, per tensor max |dg| <= 2e-3 max |g| + 1e-7; the update (weights, m, v)
+// against the CPU's AdamW on the device's own clipped gradients, 1e-6 relative (both in double); on
+// the CPU the weights equal TrainGraph's bit for bit.
 #include <QtTest>
 
 #include "engine/train/device_train_graph.h"
@@ -23,8 +23,15 @@ namespace {
 
 LlamaConfig tinyConfig(RopeStyle rope, bool tied) {
   LlamaConfig c;
-  c.dim = 32; c.hidden_dim = 64; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2;
-  c.vocab_size = 64; c.context_length = 32; c.rope_style = rope; c.tied_classifier = tied;
+  c.dim = 32;
+  c.hidden_dim = 64;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.vocab_size = 64;
+  c.context_length = 32;
+  c.rope_style = rope;
+  c.tied_classifier = tied;
   return c;
 }
 
@@ -37,7 +44,8 @@ Budget budgetFor(const TrainBackend& be) {
 }
 
 // Worst over tensors of max|a - b| / (budget max|ref| + 1e-7): <= 1 passes. Names the worst tensor.
-double worstTensor(const TrainParams& got, const TrainParams& ref, double budget, std::string* name) {
+double worstTensor(const TrainParams& got, const TrainParams& ref, double budget,
+                   std::string* name) {
   double worst = 0;
   for (const ParamTensor& t : ref.tensors) {
     double mx = 0, err = 0;
@@ -66,7 +74,9 @@ class TestDeviceTrainGraph : public QObject {
     backends_ = availableTrainBackends();
     if (!backends_.cuda_missing.empty()) {
       qInfo("CUDA rows skipped: %s", backends_.cuda_missing.c_str());
-      if (cudaRequired()) QFAIL(qPrintable("PRECIS_REQUIRE_CUDA=1 but " + QString::fromStdString(backends_.cuda_missing)));
+      if (cudaRequired())
+        QFAIL(qPrintable("PRECIS_REQUIRE_CUDA=1 but " +
+                         QString::fromStdString(backends_.cuda_missing)));
     }
   }
 
@@ -76,8 +86,10 @@ class TestDeviceTrainGraph : public QObject {
     QTest::addColumn<bool>("tied");
     for (size_t b = 0; b < backends_.list.size(); ++b) {
       const QString n = QString::fromStdString(backends_.list[b]->name());
-      QTest::newRow(qPrintable(n + ": half rope, untied")) << int(b) << int(RopeStyle::Half) << false;
-      QTest::newRow(qPrintable(n + ": adjacent rope, tied")) << int(b) << int(RopeStyle::Adjacent) << true;
+      QTest::newRow(qPrintable(n + ": half rope, untied"))
+          << int(b) << int(RopeStyle::Half) << false;
+      QTest::newRow(qPrintable(n + ": adjacent rope, tied"))
+          << int(b) << int(RopeStyle::Adjacent) << true;
     }
   }
   void stepMatchesTrainGraph() {
@@ -111,7 +123,8 @@ class TestDeviceTrainGraph : public QObject {
       // Reference on the CPU trainer's pieces.
       graph.forward(pool, ref, tokens.data());
       const std::vector<float> ref_logits(graph.logits(), graph.logits() + N * V);
-      const LossStats rl = batchLoss(pool, graph.logits(), teacher.data(), labels.data(), N, V, dp, graph.dlogits());
+      const LossStats rl =
+          batchLoss(pool, graph.logits(), teacher.data(), labels.data(), N, V, dp, graph.dlogits());
       std::fill(grads.data.begin(), grads.data.end(), 0.f);
       graph.backward(pool, ref, grads);
       const TrainParams ref_grads = grads;
@@ -139,35 +152,54 @@ class TestDeviceTrainGraph : public QObject {
 
       size_t at = 0;
       const double lf = worstFraction(logits, ref_logits, bud.logits_atol, bud.logits_rtol, &at);
-      qInfo("step %d: logits worst %.3f of budget; loss %.6f vs %.6f; norm %.6f vs %.6f", step, lf, dl.loss, rl.loss,
-            norm, ref_norm);
-      QVERIFY2(lf <= 1.0, qPrintable(QString("step %1 logits[%2] %3 vs %4 (seed %5)").arg(step).arg(at)
-                                         .arg(logits[at]).arg(ref_logits[at]).arg(seed)));
-      for (auto [got, want, what] : {std::tuple{dl.loss, rl.loss, "loss"}, std::tuple{dl.ce, rl.ce, "ce"},
-                                     std::tuple{dl.kl, rl.kl, "kl"}, std::tuple{norm, ref_norm, "grad norm"}})
+      qInfo("step %d: logits worst %.3f of budget; loss %.6f vs %.6f; norm %.6f vs %.6f", step, lf,
+            dl.loss, rl.loss, norm, ref_norm);
+      QVERIFY2(lf <= 1.0, qPrintable(QString("step %1 logits[%2] %3 vs %4 (seed %5)")
+                                         .arg(step)
+                                         .arg(at)
+                                         .arg(logits[at])
+                                         .arg(ref_logits[at])
+                                         .arg(seed)));
+      for (auto [got, want, what] :
+           {std::tuple{dl.loss, rl.loss, "loss"}, std::tuple{dl.ce, rl.ce, "ce"},
+            std::tuple{dl.kl, rl.kl, "kl"}, std::tuple{norm, ref_norm, "grad norm"}})
         QVERIFY2(std::fabs(got - want) <= bud.rel * std::max(1.0, std::fabs(want)),
-                 qPrintable(QString("step %1 %2: %3 vs %4 (seed %5)").arg(step).arg(what).arg(got, 0, 'g', 10)
-                                .arg(want, 0, 'g', 10).arg(seed)));
+                 qPrintable(QString("step %1 %2: %3 vs %4 (seed %5)")
+                                .arg(step)
+                                .arg(what)
+                                .arg(got, 0, 'g', 10)
+                                .arg(want, 0, 'g', 10)
+                                .arg(seed)));
       QCOMPARE(dl.agreement, rl.agreement);
       std::string name;
       const double gf = worstTensor(dgrads, ref_grads, bud.grad, &name);
-      qInfo("step %d: gradients worst %.3f of budget (%s; %.0e of max |g| + 1e-7)", step, gf, name.c_str(), bud.grad);
-      QVERIFY2(gf <= 1.0, qPrintable(QString("step %1 gradient of %2: %3 of budget (seed %4)").arg(step)
-                                              .arg(QString::fromStdString(name)).arg(gf).arg(seed)));
-      // The update: the CPU's AdamW applied to the device's own clipped gradients (a gradient near 0
-      // whose sign differs between backends moves a weight by +-lr at the first steps, so the update
-      // is checked on the same gradients).
+      qInfo("step %d: gradients worst %.3f of budget (%s; %.0e of max |g| + 1e-7)", step, gf,
+            name.c_str(), bud.grad);
+      QVERIFY2(gf <= 1.0, qPrintable(QString("step %1 gradient of %2: %3 of budget (seed %4)")
+                                         .arg(step)
+                                         .arg(QString::fromStdString(name))
+                                         .arg(gf)
+                                         .arg(seed)));
+      // The update: the CPU's AdamW applied to the device's own clipped gradients (a gradient near
+      // 0 whose sign differs between backends moves a weight by +-lr at the first steps, so the
+      // update is checked on the same gradients).
       AdamW expect_adam(before, cfg);
       expect_adam.m() = m_before;
       expect_adam.v() = v_before;
       expect_adam.setSteps(step - 1);
       TrainParams expect = before;
       expect_adam.step(expect, dclipped, cfg.lr);
-      for (auto [got, want, what] : {std::tuple{&dparams.data, &expect.data, "weights"},
-                                     std::tuple{&m, &expect_adam.m(), "m"}, std::tuple{&v, &expect_adam.v(), "v"}}) {
+      for (auto [got, want, what] :
+           {std::tuple{&dparams.data, &expect.data, "weights"},
+            std::tuple{&m, &expect_adam.m(), "m"}, std::tuple{&v, &expect_adam.v(), "v"}}) {
         const double f = worstFraction(*got, *want, 1e-9, 1e-6, &at);
-        QVERIFY2(f <= 1.0, qPrintable(QString("step %1 %2[%3] after AdamW: %4 vs %5 (seed %6)").arg(step).arg(what)
-                                          .arg(at).arg((*got)[at]).arg((*want)[at]).arg(seed)));
+        QVERIFY2(f <= 1.0, qPrintable(QString("step %1 %2[%3] after AdamW: %4 vs %5 (seed %6)")
+                                          .arg(step)
+                                          .arg(what)
+                                          .arg(at)
+                                          .arg((*got)[at])
+                                          .arg((*want)[at])
+                                          .arg(seed)));
       }
       if (be.name() == "cpu") QCOMPARE(dparams.data, ref.data);
       // The CUDA step follows the CPU's weights, not its own drift: both continue from `ref`.
@@ -218,7 +250,8 @@ class TestDeviceTrainGraph : public QObject {
     for (const ParamTensor& t : p.tensors) {
       for (int s = 0; s < 4; ++s) {
         int64_t i = int64_t(rng() % uint64_t(t.size));
-        if (t.name == kTokenEmbd) i = int64_t(tokens[rng() % tokens.size()]) * c.dim + int64_t(rng() % uint32_t(c.dim));
+        if (t.name == kTokenEmbd)
+          i = int64_t(tokens[rng() % tokens.size()]) * c.dim + int64_t(rng() % uint32_t(c.dim));
         TrainParams w = p;
         w.data[size_t(t.offset + i)] += h;
         const double lp = lossAt(w);
@@ -229,7 +262,11 @@ class TestDeviceTrainGraph : public QObject {
         worst = std::max(worst, f);
         ++checked;
         QVERIFY2(f <= 1.0, qPrintable(QString("%1[%2]: analytic %3 numeric %4 (seed %5)")
-                                          .arg(QString::fromStdString(t.name)).arg(i).arg(ana).arg(num).arg(seed)));
+                                          .arg(QString::fromStdString(t.name))
+                                          .arg(i)
+                                          .arg(ana)
+                                          .arg(num)
+                                          .arg(seed)));
       }
     }
     QVERIFY2((*g)->error().empty(), (*g)->error().c_str());

@@ -1,15 +1,14 @@
-// The GEMM descriptors the CUDA TrainBackend gives cuBLAS (engine/train/gemm_plan.h), run on the CPU
-// through OpenBLAS's column-major sgemm (same argument meaning as cublasSgemm, a loop for the
+// The GEMM descriptors the CUDA TrainBackend gives cuBLAS (engine/train/gemm_plan.h), run on the
+// CPU through OpenBLAS's column-major sgemm (same argument meaning as cublasSgemm, a loop for the
 // batch), with the CPU twins of the softmax kernels (kernels/cpu/train_softmax.h) between them,
 // must reproduce the CPU training twins: linear forward / backward input / backward weight
 // (engine/train/train_gemm.h) and causal GQA attention forward and backward
 // (kernels/cpu/train_ops.h attention*Groups), for several shapes (B = 1 and batched, MHA and GQA).
 // This checks every pointer, leading dimension, stride, transpose and beta of the CUDA path
 // without a GPU. Budget |got - ref| <= 3e-5 + 1e-4 |ref| (f32 sums in another order). Seeds fixed.
-#include <QtTest>
-
 #include <cblas.h>
 
+#include <QtTest>
 #include <random>
 
 #include "engine/core/thread_pool.h"
@@ -26,8 +25,9 @@ namespace {
 
 void run(const ColMajorGemm& g) {
   for (int64_t b = 0; b < g.batch; ++b)
-    cblas_sgemm(CblasColMajor, g.transa ? CblasTrans : CblasNoTrans, g.transb ? CblasTrans : CblasNoTrans, int(g.m),
-                int(g.n), int(g.k), g.alpha, g.A + b * g.strideA, int(g.lda), g.B + b * g.strideB, int(g.ldb), g.beta,
+    cblas_sgemm(CblasColMajor, g.transa ? CblasTrans : CblasNoTrans,
+                g.transb ? CblasTrans : CblasNoTrans, int(g.m), int(g.n), int(g.k), g.alpha,
+                g.A + b * g.strideA, int(g.lda), g.B + b * g.strideB, int(g.ldb), g.beta,
                 g.C + b * g.strideC, int(g.ldc));
 }
 void run(const std::vector<ColMajorGemm>& list) {
@@ -59,14 +59,16 @@ class TestGemmPlan : public QObject {
     const auto x = uniform(rng, size_t(n) * in, -1, 1), w = uniform(rng, size_t(out) * in, -1, 1),
                dy = uniform(rng, size_t(n) * out, -1, 1), dx0 = uniform(rng, size_t(n) * in, -1, 1),
                dw0 = uniform(rng, size_t(out) * in, -1, 1);
-    std::vector<float> y(size_t(n) * out), dx = dx0, dw = dw0, py(y.size(), 9.f), pdx = dx0, pdw = dw0;
+    std::vector<float> y(size_t(n) * out), dx = dx0, dw = dw0, py(y.size(), 9.f), pdx = dx0,
+                                           pdw = dw0;
     train::linearForward(pool, x.data(), w.data(), y.data(), n, in, out);
     train::linearBackwardInput(pool, dy.data(), w.data(), dx.data(), n, in, out);
     train::linearBackwardWeight(pool, dy.data(), x.data(), dw.data(), n, in, out);
     run(gemm_plan::linearForward(x.data(), w.data(), py.data(), n, in, out));
     run(gemm_plan::linearBackwardInput(dy.data(), w.data(), pdx.data(), n, in, out));
     run(gemm_plan::linearBackwardWeight(dy.data(), x.data(), pdw.data(), n, in, out));
-    for (auto [got, ref, what] : {std::tuple{&py, &y, "y"}, std::tuple{&pdx, &dx, "dx"}, std::tuple{&pdw, &dw, "dw"}}) {
+    for (auto [got, ref, what] :
+         {std::tuple{&py, &y, "y"}, std::tuple{&pdx, &dx, "dx"}, std::tuple{&pdw, &dw, "dw"}}) {
       const double f = worstFraction(*got, *ref, kAtol, kRtol);
       qInfo("%s: worst %.3f of budget", what, f);
       QVERIFY2(f <= 1.0, qPrintable(QString("%1 (seed %2)").arg(what).arg(seed)));
@@ -94,24 +96,30 @@ class TestGemmPlan : public QObject {
     const uint32_t seed = 200u + uint32_t(B * 1000 + T);
     std::mt19937 rng(seed);
     const cpu::TrainAttnShape s{B, T, heads, kv, hd, 1.f / std::sqrt(float(hd))};
-    const size_t N = size_t(B) * T, qn = N * heads * hd, kn = N * kv * hd, pn = size_t(B) * heads * T * T;
-    const auto q = uniform(rng, qn, -1, 1), k = uniform(rng, kn, -1, 1), v = uniform(rng, kn, -1, 1),
-               dout = uniform(rng, qn, -1, 1);
+    const size_t N = size_t(B) * T, qn = N * heads * hd, kn = N * kv * hd,
+                 pn = size_t(B) * heads * T * T;
+    const auto q = uniform(rng, qn, -1, 1), k = uniform(rng, kn, -1, 1),
+               v = uniform(rng, kn, -1, 1), dout = uniform(rng, qn, -1, 1);
     std::vector<float> probs(pn), out(qn), dq(qn), dk(kn), dv(kn), scratch(static_cast<size_t>(T));
-    cpu::attentionForwardGroups(q.data(), k.data(), v.data(), s, probs.data(), out.data(), 0, int64_t(B) * kv);
-    cpu::attentionBackwardGroups(dout.data(), q.data(), k.data(), v.data(), probs.data(), s, dq.data(), dk.data(),
-                                 dv.data(), scratch.data(), 0, int64_t(B) * kv);
+    cpu::attentionForwardGroups(q.data(), k.data(), v.data(), s, probs.data(), out.data(), 0,
+                                int64_t(B) * kv);
+    cpu::attentionBackwardGroups(dout.data(), q.data(), k.data(), v.data(), probs.data(), s,
+                                 dq.data(), dk.data(), dv.data(), scratch.data(), 0,
+                                 int64_t(B) * kv);
     // The CUDA sequence, with garbage where outputs are overwritten.
-    std::vector<float> pprobs(pn, 7.f), pout(qn, 7.f), dp(pn, 7.f), pdq(qn, 7.f), pdk(kn, 7.f), pdv(kn, 7.f);
+    std::vector<float> pprobs(pn, 7.f), pout(qn, 7.f), dp(pn, 7.f), pdq(qn, 7.f), pdk(kn, 7.f),
+        pdv(kn, 7.f);
     const int64_t rows = int64_t(B) * heads * T;
     run(gemm_plan::attentionScores(q.data(), k.data(), s, pprobs.data()));
     cpu::causalSoftmaxRows(pprobs.data(), rows, T, s.scale);
     run(gemm_plan::attentionOutput(pprobs.data(), v.data(), s, pout.data()));
-    run(gemm_plan::attentionBackwardValues(dout.data(), v.data(), pprobs.data(), s, dp.data(), pdv.data()));
+    run(gemm_plan::attentionBackwardValues(dout.data(), v.data(), pprobs.data(), s, dp.data(),
+                                           pdv.data()));
     cpu::causalSoftmaxBackwardRows(pprobs.data(), dp.data(), rows, T, s.scale);
     run(gemm_plan::attentionBackwardQK(dp.data(), q.data(), k.data(), s, pdq.data(), pdk.data()));
-    for (auto [got, ref, what] : {std::tuple{&pprobs, &probs, "probs"}, std::tuple{&pout, &out, "out"},
-                                  std::tuple{&pdq, &dq, "dq"}, std::tuple{&pdk, &dk, "dk"}, std::tuple{&pdv, &dv, "dv"}}) {
+    for (auto [got, ref, what] :
+         {std::tuple{&pprobs, &probs, "probs"}, std::tuple{&pout, &out, "out"},
+          std::tuple{&pdq, &dq, "dq"}, std::tuple{&pdk, &dk, "dk"}, std::tuple{&pdv, &dv, "dv"}}) {
       const double f = worstFraction(*got, *ref, kAtol, kRtol);
       qInfo("%s: worst %.3f of budget", what, f);
       QVERIFY2(f <= 1.0, qPrintable(QString("%1 (seed %2)").arg(what).arg(seed)));

@@ -1,13 +1,12 @@
 // The Trainer's device path (DeviceTrainGraph on a TrainBackend) against its CPU path: on the CPU
 // TrainBackend the same run gives the same losses and weights (same functions, same order: 1e-6
 // relative), with a teacher (distillation) and without; a run resumed from a checkpoint on the
-// device path ends with the weights of an uninterrupted one; quantization-aware training on a device
-// is refused; "cuda" without a GPU is an error that says why and "auto" falls back to the CPU
-// with a note. On a GPU machine, a CUDA run's losses follow the CPU run's (1e-3 relative over 6
+// device path ends with the weights of an uninterrupted one; quantization-aware training on a
+// device is refused; "cuda" without a GPU is an error that says why and "auto" falls back to the
+// CPU with a note. On a GPU machine, a CUDA run's losses follow the CPU run's (1e-3 relative over 6
 // steps). Seeds fixed.
-#include <QtTest>
-
 #include <QTemporaryDir>
+#include <QtTest>
 #include <cmath>
 
 #include "engine/train/trainer.h"
@@ -19,8 +18,15 @@ using namespace precis::test;
 namespace {
 LlamaConfig tinyConfig() {
   LlamaConfig c;
-  c.dim = 32; c.hidden_dim = 64; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2;
-  c.vocab_size = 64; c.context_length = 32; c.rope_style = RopeStyle::Half; c.tied_classifier = false;
+  c.dim = 32;
+  c.hidden_dim = 64;
+  c.n_layers = 2;
+  c.n_heads = 4;
+  c.n_kv_heads = 2;
+  c.vocab_size = 64;
+  c.context_length = 32;
+  c.rope_style = RopeStyle::Half;
+  c.tied_classifier = false;
   return c;
 }
 std::vector<int32_t> stream(size_t n, uint32_t seed, int V) {
@@ -50,7 +56,8 @@ TeacherFn hashTeacher(int V) {
   return [V](std::span<const int32_t> tokens, int batch, int ctx, float* logits) -> Status {
     for (int i = 0; i < batch * ctx; ++i)
       for (int v = 0; v < V; ++v) {
-        const uint32_t h = uint32_t(tokens[size_t(i)]) * 2654435761u ^ uint32_t(v) * 40503u ^ uint32_t(i % ctx);
+        const uint32_t h =
+            uint32_t(tokens[size_t(i)]) * 2654435761u ^ uint32_t(v) * 40503u ^ uint32_t(i % ctx);
         logits[size_t(i) * size_t(V) + size_t(v)] = float(h % 1000) / 250.f - 2.f;
       }
     return {};
@@ -64,7 +71,8 @@ struct RunResult {
 RunResult run(TrainOptions o, bool teacher) {
   const LlamaConfig c = tinyConfig();
   if (teacher) o.distill = {0.5f, 2.f};
-  auto tr = Trainer::create(TrainParams::init(c, 11), o, stream(400, 1, c.vocab_size), stream(100, 2, c.vocab_size),
+  auto tr = Trainer::create(TrainParams::init(c, 11), o, stream(400, 1, c.vocab_size),
+                            stream(100, 2, c.vocab_size),
                             teacher ? hashTeacher(c.vocab_size) : TeacherFn{});
   RunResult r;
   if (!tr) {
@@ -81,7 +89,8 @@ RunResult run(TrainOptions o, bool teacher) {
 double maxRel(const std::vector<double>& a, const std::vector<double>& b) {
   if (a.size() != b.size() || a.empty()) return INFINITY;
   double w = 0;
-  for (size_t i = 0; i < a.size(); ++i) w = std::max(w, std::fabs(a[i] - b[i]) / std::max(1.0, std::fabs(b[i])));
+  for (size_t i = 0; i < a.size(); ++i)
+    w = std::max(w, std::fabs(a[i] - b[i]) / std::max(1.0, std::fabs(b[i])));
   return w;
 }
 double maxAbs(const std::vector<float>& a, const std::vector<float>& b) {
@@ -108,8 +117,9 @@ class TestTrainerDevice : public QObject {
     const RunResult dev = run(o, teacher);
     QCOMPARE(cpu.losses.size(), size_t(6));
     QCOMPARE(cpu.evals.size(), size_t(2));
-    qInfo("loss %.6f -> %.6f; device path max relative difference %.2g (losses), %.2g (held-out)", cpu.losses.front(),
-          cpu.losses.back(), maxRel(dev.losses, cpu.losses), maxRel(dev.evals, cpu.evals));
+    qInfo("loss %.6f -> %.6f; device path max relative difference %.2g (losses), %.2g (held-out)",
+          cpu.losses.front(), cpu.losses.back(), maxRel(dev.losses, cpu.losses),
+          maxRel(dev.evals, cpu.evals));
     QVERIFY(maxRel(dev.losses, cpu.losses) <= 1e-6);
     QVERIFY(maxRel(dev.evals, cpu.evals) <= 1e-6);
     QVERIFY(cpu.losses.back() < cpu.losses.front());
@@ -132,7 +142,8 @@ class TestTrainerDevice : public QObject {
     QVERIFY(first);
     for (int i = 0; i < 3; ++i) QVERIFY((*first)->step());
     QVERIFY((*first)->saveCheckpoint(ck, {}, "tiny"));
-    auto second = Trainer::create(TrainParams::init(c, 99), o, train, held);  // other weights: the state file restores
+    auto second = Trainer::create(TrainParams::init(c, 99), o, train,
+                                  held);  // other weights: the state file restores
     QVERIFY(second);
     QVERIFY((*second)->loadOptimizerState(ck + ".optim"));
     QCOMPARE((*second)->stepsDone(), int64_t(3));
@@ -147,7 +158,8 @@ class TestTrainerDevice : public QObject {
     const LlamaConfig c = tinyConfig();
     auto tr = Trainer::create(TrainParams::init(c, 1), o, stream(100, 1, 64), stream(100, 2, 64));
     QVERIFY(!tr);
-    QVERIFY2(tr.error().message.find("quantization-aware") != std::string::npos, tr.error().message.c_str());
+    QVERIFY2(tr.error().message.find("quantization-aware") != std::string::npos,
+             tr.error().message.c_str());
   }
 
   void backendChoice() {
@@ -155,16 +167,20 @@ class TestTrainerDevice : public QObject {
     AvailableBackends av = availableTrainBackends();
     TrainOptions o = options();
     o.backend = "auto";
-    auto autoTr = Trainer::create(TrainParams::init(c, 1), o, stream(100, 1, 64), stream(100, 2, 64));
+    auto autoTr =
+        Trainer::create(TrainParams::init(c, 1), o, stream(100, 1, 64), stream(100, 2, 64));
     QVERIFY(autoTr);
     qInfo("auto: %s (%s)", (*autoTr)->backendName().c_str(), (*autoTr)->backendNote().c_str());
     if (!av.cuda_missing.empty()) {
       QCOMPARE((*autoTr)->backendName(), std::string("cpu"));
       QVERIFY((*autoTr)->backendNote().find("training on the CPU: ") == 0);
       o.backend = "cuda";
-      auto cudaTr = Trainer::create(TrainParams::init(c, 1), o, stream(100, 1, 64), stream(100, 2, 64));
+      auto cudaTr =
+          Trainer::create(TrainParams::init(c, 1), o, stream(100, 1, 64), stream(100, 2, 64));
       QVERIFY(!cudaTr);
-      QVERIFY2(cudaTr.error().message.find("training backend 'cuda' unavailable") != std::string::npos, cudaTr.error().message.c_str());
+      QVERIFY2(
+          cudaTr.error().message.find("training backend 'cuda' unavailable") != std::string::npos,
+          cudaTr.error().message.c_str());
     } else {
       QVERIFY((*autoTr)->backendName().find("cuda") == 0);
     }
@@ -180,7 +196,8 @@ class TestTrainerDevice : public QObject {
     TrainOptions o = options();
     o.backend = "cuda";
     const RunResult gpu = run(o, true);
-    qInfo("CUDA vs CPU: losses %.2g, held-out %.2g relative", maxRel(gpu.losses, cpu.losses), maxRel(gpu.evals, cpu.evals));
+    qInfo("CUDA vs CPU: losses %.2g, held-out %.2g relative", maxRel(gpu.losses, cpu.losses),
+          maxRel(gpu.evals, cpu.evals));
     QVERIFY(maxRel(gpu.losses, cpu.losses) <= 1e-3);
     QVERIFY(maxRel(gpu.evals, cpu.evals) <= 1e-3);
   }

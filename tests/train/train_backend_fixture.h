@@ -5,7 +5,6 @@
 // |got - ref| <= atol + rtol |ref|.
 #pragma once
 #include <QtTest>
-
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -19,7 +18,7 @@ namespace precis::test {
 
 struct AvailableBackends {
   std::vector<std::unique_ptr<TrainBackend>> list;  // cpu first
-  std::string cuda_missing;                          // why CUDA is not in the list ("" when it is)
+  std::string cuda_missing;                         // why CUDA is not in the list ("" when it is)
 };
 
 inline AvailableBackends availableTrainBackends() {
@@ -67,14 +66,15 @@ inline std::vector<float> uniform(std::mt19937& rng, size_t n, float lo, float h
 }
 
 // Worst |got - ref| / (atol + rtol |ref|) over the elements (inf on a size mismatch or NaN).
-inline double worstFraction(const std::vector<float>& got, const std::vector<float>& ref, double atol, double rtol,
-                            size_t* where = nullptr) {
+inline double worstFraction(const std::vector<float>& got, const std::vector<float>& ref,
+                            double atol, double rtol, size_t* where = nullptr) {
   if (got.size() != ref.size()) return INFINITY;
   double worst = 0;
   for (size_t i = 0; i < got.size(); ++i) {
     const double err = std::fabs(double(got[i]) - double(ref[i]));
     const double budget = atol + rtol * std::fabs(double(ref[i]));
-    const double f = std::isnan(err) ? INFINITY : (budget > 0 ? err / budget : (err > 0 ? INFINITY : 0.0));
+    const double f =
+        std::isnan(err) ? INFINITY : (budget > 0 ? err / budget : (err > 0 ? INFINITY : 0.0));
     if (f > worst) {
       worst = f;
       if (where) *where = i;

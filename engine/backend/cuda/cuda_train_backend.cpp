@@ -28,11 +28,14 @@ class CudaTrainBuffer final : public Buffer {
   size_t bytes_;
 };
 
-std::string cudaReason(cudaError_t e) { return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e); }
+std::string cudaReason(cudaError_t e) {
+  return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
+}
 
 }  // namespace
 
-std::unique_ptr<CudaTrainBackend> CudaTrainBackend::create(int device, bool tf32, std::string* error) {
+std::unique_ptr<CudaTrainBackend> CudaTrainBackend::create(int device, bool tf32,
+                                                           std::string* error) {
   int count = 0;  // left unwritten when there is no driver
   cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess) {
@@ -40,16 +43,19 @@ std::unique_ptr<CudaTrainBackend> CudaTrainBackend::create(int device, bool tf32
     return nullptr;
   }
   if (device < 0 || device >= count) {
-    *error = "CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(count) + " device(s))";
+    *error = "CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(count) +
+             " device(s))";
     return nullptr;
   }
   std::unique_ptr<CudaTrainBackend> b(new CudaTrainBackend(device, tf32));
   auto failWith = [&](const char* what, const std::string& reason) {
-    *error = std::string(what) + " failed on device " + std::to_string(device) + " (" + reason + ")";
+    *error =
+        std::string(what) + " failed on device " + std::to_string(device) + " (" + reason + ")";
     return nullptr;
   };
   if ((e = cudaSetDevice(device)) != cudaSuccess) return failWith("cudaSetDevice", cudaReason(e));
-  if ((e = cudaStreamCreate(&b->stream_)) != cudaSuccess) return failWith("cudaStreamCreate", cudaReason(e));
+  if ((e = cudaStreamCreate(&b->stream_)) != cudaSuccess)
+    return failWith("cudaStreamCreate", cudaReason(e));
   cublasStatus_t s = cublasCreate(&b->blas_);
   if (s != CUBLAS_STATUS_SUCCESS) {
     b->blas_ = nullptr;
@@ -63,10 +69,12 @@ std::unique_ptr<CudaTrainBackend> CudaTrainBackend::create(int device, bool tf32
   cudaDeviceProp prop{};
   if ((e = cudaGetDeviceProperties(&prop, device)) != cudaSuccess)
     return failWith("cudaGetDeviceProperties", cudaReason(e));
-  b->device_name_ = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ")";
+  b->device_name_ = std::string(prop.name) + " (sm_" + std::to_string(prop.major) +
+                    std::to_string(prop.minor) + ")";
   // Prove that this module's training kernels run here (a missing architecture shows up now).
   void* word = nullptr;
-  if ((e = cudaMalloc(&word, sizeof(float))) != cudaSuccess) return failWith("cudaMalloc", cudaReason(e));
+  if ((e = cudaMalloc(&word, sizeof(float))) != cudaSuccess)
+    return failWith("cudaMalloc", cudaReason(e));
   const float one = 1.f;
   float got = 0.f;
   if ((e = cudaMemcpy(word, &one, sizeof one, cudaMemcpyHostToDevice)) != cudaSuccess ||
@@ -74,8 +82,11 @@ std::unique_ptr<CudaTrainBackend> CudaTrainBackend::create(int device, bool tf32
       (e = cudaStreamSynchronize(b->stream_)) != cudaSuccess ||
       (e = cudaMemcpy(&got, word, sizeof got, cudaMemcpyDeviceToHost)) != cudaSuccess) {
     cudaFree(word);
-    return failWith("running a test kernel", cudaReason(e) + "; module built for CUDA archs " PRECIS_CUDA_ARCHS_STRING
-                    ", device is sm_" + std::to_string(prop.major) + std::to_string(prop.minor));
+    return failWith("running a test kernel",
+                    cudaReason(e) +
+                        "; module built for CUDA archs " PRECIS_CUDA_ARCHS_STRING
+                        ", device is sm_" +
+                        std::to_string(prop.major) + std::to_string(prop.minor));
   }
   cudaFree(word);
   if (got != 3.f) return failWith("the test kernel", "it did not write its result");
@@ -126,7 +137,8 @@ void* CudaTrainBackend::scratch(Scratch& s, size_t bytes, const char* op) {
   if (s.ptr) cudaFree(s.ptr);  // waits for the kernels that used it
   s = {};
   void* p = nullptr;
-  if (!check(cudaMalloc(&p, std::max<size_t>(bytes, 256)), op, "cudaMalloc (scratch)")) return nullptr;
+  if (!check(cudaMalloc(&p, std::max<size_t>(bytes, 256)), op, "cudaMalloc (scratch)"))
+    return nullptr;
   s = {p, std::max<size_t>(bytes, 256)};
   return p;
 }
@@ -134,7 +146,8 @@ void* CudaTrainBackend::scratch(Scratch& s, size_t bytes, const char* op) {
 void* CudaTrainBackend::stage(Scratch& s, const void* host, size_t bytes, const char* op) {
   void* d = scratch(s, bytes, op);
   if (!d) return nullptr;
-  if (!check(cudaMemcpyAsync(d, host, bytes, cudaMemcpyHostToDevice, stream_), op, "cudaMemcpyAsync") ||
+  if (!check(cudaMemcpyAsync(d, host, bytes, cudaMemcpyHostToDevice, stream_), op,
+             "cudaMemcpyAsync") ||
       !check(cudaStreamSynchronize(stream_), op, "cudaStreamSynchronize"))
     return nullptr;
   return d;
@@ -147,7 +160,8 @@ std::unique_ptr<Buffer> CudaTrainBackend::alloc(size_t bytes) {
   void* p = nullptr;
   const cudaError_t e = cudaMalloc(&p, bytes ? bytes : 1);
   if (e != cudaSuccess) {
-    fail("alloc", "cudaMalloc of " + std::to_string(bytes) + " bytes failed (" + cudaReason(e) + ")");
+    fail("alloc",
+         "cudaMalloc of " + std::to_string(bytes) + " bytes failed (" + cudaReason(e) + ")");
     return nullptr;
   }
   if (!check(cudaMemsetAsync(p, 0, bytes, stream_), "alloc", "cudaMemsetAsync")) {
@@ -158,41 +172,51 @@ std::unique_ptr<Buffer> CudaTrainBackend::alloc(size_t bytes) {
 }
 void CudaTrainBackend::upload(void* dst, const void* host, size_t bytes) {
   if (!begin("upload")) return;
-  if (check(cudaMemcpyAsync(dst, host, bytes, cudaMemcpyHostToDevice, stream_), "upload", "cudaMemcpyAsync"))
+  if (check(cudaMemcpyAsync(dst, host, bytes, cudaMemcpyHostToDevice, stream_), "upload",
+            "cudaMemcpyAsync"))
     check(cudaStreamSynchronize(stream_), "upload", "cudaStreamSynchronize");
 }
 void CudaTrainBackend::download(void* host, const void* src, size_t bytes) {
   if (!begin("download")) return;
-  if (check(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, stream_), "download", "cudaMemcpyAsync"))
+  if (check(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, stream_), "download",
+            "cudaMemcpyAsync"))
     check(cudaStreamSynchronize(stream_), "download", "cudaStreamSynchronize");
 }
 void CudaTrainBackend::zero(void* dst, size_t bytes) {
   if (begin("zero")) check(cudaMemsetAsync(dst, 0, bytes, stream_), "zero", "cudaMemsetAsync");
 }
 void CudaTrainBackend::copy(void* dst, const void* src, size_t bytes) {
-  if (begin("copy")) check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_), "copy", "cudaMemcpyAsync");
+  if (begin("copy"))
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_), "copy",
+          "cudaMemcpyAsync");
 }
 void CudaTrainBackend::synchronize() {
-  if (begin("synchronize")) check(cudaStreamSynchronize(stream_), "synchronize", "cudaStreamSynchronize");
+  if (begin("synchronize"))
+    check(cudaStreamSynchronize(stream_), "synchronize", "cudaStreamSynchronize");
 }
 
 // ---- element and row ops ----
 
-void CudaTrainBackend::embeddingForward(const float* table, std::span<const int32_t> ids, float* out, int64_t dim) {
+void CudaTrainBackend::embeddingForward(const float* table, std::span<const int32_t> ids,
+                                        float* out, int64_t dim) {
   const char* op = "embedding_forward";
   if (!begin(op) || ids.empty()) return;
   auto* d = static_cast<const int32_t*>(stage(ids_, ids.data(), ids.size_bytes(), op));
-  if (d) check(cuda::launchEmbeddingForward(stream_, table, d, out, int64_t(ids.size()), dim), op, "launch");
+  if (d)
+    check(cuda::launchEmbeddingForward(stream_, table, d, out, int64_t(ids.size()), dim), op,
+          "launch");
 }
 
-void CudaTrainBackend::embeddingBackward(const float* dout, std::span<const int32_t> ids, float* dtable, int64_t dim) {
+void CudaTrainBackend::embeddingBackward(const float* dout, std::span<const int32_t> ids,
+                                         float* dtable, int64_t dim) {
   const char* op = "embedding_backward";
   if (!begin(op) || ids.empty()) return;
   // CSR by token id: positions sorted by (id, position); then distinct ids and their offsets.
   const int32_t n = int32_t(ids.size());
   std::vector<int32_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return ids[size_t(a)] < ids[size_t(b)]; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int32_t a, int32_t b) { return ids[size_t(a)] < ids[size_t(b)]; });
   std::vector<int32_t> uniq, offsets;
   for (int32_t k = 0; k < n; ++k)
     if (k == 0 || ids[size_t(order[size_t(k)])] != ids[size_t(order[size_t(k - 1)])]) {
@@ -205,34 +229,43 @@ void CudaTrainBackend::embeddingBackward(const float* dout, std::span<const int3
   packed.insert(packed.end(), uniq.begin(), uniq.end());
   packed.insert(packed.end(), offsets.begin(), offsets.end());
   packed.insert(packed.end(), order.begin(), order.end());
-  auto* d = static_cast<const int32_t*>(stage(csr_, packed.data(), packed.size() * sizeof(int32_t), op));
+  auto* d =
+      static_cast<const int32_t*>(stage(csr_, packed.data(), packed.size() * sizeof(int32_t), op));
   if (!d) return;
   const int64_t nu = int64_t(uniq.size());
-  check(cuda::launchEmbeddingBackward(stream_, dout, d, d + nu, d + 2 * nu + 1, nu, dtable, dim), op, "launch");
+  check(cuda::launchEmbeddingBackward(stream_, dout, d, d + nu, d + 2 * nu + 1, nu, dtable, dim),
+        op, "launch");
 }
 
-void CudaTrainBackend::rmsNormForward(const float* x, const float* w, float eps, float* y, float* rstd, int64_t rows,
-                                      int64_t dim) {
+void CudaTrainBackend::rmsNormForward(const float* x, const float* w, float eps, float* y,
+                                      float* rstd, int64_t rows, int64_t dim) {
   if (begin("rms_norm_forward"))
-    check(cuda::launchTrainRmsNormForward(stream_, x, w, eps, y, rstd, rows, dim), "rms_norm_forward", "launch");
+    check(cuda::launchTrainRmsNormForward(stream_, x, w, eps, y, rstd, rows, dim),
+          "rms_norm_forward", "launch");
 }
-void CudaTrainBackend::rmsNormBackward(const float* dy, const float* x, const float* w, const float* rstd, float* dx,
-                                       float* dw, int64_t rows, int64_t dim) {
+void CudaTrainBackend::rmsNormBackward(const float* dy, const float* x, const float* w,
+                                       const float* rstd, float* dx, float* dw, int64_t rows,
+                                       int64_t dim) {
   const char* op = "rms_norm_backward";
   if (!begin(op)) return;
-  auto* s = static_cast<float*>(scratch(norm_, cuda::rmsNormBackwardScratchFloats(rows, dim) * sizeof(float), op));
-  if (s) check(cuda::launchTrainRmsNormBackward(stream_, dy, x, w, rstd, dx, dw, rows, dim, s), op, "launch");
+  auto* s = static_cast<float*>(
+      scratch(norm_, cuda::rmsNormBackwardScratchFloats(rows, dim) * sizeof(float), op));
+  if (s)
+    check(cuda::launchTrainRmsNormBackward(stream_, dy, x, w, rstd, dx, dw, rows, dim, s), op,
+          "launch");
 }
-void CudaTrainBackend::rope(float* x, const int32_t* pos, int64_t rows, int64_t heads, int head_dim, float theta,
-                            bool half_style, float sign) {
+void CudaTrainBackend::rope(float* x, const int32_t* pos, int64_t rows, int64_t heads, int head_dim,
+                            float theta, bool half_style, float sign) {
   if (begin("rope") && require(head_dim % 2 == 0, "rope", "head_dim must be even"))
-    check(cuda::launchTrainRope(stream_, x, pos, rows, heads, head_dim, theta, half_style, sign), "rope", "launch");
+    check(cuda::launchTrainRope(stream_, x, pos, rows, heads, head_dim, theta, half_style, sign),
+          "rope", "launch");
 }
 void CudaTrainBackend::swigluForward(const float* g, const float* u, float* h, int64_t n) {
-  if (begin("swiglu_forward")) check(cuda::launchSwigluForward(stream_, g, u, h, n), "swiglu_forward", "launch");
+  if (begin("swiglu_forward"))
+    check(cuda::launchSwigluForward(stream_, g, u, h, n), "swiglu_forward", "launch");
 }
-void CudaTrainBackend::swigluBackward(const float* dh, const float* g, const float* u, float* dg, float* du,
-                                      int64_t n) {
+void CudaTrainBackend::swigluBackward(const float* dh, const float* g, const float* u, float* dg,
+                                      float* du, int64_t n) {
   if (begin("swiglu_backward"))
     check(cuda::launchSwigluBackward(stream_, dh, g, u, dg, du, n), "swiglu_backward", "launch");
 }
@@ -242,7 +275,8 @@ void CudaTrainBackend::add(float* y, const float* x, int64_t n) {
 void CudaTrainBackend::scale(float* x, float s, int64_t n) {
   if (begin("scale")) check(cuda::launchTrainScale(stream_, x, s, n), "scale", "launch");
 }
-void CudaTrainBackend::adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWElementParams& a) {
+void CudaTrainBackend::adamw(float* p, const float* g, float* m, float* v, int64_t n,
+                             const AdamWElementParams& a) {
   if (begin("adamw")) check(cuda::launchAdamW(stream_, p, g, m, v, n, a), "adamw", "launch");
 }
 
@@ -259,8 +293,10 @@ double CudaTrainBackend::sumSquares(const float* x, int64_t n) {
   return s;
 }
 
-LossSums CudaTrainBackend::distillLoss(const float* logits, const float* teacher, std::span<const int32_t> labels,
-                                       int64_t V, const cpu::DistillParams& p, float grad_scale, float* dlogits) {
+LossSums CudaTrainBackend::distillLoss(const float* logits, const float* teacher,
+                                       std::span<const int32_t> labels, int64_t V,
+                                       const cpu::DistillParams& p, float grad_scale,
+                                       float* dlogits) {
   const char* op = "distill_loss";
   LossSums sums;
   const int64_t rows = int64_t(labels.size());
@@ -268,8 +304,8 @@ LossSums CudaTrainBackend::distillLoss(const float* logits, const float* teacher
   auto* dl = static_cast<const int32_t*>(stage(ids_, labels.data(), labels.size_bytes(), op));
   auto* stats = static_cast<double*>(scratch(partials_, size_t(rows) * 4 * sizeof(double), op));
   if (!dl || !stats) return sums;
-  if (!check(cuda::launchDistillLoss(stream_, logits, teacher, dl, rows, V, p.alpha, p.temperature, grad_scale,
-                                     dlogits, stats),
+  if (!check(cuda::launchDistillLoss(stream_, logits, teacher, dl, rows, V, p.alpha, p.temperature,
+                                     grad_scale, dlogits, stats),
              op, "launch"))
     return sums;
   std::vector<double> host(size_t(rows) * 4);

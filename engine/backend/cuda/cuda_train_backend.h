@@ -1,20 +1,20 @@
 // CudaTrainBackend: the TrainBackend (engine/train/train_backend.h) on one NVIDIA GPU: one stream,
 // one cuBLAS handle (every matrix product: linear layers and attention's batched products), the
-// kernels of kernels/cuda/train_*.cu for the rest. Lives in the module libprecis-cuda.so, created by
-// precis_cuda_train_create (cuda_train_module.cpp).
-// Errors are never silent: the first failed CUDA/cuBLAS call or bad argument is logged to stderr
-// with the op's name, kept in lastError(), and every later op does nothing.
-// Tested by tests/train/test_train_backend_ops.cpp and tests/train/test_device_train_graph.cpp
-// (GPU machines; without a driver only the creation failure path runs).
+// kernels of kernels/cuda/train_*.cu for the rest. Lives in the module libprecis-cuda.so, created
+// by precis_cuda_train_create (cuda_train_module.cpp). Errors are never silent: the first failed
+// CUDA/cuBLAS call or bad argument is logged to stderr with the op's name, kept in lastError(), and
+// every later op does nothing. Tested by tests/train/test_train_backend_ops.cpp and
+// tests/train/test_device_train_graph.cpp (GPU machines; without a driver only the creation failure
+// path runs).
 #pragma once
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <cublas_v2.h>
-#include <cuda_runtime_api.h>
 
 #include "engine/train/gemm_plan.h"
 #include "engine/train/train_backend.h"
@@ -41,29 +41,38 @@ class CudaTrainBackend final : public TrainBackend {
   void synchronize() override;
   std::string lastError() const override { return last_error_; }
 
-  void linearForward(const float* x, const float* w, float* y, int64_t n, int64_t in, int64_t out) override;
-  void linearBackwardInput(const float* dy, const float* w, float* dx, int64_t n, int64_t in, int64_t out) override;
-  void linearBackwardWeight(const float* dy, const float* x, float* dw, int64_t n, int64_t in, int64_t out) override;
-  void embeddingForward(const float* table, std::span<const int32_t> ids, float* out, int64_t dim) override;
-  void embeddingBackward(const float* dout, std::span<const int32_t> ids, float* dtable, int64_t dim) override;
-  void rmsNormForward(const float* x, const float* w, float eps, float* y, float* rstd, int64_t rows,
-                      int64_t dim) override;
-  void rmsNormBackward(const float* dy, const float* x, const float* w, const float* rstd, float* dx, float* dw,
-                       int64_t rows, int64_t dim) override;
-  void rope(float* x, const int32_t* pos, int64_t rows, int64_t heads, int head_dim, float theta, bool half_style,
-            float sign) override;
-  void attentionForward(const float* q, const float* k, const float* v, const cpu::TrainAttnShape& s, float* probs,
-                        float* out) override;
-  void attentionBackward(const float* dout, const float* q, const float* k, const float* v, const float* probs,
-                         const cpu::TrainAttnShape& s, float* dq, float* dk, float* dv) override;
+  void linearForward(const float* x, const float* w, float* y, int64_t n, int64_t in,
+                     int64_t out) override;
+  void linearBackwardInput(const float* dy, const float* w, float* dx, int64_t n, int64_t in,
+                           int64_t out) override;
+  void linearBackwardWeight(const float* dy, const float* x, float* dw, int64_t n, int64_t in,
+                            int64_t out) override;
+  void embeddingForward(const float* table, std::span<const int32_t> ids, float* out,
+                        int64_t dim) override;
+  void embeddingBackward(const float* dout, std::span<const int32_t> ids, float* dtable,
+                         int64_t dim) override;
+  void rmsNormForward(const float* x, const float* w, float eps, float* y, float* rstd,
+                      int64_t rows, int64_t dim) override;
+  void rmsNormBackward(const float* dy, const float* x, const float* w, const float* rstd,
+                       float* dx, float* dw, int64_t rows, int64_t dim) override;
+  void rope(float* x, const int32_t* pos, int64_t rows, int64_t heads, int head_dim, float theta,
+            bool half_style, float sign) override;
+  void attentionForward(const float* q, const float* k, const float* v,
+                        const cpu::TrainAttnShape& s, float* probs, float* out) override;
+  void attentionBackward(const float* dout, const float* q, const float* k, const float* v,
+                         const float* probs, const cpu::TrainAttnShape& s, float* dq, float* dk,
+                         float* dv) override;
   void swigluForward(const float* g, const float* u, float* h, int64_t n) override;
-  void swigluBackward(const float* dh, const float* g, const float* u, float* dg, float* du, int64_t n) override;
+  void swigluBackward(const float* dh, const float* g, const float* u, float* dg, float* du,
+                      int64_t n) override;
   void add(float* y, const float* x, int64_t n) override;
-  LossSums distillLoss(const float* logits, const float* teacher, std::span<const int32_t> labels, int64_t V,
-                       const cpu::DistillParams& p, float grad_scale, float* dlogits) override;
+  LossSums distillLoss(const float* logits, const float* teacher, std::span<const int32_t> labels,
+                       int64_t V, const cpu::DistillParams& p, float grad_scale,
+                       float* dlogits) override;
   double sumSquares(const float* x, int64_t n) override;
   void scale(float* x, float s, int64_t n) override;
-  void adamw(float* p, const float* g, float* m, float* v, int64_t n, const AdamWElementParams& a) override;
+  void adamw(float* p, const float* g, float* m, float* v, int64_t n,
+             const AdamWElementParams& a) override;
 
  private:
   // Device memory that grows on demand.

@@ -21,7 +21,8 @@ PRECIS_CUDA_EXPORT precis::TrainBackend* precis_cuda_train_create(int device, in
                                                                   size_t error_size) {
   try {
     std::string why;
-    std::unique_ptr<precis::CudaTrainBackend> b = precis::CudaTrainBackend::create(device, tf32 != 0, &why);
+    std::unique_ptr<precis::CudaTrainBackend> b =
+        precis::CudaTrainBackend::create(device, tf32 != 0, &why);
     if (!b) {
       writeTrainMessage(error, error_size, why.empty() ? "unknown error" : why);
       return nullptr;
@@ -29,9 +30,12 @@ PRECIS_CUDA_EXPORT precis::TrainBackend* precis_cuda_train_create(int device, in
     writeTrainMessage(error, error_size, "");
     return b.release();
   } catch (const std::exception& ex) {
-    writeTrainMessage(error, error_size, std::string("CUDA training backend creation failed: ") + ex.what());
+    writeTrainMessage(error, error_size,
+                      std::string("CUDA training backend creation failed: ") + ex.what());
     return nullptr;
   }
 }
 
-PRECIS_CUDA_EXPORT void precis_cuda_train_destroy(precis::TrainBackend* backend) { delete backend; }
+PRECIS_CUDA_EXPORT void precis_cuda_train_destroy(precis::TrainBackend* backend) {
+  delete backend;
+}
