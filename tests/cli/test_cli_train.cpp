@@ -3,7 +3,8 @@
 // history; a student distilled from it (narrower, sampled data) loads through info and eval; a run
 // paused and resumed ends with exactly the weights of an uninterrupted one; Ctrl-C (SIGINT) exits
 // 130 with a checkpoint and an INTERRUPTED run; --quantize q4_0 writes Q4_0 tensors; tokenizer
-// mismatch, impossible shapes and missing data are clear errors. Seeds fixed (--seed 1).
+// mismatch, impossible shapes and missing data are clear errors; --train-backend choices and their
+// errors (cuda without a GPU, auto falling back). Seeds fixed (--seed 1).
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTemporaryDir>
@@ -19,6 +20,7 @@
 #include "engine/model/loader.h"
 #include "engine/train/bpe_trainer.h"
 #include "engine/train/story_grammar.h"
+#include "engine/train/train_backend.h"
 #include "engine/train/train_params.h"
 #include "cli_process.h"
 
@@ -255,6 +257,31 @@ class TestCliTrain : public QObject {
                 path("x.gguf")});
     QCOMPARE(r.code, 2);
     QVERIFY2(r.err.contains("tokenizer"), qPrintable(r.err));
+  }
+
+  // --train-backend: bad values are usage errors; without a GPU "cuda" is an error naming the
+  // reason and "auto" trains on the CPU saying why; with one, "cuda" trains on it.
+  void trainBackendChoice() {
+    const QStringList base{"train", "--config", path("tiny.json"), "--data", path("stories.txt"), "--bpe-vocab",
+                           "360", "--steps", "3", "--batch", "2", "--ctx", "16", "--threads", "2", "--no-log",
+                           "--out", path("backend.gguf")};
+    Run r = runCli(QStringList(base) << "--train-backend" << "tpu");
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("'tpu' is not one of cpu, cuda, auto"), qPrintable(r.err));
+    r = runCli(QStringList(base) << "--tf32");
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("--tf32 needs --train-backend cuda"), qPrintable(r.err));
+    const bool gpu = bool(createTrainBackend("cuda", {}));
+    r = runCli(QStringList(base) << "--train-backend" << "cuda");
+    if (gpu) {
+      QVERIFY2(r.code == 0 && r.err.contains("training on cuda: "), qPrintable(r.err));
+      return;
+    }
+    QCOMPARE(r.code, 1);
+    QVERIFY2(r.err.contains("training backend 'cuda' unavailable: "), qPrintable(r.err));
+    r = runCli(QStringList(base) << "--train-backend" << "auto");
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("training on the CPU: "), qPrintable(r.err));
   }
 };
 

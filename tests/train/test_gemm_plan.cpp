@@ -5,7 +5,8 @@
 // (engine/train/train_gemm.h) and causal GQA attention forward and backward
 // (kernels/cpu/train_ops.h attention*Groups), for several shapes (B = 1 and batched, MHA and GQA).
 // This checks every pointer, leading dimension, stride, transpose and beta of the CUDA path
-// without a GPU. Budget |got - ref| <= 3e-5 + 1e-4 |ref| (f32 sums in another order). Seeds fixed.
+// without a GPU. Budget |got - ref| <= 3e-5 + 1e-4 |ref| (f32 sums in another order). Also the
+// token grouping of the CUDA embedding backward (exact). Seeds fixed.
 #include <cblas.h>
 
 #include <QtTest>
@@ -13,6 +14,7 @@
 
 #include "engine/core/thread_pool.h"
 #include "engine/train/gemm_plan.h"
+#include "engine/train/token_groups.h"
 #include "engine/train/train_gemm.h"
 #include "kernels/cpu/train_softmax.h"
 #include "train_backend_fixture.h"
@@ -124,6 +126,34 @@ class TestGemmPlan : public QObject {
       qInfo("%s: worst %.3f of budget", what, f);
       QVERIFY2(f <= 1.0, qPrintable(QString("%1 (seed %2)").arg(what).arg(seed)));
     }
+  }
+
+  // The embedding backward's grouping (engine/train/token_groups.h), summed as the CUDA kernel
+  // sums it (per distinct id, its positions in order), equals the CPU backend bit for bit.
+  void embeddingGroups() {
+    std::mt19937 rng(31);
+    const int n = 57, vocab = 20, dim = 5;
+    std::vector<int32_t> ids(static_cast<size_t>(n));
+    for (int32_t& t : ids) t = int32_t(rng() % uint32_t(vocab));
+    const auto dout = uniform(rng, size_t(n) * dim, -1, 1),
+               dt0 = uniform(rng, size_t(vocab) * dim, -1, 1);
+    std::vector<float> ref = dt0, got = dt0;
+    createCpuTrainBackend(1)->embeddingBackward(dout.data(), ids, ref.data(), dim);
+    const TokenGroups g = groupByToken(ids);
+    QVERIFY(g.distinct > 0 && g.distinct < n);
+    QCOMPARE(g.offsets()[g.distinct], n);
+    for (int64_t u = 0; u < g.distinct; ++u) {
+      QVERIFY(u == 0 || g.ids()[u] > g.ids()[u - 1]);
+      for (int j = 0; j < dim; ++j) {
+        float acc = got[size_t(g.ids()[u]) * dim + j];
+        for (int32_t k = g.offsets()[u]; k < g.offsets()[u + 1]; ++k) {
+          QVERIFY(k == g.offsets()[u] || g.order()[k] > g.order()[k - 1]);
+          acc += dout[size_t(g.order()[k]) * dim + j];
+        }
+        got[size_t(g.ids()[u]) * dim + j] = acc;
+      }
+    }
+    QCOMPARE(got, ref);
   }
 };
 

@@ -7,8 +7,8 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <numeric>
 
+#include "engine/train/token_groups.h"
 #include "kernels/cuda/train_ops.cuh"
 
 namespace precis {
@@ -211,28 +211,12 @@ void CudaTrainBackend::embeddingBackward(const float* dout, std::span<const int3
                                          float* dtable, int64_t dim) {
   const char* op = "embedding_backward";
   if (!begin(op) || ids.empty()) return;
-  // CSR by token id: positions sorted by (id, position); then distinct ids and their offsets.
-  const int32_t n = int32_t(ids.size());
-  std::vector<int32_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int32_t a, int32_t b) { return ids[size_t(a)] < ids[size_t(b)]; });
-  std::vector<int32_t> uniq, offsets;
-  for (int32_t k = 0; k < n; ++k)
-    if (k == 0 || ids[size_t(order[size_t(k)])] != ids[size_t(order[size_t(k - 1)])]) {
-      uniq.push_back(ids[size_t(order[size_t(k)])]);
-      offsets.push_back(k);
-    }
-  offsets.push_back(n);
-  std::vector<int32_t> packed;  // uniq | offsets | order
-  packed.reserve(uniq.size() + offsets.size() + order.size());
-  packed.insert(packed.end(), uniq.begin(), uniq.end());
-  packed.insert(packed.end(), offsets.begin(), offsets.end());
-  packed.insert(packed.end(), order.begin(), order.end());
-  auto* d =
-      static_cast<const int32_t*>(stage(csr_, packed.data(), packed.size() * sizeof(int32_t), op));
+  // Positions grouped by token id (engine/train/token_groups.h), staged in one copy.
+  const TokenGroups g = groupByToken(ids);
+  auto* d = static_cast<const int32_t*>(
+      stage(csr_, g.packed.data(), g.packed.size() * sizeof(int32_t), op));
   if (!d) return;
-  const int64_t nu = int64_t(uniq.size());
+  const int64_t nu = g.distinct;
   check(cuda::launchEmbeddingBackward(stream_, dout, d, d + nu, d + 2 * nu + 1, nu, dtable, dim),
         op, "launch");
 }
