@@ -125,7 +125,7 @@ Result<std::unique_ptr<Trainer>> Trainer::create(TrainParams init, const TrainOp
   }
   if (impl->device) {
     if (o.weight_transform)
-      return makeError("trainer: quantization-aware training runs on the CPU only (use --backend cpu)");
+      return makeError("trainer: quantization-aware training runs on the CPU only (training backend \"cpu\")");
     Result<std::unique_ptr<DeviceTrainGraph>> g =
         DeviceTrainGraph::create(*impl->device, impl->params, o.batch, o.ctx);
     if (!g) return makeError("trainer: " + g.error().message);
