@@ -87,9 +87,9 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
     emit finished(false, 0, total);
   };
   if (!stored) return fail("no model is loaded: open one first (File > Open)");
-  std::vector<Policy> policies;
+  std::vector<BatchPolicy> policies;
   for (const QString& name : req.policies) {
-    Result<Policy> p = parsePolicy(name.toStdString());
+    Result<BatchPolicy> p = parseBatchPolicy(name.toStdString());
     if (!p) return fail("policy: " + p.error().message);
     policies.push_back(*p);
   }
@@ -124,7 +124,7 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
 
   std::vector<SchedulerConfig> configs;
   int n_slots = 1;
-  for (Policy p : policies) {
+  for (BatchPolicy p : policies) {
     SchedulerConfig c;
     c.policy = p;
     c.max_batch = req.max_batch;
@@ -175,7 +175,7 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
     int done_requests = 0;
     if (store) {
       rec = std::make_unique<RunRecorder>(*store);
-      const auto params = cliParams(req, model_label, policyName(cfg.policy), workload->description);
+      const auto params = cliParams(req, model_label, batchPolicyName(cfg.policy), workload->description);
       EnvelopeInputs in;
       in.device = &(*backend)->device();
       in.model_path = stored->path;
@@ -210,7 +210,7 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
     so.on_request = [&](const RequestRecord& r) {
       ++done_requests;
       emit progressChanged((completed * double(workload->requests.size()) + done_requests) / all_requests,
-                           QString("%1: %2 of %3 requests").arg(policyName(cfg.policy)).arg(done_requests)
+                           QString("%1: %2 of %3 requests").arg(batchPolicyName(cfg.policy)).arg(done_requests)
                                .arg(workload->requests.size()));
       if (r.rejected || r.token_times.empty()) return;
       tokens_out += static_cast<long long>(r.token_times.size());
@@ -232,10 +232,10 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
         emit finished(true, completed, total);
         return;
       }
-      return fail(std::string(policyName(cfg.policy)) + ": " + sim.error().message);
+      return fail(std::string(batchPolicyName(cfg.policy)) + ": " + sim.error().message);
     }
     ServeResult out;
-    out.policy = policyName(cfg.policy);
+    out.policy = batchPolicyName(cfg.policy);
     out.workload = q(workload->description);
     out.clock = q(sim->timeline.clock);
     out.metrics = computeMetrics(sim->timeline, quality);

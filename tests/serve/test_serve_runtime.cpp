@@ -53,7 +53,7 @@ class TestServeRuntime : public QObject {
     Result<Workload> w = makeWorkload(ws);
     QVERIFY(w.ok());
     SchedulerConfig sc;
-    sc.policy = *parsePolicy(policy.toStdString());
+    sc.policy = *parseBatchPolicy(policy.toStdString());
     sc.max_batch = 4;
     sc.batch_window = 0.002;
     sc.token_budget = chunked ? 8 : 32;
@@ -72,12 +72,12 @@ class TestServeRuntime : public QObject {
     const ServeMetrics m = computeMetrics(r->timeline, QualityInput{});
     QCOMPARE(m.finished, 12);
     QCOMPARE(m.clock, std::string("measured"));
-    if (kv_blocks > 0 && sc.policy == Policy::Continuous)
+    if (kv_blocks > 0 && sc.policy == BatchPolicy::Continuous)
       QVERIFY2(m.preemptions > 0, "all requests at once: the small KV pool must force preemption");
     for (const StepRecord& s : r->timeline.steps) QVERIFY(s.kv_blocks_used <= Scheduler::kvBlocksFor(sc));
     // Static batches wait for 4 members of different lengths: always padded. (Dynamic batches'
     // sizes depend on measured step times, so their padding is checked in the fake-clock tests.)
-    if (sc.policy == Policy::Static && kv_blocks == 0) QVERIFY(m.padded_token_ratio > 0);
+    if (sc.policy == BatchPolicy::Static && kv_blocks == 0) QVERIFY(m.padded_token_ratio > 0);
     for (const StepRecord& s : r->timeline.steps) QVERIFY(s.device_seconds > 0);
 
     RuntimeOptions single;
