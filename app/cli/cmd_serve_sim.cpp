@@ -306,14 +306,9 @@ int runServeSim(const ParsedArgs& args) {
   std::optional<CostModel> cost;
   if (clock == "model") {
     // One cost model for every policy, measured on a runtime with room for all their steps.
-    int slots = 1;
-    for (const PolicyRun& r : runs) slots = std::max(slots, Scheduler::runtimeSlotsFor(r.config));
-    RuntimeOptions ro = runtimeOptionsFor(runs.front().config, batch_tokens);
-    ro.max_slots = slots;
-    ro.kv_blocks = 0;  // full contexts for every slot
-    Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(serve_model, *serve_backend, ro);
-    if (!rt) return runtimeError(spec, rt.error().message);
-    Result<CostModel> cm = calibrate(**rt, int(*budget), 3, nullptr, timer);
+    std::vector<SchedulerConfig> configs;
+    for (const PolicyRun& r : runs) configs.push_back(r.config);
+    Result<CostModel> cm = calibrateForPolicies(serve_model, *serve_backend, configs, batch_tokens, timer);
     if (!cm) return runtimeError(spec, cm.error().message);
     cost = *cm;
   }

@@ -187,6 +187,22 @@ Result<CostModel> calibrate(LlamaRuntime& rt, int token_budget, int repeats, std
   return fitCostModel(samples);
 }
 
+Result<CostModel> calibrateForPolicies(const Model& model, Backend& backend, const std::vector<SchedulerConfig>& configs,
+                                       int max_batch_tokens, StepTimer timer) {
+  if (configs.empty()) return makeError("cost model: no policy to calibrate for");
+  int slots = 1, budget = 1;
+  for (const SchedulerConfig& c : configs) {
+    slots = std::max(slots, Scheduler::runtimeSlotsFor(c));
+    budget = std::max(budget, c.token_budget);
+  }
+  RuntimeOptions ro = runtimeOptionsFor(configs.front(), max_batch_tokens);
+  ro.max_slots = slots;
+  ro.kv_blocks = 0;  // full contexts for every slot
+  Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(model, backend, ro);
+  if (!rt) return rt.error();
+  return calibrate(**rt, budget, 3, nullptr, timer);
+}
+
 Result<StepResult> ModelExecutor::run(const StepPlan& plan) {
   StepResult r;
   r.seconds = model_.predict(stepFeatures(plan));

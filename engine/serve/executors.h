@@ -71,6 +71,12 @@ Result<CostModel> fitCostModel(const std::vector<CostSample>& samples);
 Result<CostModel> calibrate(LlamaRuntime& runtime, int token_budget, int repeats = 3,
                             std::vector<CostSample>* samples_out = nullptr, StepTimer timer = StepTimer::Wall);
 
+// The cost model of `precis-cli serve-sim --clock model` for a set of policies' runs: calibrate() on
+// a runtime of `model` with room for every policy's runtime slots (a full context for each, so no
+// KV pressure while measuring) and the largest token budget. Shared by serve-sim and the workbench.
+Result<CostModel> calibrateForPolicies(const Model& model, Backend& backend, const std::vector<SchedulerConfig>& configs,
+                                       int max_batch_tokens, StepTimer timer = StepTimer::Wall);
+
 class ModelExecutor : public StepExecutor {
  public:
   explicit ModelExecutor(CostModel model) : model_(model) {}
