@@ -11,6 +11,10 @@
 #include <memory>
 
 #include "engine/model/model.h"
+#include <optional>
+#include <vector>
+
+#include "engine/serve/executors.h"
 #include "engine/serve/metrics.h"
 
 namespace precis::ui {
@@ -31,15 +35,20 @@ struct ServeRequest {
   int token_budget = 256;
   bool chunked_prefill = false;
   int kv_blocks = 0;               // 0 = max-batch full contexts
-  QString arrival = "poisson";     // poisson, bursty, closed
+  int block_size = 16;             // KV positions per block
+  int max_queue = 1024;            // waiting requests at most
+  bool shed = false;               // at the bound: drop the oldest waiting instead of rejecting
+  QString arrival = "poisson";     // poisson, bursty, closed, trace
+  QString trace_file;              // arrival "trace": serve-sim --trace's format (engine loadTrace)
   double rate = 4;                 // requests/s (poisson, bursty on-phase)
   double burst_on = 1, burst_off = 1;
   int concurrency = 4;             // closed loop users
   int requests = 32;
   QString prompt_len = "16";       // N, LO:HI, data:a,b,c (engine LengthDist spellings)
   QString output_len = "8:32";
-  double ttft_target_ms = 0, tpot_target_ms = 0;
+  double ttft_target_ms = 0, tpot_target_ms = 0;  // deadlines for goodput; 0 = none
   quint64 seed = 0;
+  QString clock = "measured";      // measured (every step runs), or model (serve-sim --clock model)
   QString weights = "f32";         // f32 (as stored), f16, bf16, q8_0, q4_0
   QString backend = "auto";        // cpu, cuda, auto
   int threads = 0;
@@ -50,8 +59,10 @@ struct ServeRequest {
 struct ServeResult {
   QString policy;
   QString workload;   // the workload's description
-  QString clock;      // "measured"
+  QString clock;      // "measured" or "model"
   precis::ServeMetrics metrics;
+  std::vector<precis::RequestRecord> requests;  // the run's per-request records (request timeline)
+  std::optional<precis::CostModel> cost_model;  // clock "model": the fitted model the times came from
   QVector<double> ttft, tpot;  // seconds per finished request (TPOT: those with >= 2 tokens)
   qint64 log_run = 0;          // 0 when not logged
   int index = 0, total = 1;    // policy i of n in this request
