@@ -70,9 +70,18 @@ struct ServeResult {
 
 struct DistillRequest {
   QString student = "every-other";  // engine/train parseStudentSpec spelling
+  QString student_file;             // a model file as the student (distill --student FILE); "" = the spec
   double temperature = 2, alpha = 0.9;
   int steps = 60;
   double lr = 2e-3;
+  // Schedule: linear warm-up, then cosine decay to min_lr_ratio x lr; gradient-norm clip (0 = off).
+  int warmup = -1;                  // -1 = steps / 20 (at least 1)
+  double min_lr_ratio = 0.1;
+  double clip = 1.0;
+  // Quantization-aware (distill --quantize): "" = none; a lab format or f16/bf16/q8_0/q4_0, its
+  // granularity ("" = channel) and weight calibration ("" = max).
+  QString quantize, granularity, calibration;
+  bool quantize_embeddings = false;
   int batch = 8, ctx = 64;
   int eval_every = 20;
   // Data: tokens sampled from the teacher (sample_sequences x the teacher's context, seeded), a
@@ -93,6 +102,7 @@ struct DistillResult {
   double initial_kl = 0;          // held-out KL before training
   double heldout_kl = 0, heldout_agreement = 0, heldout_ppl = 0;  // after the last evaluation
   QString student_path;           // written GGUF ("" when not written)
+  QString quantized;              // quantization-aware: what was written ("" = the fp32 student)
   QString data;                   // what was trained on
   qint64 log_run = 0;
   double seconds = 0;
