@@ -142,7 +142,7 @@ DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
   mf->addRow(tr("Teacher:"), teacher_);
   mf->addRow(tr("Student:"), student_source_);
   mf->addRow(tr("&Spec:"), student_);
-  mf->addRow(tr("Student &file:"), student_file_row);
+  mf->addRow(tr("Student file:"), student_file_row);
   mf->addRow(tr("&Temperature:"), temperature_);
   mf->addRow(tr("&Alpha (KL weight):"), alpha_);
   auto* qad_box = new QGroupBox(tr("Quantization-aware"));

@@ -221,6 +221,7 @@ void RequestTimelineWidget::wheelEvent(QWheelEvent* e) {
   const double steps = e->angleDelta().y() / 120.0;
   if (e->modifiers() & Qt::ControlModifier) {
     zoomTime(std::pow(1.25, steps));
+    emit userZoomed();
     e->accept();
   } else if (e->modifiers() & Qt::ShiftModifier) {
     setRowHeight(row_h_ + static_cast<int>(std::lround(2 * steps)));
@@ -233,7 +234,8 @@ void RequestTimelineWidget::wheelEvent(QWheelEvent* e) {
 void RequestTimelineWidget::keyPressEvent(QKeyEvent* e) {
   if (e->key() == Qt::Key_Plus || e->key() == Qt::Key_Equal) zoomTime(1.25);
   else if (e->key() == Qt::Key_Minus) zoomTime(0.8);
-  else QWidget::keyPressEvent(e);
+  else return QWidget::keyPressEvent(e);
+  emit userZoomed();
 }
 
 QString RequestTimelineWidget::toCsv() const {

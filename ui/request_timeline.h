@@ -72,6 +72,10 @@ class RequestTimelineWidget : public QWidget {
   bool exportPng(const QString& path, QString* error) const;
   bool exportSvg(const QString& path, QString* error) const;
 
+ signals:
+  // The user zoomed with the wheel or the keys (the panel then stops fitting the run to the view).
+  void userZoomed();
+
  protected:
   void paintEvent(QPaintEvent* e) override;
   void wheelEvent(QWheelEvent* e) override;

@@ -4,6 +4,7 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QEvent>
 #include <QFileDialog>
 #include <QFormLayout>
 #include <QGridLayout>
@@ -116,8 +117,8 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
                                                    tr("Traces (*.txt *.csv *.trace);;All files (*)"));
     if (!f.isEmpty()) trace_->setText(f);
   });
-  auto* save_trace = new QPushButton(tr("Save trace…"));
-  save_trace->setToolTip(tr("Write the workload these settings generate as a trace file"));
+  auto* save_trace = new QPushButton(tr("Save…"));
+  save_trace->setToolTip(tr("Save trace: write the workload these settings generate as a trace file"));
   connect(save_trace, &QPushButton::clicked, this, [this] {
     const QString f = QFileDialog::getSaveFileName(this, tr("Save the trace"), "trace.txt", tr("Traces (*.txt)"));
     if (f.isEmpty()) return;
@@ -408,15 +409,26 @@ QWidget* ServePanel::buildTimeline() {
   timeline_policy_ = new QComboBox();
   timeline_policy_->setAccessibleName(tr("Timeline policy"));
   connect(timeline_policy_, &QComboBox::currentIndexChanged, this, &ServePanel::showTimeline);
-  auto* area = new QScrollArea();
-  area->setWidget(timeline_);
-  area->setWidgetResizable(false);  // the timeline sizes itself to its zoom
+  timeline_area_ = new QScrollArea();
+  timeline_area_->setWidget(timeline_);
+  timeline_area_->setWidgetResizable(false);  // the timeline sizes itself to its zoom
+  timeline_area_->viewport()->installEventFilter(this);
+  connect(timeline_, &RequestTimelineWidget::userZoomed, this, [this] { timeline_fit_ = false; });
   auto* fit = new QPushButton(tr("&Fit"));
   auto* in = new QPushButton(tr("Zoom &in"));
   auto* out = new QPushButton(tr("Zoom o&ut"));
-  connect(fit, &QPushButton::clicked, this, [this, area] { timeline_->fitWidth(area->viewport()->width()); });
-  connect(in, &QPushButton::clicked, this, [this] { timeline_->zoomTime(1.5); });
-  connect(out, &QPushButton::clicked, this, [this] { timeline_->zoomTime(1 / 1.5); });
+  connect(fit, &QPushButton::clicked, this, [this] {
+    timeline_fit_ = true;
+    fitTimeline();
+  });
+  connect(in, &QPushButton::clicked, this, [this] {
+    timeline_fit_ = false;
+    timeline_->zoomTime(1.5);
+  });
+  connect(out, &QPushButton::clicked, this, [this] {
+    timeline_fit_ = false;
+    timeline_->zoomTime(1 / 1.5);
+  });
   auto* bar = new QHBoxLayout();
   bar->addWidget(new QLabel(tr("Timeline of:")));
   bar->addWidget(timeline_policy_);
@@ -428,7 +440,7 @@ QWidget* ServePanel::buildTimeline() {
   auto* v = new QVBoxLayout(box);
   v->setContentsMargins(0, 0, 0, 0);
   v->addLayout(bar);
-  v->addWidget(area, 1);
+  v->addWidget(timeline_area_, 1);
   return box;
 }
 
@@ -441,9 +453,17 @@ void ServePanel::showTimeline(int index) {
   const ServeResult& r = results_[i];
   timeline_->setSpans(requestSpans(r.requests));
   timeline_->setTitle(tr("Request timeline, %1 (%2 clock): wait, prefill and decode per request").arg(r.policy, r.clock));
-  if (auto* area = qobject_cast<QScrollArea*>(timeline_->parentWidget() ? timeline_->parentWidget()->parentWidget()
-                                                                         : nullptr))
-    timeline_->fitWidth(area->viewport()->width());
+  timeline_fit_ = true;
+  fitTimeline();  // and again whenever the view is resized (a hidden tab gets its size when shown)
+}
+
+void ServePanel::fitTimeline() {
+  if (timeline_fit_) timeline_->fitWidth(timeline_area_->viewport()->width());
+}
+
+bool ServePanel::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == timeline_area_->viewport() && event->type() == QEvent::Resize) fitTimeline();
+  return QWidget::eventFilter(watched, event);
 }
 
 bool ServePanel::saveTrace(const QString& path, QString* error) const {

@@ -21,6 +21,7 @@ class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
 class QProgressBar;
+class QScrollArea;
 class QPushButton;
 class QSettings;
 class QSpinBox;
@@ -92,6 +93,8 @@ class ServePanel : public QWidget {
   void setBusy(bool busy);
   QWidget* buildTimeline();
   void showTimeline(int index);
+  void fitTimeline();
+  bool eventFilter(QObject* watched, QEvent* event) override;  // refits the timeline on resize
 
   QCheckBox* static_ = nullptr;
   QCheckBox* dynamic_ = nullptr;
@@ -112,6 +115,8 @@ class ServePanel : public QWidget {
   QComboBox* clock_ = nullptr;
   QComboBox* timeline_policy_ = nullptr;
   RequestTimelineWidget* timeline_ = nullptr;
+  QScrollArea* timeline_area_ = nullptr;
+  bool timeline_fit_ = true;  // fit the run into the view until the user zooms
   QDoubleSpinBox* rate_ = nullptr;
   QSpinBox* concurrency_ = nullptr;
   QSpinBox* requests_ = nullptr;
