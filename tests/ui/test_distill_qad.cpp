@@ -11,7 +11,6 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSettings>
-#include <QSignalSpy>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTemporaryDir>
@@ -22,6 +21,7 @@
 #include "engine/model/loader.h"
 #include "engine/train/adamw.h"
 #include "engine/train/train_params.h"
+#include "gui_spy.h"
 #include "test_paths.h"
 #include "ui/distill_panel.h"
 #include "ui/distill_worker.h"
@@ -101,10 +101,10 @@ void TestDistillQad::quantizationAwareStudentAndSchedule() {
   QCOMPARE(req.quantize, QString("q4_0"));
   QCOMPARE(req.warmup, kWarmup);
 
-  QSignalSpy finished(w.distillWorker(), &DistillWorker::finished);
+  test::GuiSpy finished(w.distillWorker(), &DistillWorker::finished);
   QTest::mouseClick(p->startButton(), Qt::LeftButton);
-  QVERIFY2(finished.wait(180000), qPrintable(p->statusText()));
-  const DistillResult r = finished.at(0).at(0).value<DistillResult>();
+  QTRY_VERIFY2_WITH_TIMEOUT(finished.count() > 0, qPrintable(p->statusText()), 180000);
+  const DistillResult r = std::get<0>(finished.at(0));
   QVERIFY(!r.cancelled);
   QCOMPARE(r.student_path, out);
   QVERIFY2(r.quantized.startsWith("q4_0"), qPrintable(r.quantized));
@@ -169,7 +169,7 @@ void TestDistillQad::studentFromFile() {
   const QString other = writeStudentFile(*teacher, 300, "vocab300.gguf");
   QVERIFY(!other.isEmpty());
   p->studentFileEdit()->setText(other);
-  QSignalSpy failed(w.distillWorker(), &DistillWorker::failed);
+  test::GuiSpy failed(w.distillWorker(), &DistillWorker::failed);
   QTest::mouseClick(p->startButton(), Qt::LeftButton);
   QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 30000);
   QTRY_VERIFY(!p->busy());
@@ -181,10 +181,10 @@ void TestDistillQad::studentFromFile() {
   // The teacher's vocabulary: trains from the file's weights.
   const QString same = writeStudentFile(*teacher, teacher->config.vocab_size, "vocab512.gguf");
   p->studentFileEdit()->setText(same);
-  QSignalSpy finished(w.distillWorker(), &DistillWorker::finished);
+  test::GuiSpy finished(w.distillWorker(), &DistillWorker::finished);
   QTest::mouseClick(p->startButton(), Qt::LeftButton);
-  QVERIFY2(finished.wait(120000), qPrintable(p->statusText()));
-  const DistillResult r = finished.at(0).at(0).value<DistillResult>();
+  QTRY_VERIFY2_WITH_TIMEOUT(finished.count() > 0, qPrintable(p->statusText()), 120000);
+  const DistillResult r = std::get<0>(finished.at(0));
   QCOMPARE(r.steps_done, qint64(4));
   LlamaConfig c = teacher->config;
   c.n_layers = 2;

@@ -13,7 +13,6 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSettings>
-#include <QSignalSpy>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableWidget>
@@ -26,6 +25,7 @@
 #include "engine/serve/metrics.h"
 #include "engine/serve/simulator.h"
 #include "engine/serve/workload.h"
+#include "gui_spy.h"
 #include "test_paths.h"
 #include "ui/main_window.h"
 #include "ui/request_timeline.h"
@@ -89,12 +89,12 @@ void TestServeTimeline::openStories(MainWindow& w) {
 
 void TestServeTimeline::run(MainWindow& w) {
   ServePanel* p = w.servePanel();
-  QSignalSpy finished(w.serveWorker(), &ServeWorker::finished);
+  test::GuiSpy finished(w.serveWorker(), &ServeWorker::finished);
   QTest::mouseClick(p->runButton(), Qt::LeftButton);
-  QVERIFY(finished.wait(120000));
-  QVERIFY2(!finished.at(0).at(0).toBool(), "cancelled");
+  QTRY_VERIFY_WITH_TIMEOUT(finished.count() > 0, 120000);
+  QVERIFY2(!std::get<0>(finished.at(0)), "cancelled");
   QTRY_VERIFY_WITH_TIMEOUT(!p->busy(), 5000);
-  QVERIFY2(p->results().size() == finished.at(0).at(2).toInt(), qPrintable(p->statusText()));
+  QVERIFY2(p->results().size() == std::get<2>(finished.at(0)), qPrintable(p->statusText()));
 }
 
 void TestServeTimeline::barsAndGoodputEqualTheEngine() {
