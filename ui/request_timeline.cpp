@@ -22,14 +22,18 @@ namespace precis::ui {
 
 namespace {
 
-constexpr int kLabelWidth = 56;   // request id column
-constexpr int kHeader = 44;       // title, legend and time axis
+constexpr int kLabelWidth = 56;  // request id column
+constexpr int kHeader = 44;      // title, legend and time axis
 constexpr int kRight = 16;
-constexpr int kMaxExportPixels = 16000;  // per side; larger runs are exported at a smaller zoom
+constexpr int kMaxExportPixels =
+    16000;  // per side: PNG/SVG of a larger timeline are cut there (CSV has all)
 
-const QColor kWait(150, 150, 150), kPrefill(230, 140, 30), kDecode(40, 120, 220), kMiss(220, 40, 40);
+const QColor kWait(150, 150, 150), kPrefill(230, 140, 30), kDecode(40, 120, 220),
+    kMiss(220, 40, 40);
 
-QString cell(double v) { return v < 0 ? QString() : QString::number(v, 'g', 17); }
+QString cell(double v) {
+  return v < 0 ? QString() : QString::number(v, 'g', 17);
+}
 
 // A "nice" tick step (1, 2 or 5 x 10^k seconds) giving ticks at least `min_px` apart.
 double tickStep(double pps, double min_px) {
@@ -66,9 +70,10 @@ QVector<RequestSpan> requestSpans(const std::vector<precis::RequestRecord>& requ
 RequestTimelineWidget::RequestTimelineWidget(QWidget* parent) : QWidget(parent) {
   setFocusPolicy(Qt::StrongFocus);
   setAccessibleName(tr("Request timeline"));
-  setToolTip(tr("Each row is one request: wait (grey), prefill (orange), decode (blue); red ticks are its "
-                "deadlines, a red row missed one. Ctrl+wheel or +/- zoom time, Shift+wheel zooms rows; "
-                "right-click to export."));
+  setToolTip(
+      tr("Each row is one request: wait (grey), prefill (orange), decode (blue); red ticks are its "
+         "deadlines, a red row missed one. Ctrl+wheel or +/- zoom time, Shift+wheel zooms rows; "
+         "right-click to export."));
   relayout();
 }
 
@@ -86,12 +91,15 @@ void RequestTimelineWidget::setSpans(const QVector<RequestSpan>& spans) {
   spans_ = spans;
   duration_ = 0;
   for (const RequestSpan& s : spans_)
-    for (double t : {s.arrival, s.scheduled, s.first_token, s.finish, s.ttft_deadline, s.decode_deadline})
+    for (double t :
+         {s.arrival, s.scheduled, s.first_token, s.finish, s.ttft_deadline, s.decode_deadline})
       duration_ = std::max(duration_, t);
   relayout();
 }
 
-void RequestTimelineWidget::clear() { setSpans({}); }
+void RequestTimelineWidget::clear() {
+  setSpans({});
+}
 
 void RequestTimelineWidget::setDark(bool dark) {
   dark_ = dark;
@@ -108,14 +116,21 @@ void RequestTimelineWidget::setRowHeight(int px) {
   relayout();
 }
 
-void RequestTimelineWidget::zoomTime(double factor) { setPixelsPerSecond(pps_ * factor); }
-
-void RequestTimelineWidget::fitWidth(int width) {
-  if (duration_ > 0) setPixelsPerSecond(std::max(50.0, double(width - kLabelWidth - kRight)) / duration_);
+void RequestTimelineWidget::zoomTime(double factor) {
+  setPixelsPerSecond(pps_ * factor);
 }
 
-double RequestTimelineWidget::xOf(double t) const { return kLabelWidth + t * pps_; }
-double RequestTimelineWidget::timeAt(double x) const { return (x - kLabelWidth) / pps_; }
+void RequestTimelineWidget::fitWidth(int width) {
+  if (duration_ > 0)
+    setPixelsPerSecond(std::max(50.0, double(width - kLabelWidth - kRight)) / duration_);
+}
+
+double RequestTimelineWidget::xOf(double t) const {
+  return kLabelWidth + t * pps_;
+}
+double RequestTimelineWidget::timeAt(double x) const {
+  return (x - kLabelWidth) / pps_;
+}
 
 QSize RequestTimelineWidget::sizeHint() const {
   const int w = kLabelWidth + kRight + static_cast<int>(std::ceil(duration_ * pps_));
@@ -179,7 +194,8 @@ void RequestTimelineWidget::paintTo(QPainter& p, const QRect& clip) const {
   }
   // Rows in the clip only.
   const int first = std::max(0, (clip.top() - kHeader) / row_h_);
-  const int last = std::min(static_cast<int>(spans_.size()) - 1, (clip.bottom() - kHeader) / row_h_);
+  const int last =
+      std::min(static_cast<int>(spans_.size()) - 1, (clip.bottom() - kHeader) / row_h_);
   const int bar_h = std::max(2, row_h_ - 4);
   QColor miss_bg = kMiss;
   miss_bg.setAlpha(dark_ ? 70 : 45);
@@ -191,10 +207,12 @@ void RequestTimelineWidget::paintTo(QPainter& p, const QRect& clip) const {
   for (int i = first; i <= last; ++i) {
     const RequestSpan& s = spans_[i];
     const int y = kHeader + i * row_h_;
-    if (s.missed || s.rejected) p.fillRect(QRect(0, y, std::max(clip.right() + 1, width()), row_h_), miss_bg);
+    if (s.missed || s.rejected)
+      p.fillRect(QRect(0, y, std::max(clip.right() + 1, width()), row_h_), miss_bg);
     if (row_h_ >= 9) {
       p.setPen(s.missed || s.rejected ? kMiss : text);
-      p.drawText(QRect(2, y, kLabelWidth - 6, row_h_), Qt::AlignRight | Qt::AlignVCenter, QString::number(s.id));
+      p.drawText(QRect(2, y, kLabelWidth - 6, row_h_), Qt::AlignRight | Qt::AlignVCenter,
+                 QString::number(s.id));
     }
     if (s.rejected) {
       const double x = xOf(s.arrival), c = y + row_h_ / 2.0, r = bar_h / 2.0;
@@ -212,7 +230,8 @@ void RequestTimelineWidget::paintTo(QPainter& p, const QRect& clip) const {
     if (s.missed && s.finish >= 0) {
       p.setPen(QPen(kMiss, 1));
       p.setBrush(Qt::NoBrush);
-      p.drawRect(QRectF(xOf(s.arrival), y + (row_h_ - bar_h) / 2.0, xOf(s.finish) - xOf(s.arrival), bar_h));
+      p.drawRect(QRectF(xOf(s.arrival), y + (row_h_ - bar_h) / 2.0, xOf(s.finish) - xOf(s.arrival),
+                        bar_h));
     }
   }
 }
@@ -232,20 +251,25 @@ void RequestTimelineWidget::wheelEvent(QWheelEvent* e) {
 }
 
 void RequestTimelineWidget::keyPressEvent(QKeyEvent* e) {
-  if (e->key() == Qt::Key_Plus || e->key() == Qt::Key_Equal) zoomTime(1.25);
-  else if (e->key() == Qt::Key_Minus) zoomTime(0.8);
-  else return QWidget::keyPressEvent(e);
+  if (e->key() == Qt::Key_Plus || e->key() == Qt::Key_Equal)
+    zoomTime(1.25);
+  else if (e->key() == Qt::Key_Minus)
+    zoomTime(0.8);
+  else
+    return QWidget::keyPressEvent(e);
   emit userZoomed();
 }
 
 QString RequestTimelineWidget::toCsv() const {
   QString out = QStringLiteral(
-      "request,arrival_s,scheduled_s,first_token_s,finish_s,ttft_deadline_s,decode_deadline_s,missed,rejected,"
+      "request,arrival_s,scheduled_s,first_token_s,finish_s,ttft_deadline_s,decode_deadline_s,"
+      "missed,rejected,"
       "preemptions\n");
   for (const RequestSpan& s : spans_)
-    out += QStringList{QString::number(s.id), cell(s.arrival), cell(s.scheduled), cell(s.first_token),
-                       cell(s.finish), cell(s.ttft_deadline), cell(s.decode_deadline), s.missed ? "1" : "0",
-                       s.rejected ? "1" : "0", QString::number(s.preemptions)}
+    out += QStringList{QString::number(s.id),         cell(s.arrival),      cell(s.scheduled),
+                       cell(s.first_token),           cell(s.finish),       cell(s.ttft_deadline),
+                       cell(s.decode_deadline),       s.missed ? "1" : "0", s.rejected ? "1" : "0",
+                       QString::number(s.preemptions)}
                .join(',') +
            "\n";
   return out;
@@ -306,12 +330,13 @@ void RequestTimelineWidget::contextMenuEvent(QContextMenuEvent*) {
   QAction* chosen = menu.exec(QCursor::pos());
   if (!chosen) return;
   const QString ext = chosen == png ? "png" : chosen == svg ? "svg" : "csv";
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export request timeline"), "timeline." + ext,
-                                                    ext.toUpper() + " (*." + ext + ")");
+  const QString path = QFileDialog::getSaveFileName(
+      this, tr("Export request timeline"), "timeline." + ext, ext.toUpper() + " (*." + ext + ")");
   if (path.isEmpty()) return;
   QString error;
-  const bool ok = chosen == png ? exportPng(path, &error) : chosen == svg ? exportSvg(path, &error)
-                                                                          : exportCsv(path, &error);
+  const bool ok = chosen == png   ? exportPng(path, &error)
+                  : chosen == svg ? exportSvg(path, &error)
+                                  : exportCsv(path, &error);
   if (!ok) QMessageBox::warning(this, tr("Export request timeline"), error);
 }
 

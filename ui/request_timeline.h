@@ -4,14 +4,14 @@
 // finish). Deadlines are ticks on the row: the TTFT deadline (arrival + TTFT target) and the decode
 // deadline (first token + TPOT target x (tokens - 1), where the request's mean TPOT meets its
 // target); a request that missed either (engine/serve metrics' meetsTargets, the goodput rule) has
-// its row highlighted; a rejected request is a cross at its arrival. A class sees what a batch window
-// costs the first user: the first request's wait bar.
-// Many requests: the widget sizes itself to its content (seconds x pixels per second, rows x row
-// height) inside a scroll area; Ctrl+wheel or +/- zoom the time axis, Shift+wheel the rows, and
-// paint only draws the visible rows. Exports PNG, SVG and CSV (right-click), as the charts do.
-// Plain QPainter (Qt Charts has no Gantt chart), like HeatmapWidget.
-// Tested by tests/ui/test_serve_timeline.cpp (the bars equal the engine's per-request timestamps
-// of a cost-model run simulated again directly; missed rows are the engine's misses; the exports).
+// its row highlighted; a rejected request is a cross at its arrival. A class sees what a batch
+// window costs the first user: the first request's wait bar. Many requests: the widget sizes itself
+// to its content (seconds x pixels per second, rows x row height) inside a scroll area; Ctrl+wheel
+// or +/- zoom the time axis, Shift+wheel the rows, and paint only draws the visible rows. Exports
+// PNG, SVG and CSV (right-click), as the charts do. Plain QPainter (Qt Charts has no Gantt chart),
+// like HeatmapWidget. Tested by tests/ui/test_serve_timeline.cpp (the bars equal the engine's
+// per-request timestamps of a cost-model run simulated again directly; missed rows are the engine's
+// misses; the exports).
 #pragma once
 #include <QString>
 #include <QVector>
@@ -30,9 +30,10 @@ struct RequestSpan {
   double first_token = -1;    // end of the step that produced its first output token
   double finish = -1;         // its last output token
   double ttft_deadline = -1;  // arrival + TTFT target (-1: no target)
-  double decode_deadline = -1;  // first token + TPOT target x (tokens - 1) (-1: no target or 1 token)
+  // first token + TPOT target x (tokens - 1) (-1: no target, or a single token)
+  double decode_deadline = -1;
   bool rejected = false;
-  bool missed = false;        // finished but missed a deadline (counted in deadline_misses)
+  bool missed = false;  // finished but missed a deadline (counted in deadline_misses)
   int preemptions = 0;
 };
 

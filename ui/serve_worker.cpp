@@ -66,7 +66,7 @@ Result<Workload> buildServeWorkload(const ServeRequest& r, int vocab_size, int32
   ws.vocab_size = vocab_size;
   ws.bos = bos;
   if (r.arrival == "trace") {
-    if (r.trace_file.isEmpty()) return makeError("trace file: choose one (Load trace…)");
+    if (r.trace_file.isEmpty()) return makeError("trace file: choose one (Load… beside the trace file)");
     return loadTrace(r.trace_file.toStdString(), ws);
   }
   if (r.requests < 1) return makeError("requests: give at least 1");

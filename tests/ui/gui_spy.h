@@ -20,8 +20,9 @@ class GuiSpy : public QObject {  // no Q_OBJECT: a lambda connection only
  public:
   using Call = std::tuple<std::decay_t<Args>...>;
   GuiSpy(Sender* sender, void (Sender::*signal)(Args...)) {
-    QObject::connect(sender, signal, this, [this](Args... args) { calls_.emplace_back(args...); },
-                     Qt::QueuedConnection);
+    QObject::connect(
+        sender, signal, this, [this](Args... args) { calls_.emplace_back(args...); },
+        Qt::QueuedConnection);
   }
   int count() const { return static_cast<int>(calls_.size()); }
   const Call& at(int i) const { return calls_.at(static_cast<size_t>(i)); }

@@ -80,7 +80,8 @@ QString TestDistillQad::writeStudentFile(const Model& teacher, int vocab, const 
   c.n_layers = 2;
   c.vocab_size = vocab;
   const QString path = dir_->filePath(name);
-  Status s = writeGguf(TrainParams::init(c, 1).toModel(TokenizerData{}, "student-file"), path.toStdString());
+  Status s = writeGguf(TrainParams::init(c, 1).toModel(TokenizerData{}, "student-file"),
+                       path.toStdString());
   return s.ok() ? path : QString();
 }
 
@@ -139,7 +140,8 @@ void TestDistillQad::quantizationAwareStudentAndSchedule() {
     if (m.key != "lr") continue;
     ++lrs;
     const double expected = scheduledLr(float(req.lr), m.step - 1, kWarmup, kSteps, 0.2f);
-    QVERIFY2(std::abs(m.value - expected) <= 1e-7 * expected, qPrintable(QString("step %1").arg(m.step)));
+    QVERIFY2(std::abs(m.value - expected) <= 1e-7 * expected,
+             qPrintable(QString("step %1").arg(m.step)));
   }
   QCOMPARE(lrs, kSteps);
 
@@ -174,8 +176,8 @@ void TestDistillQad::studentFromFile() {
   QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 30000);
   QTRY_VERIFY(!p->busy());
   const QString msg = p->statusText();
-  QVERIFY2(msg.contains("vocabulary of 512") && msg.contains("300") && msg.contains("vocab300.gguf") &&
-               msg.contains("must share the tokenizer"),
+  QVERIFY2(msg.contains("vocabulary of 512") && msg.contains("300") &&
+               msg.contains("vocab300.gguf") && msg.contains("must share the tokenizer"),
            qPrintable(msg));
 
   // The teacher's vocabulary: trains from the file's weights.

@@ -6,7 +6,8 @@
 // (wait: arrival -> first scheduled; prefill: -> first token; decode: -> finish) must equal them,
 // missed rows must be the engine's deadline misses, and the table's goodput the engine's. A trace
 // saved from the panel loads back as the same requests, and a run on it serves exactly them; a
-// closed loop cannot be saved. The timeline exports PNG, SVG and CSV. Workload seeds 3 and 9.
+// closed loop cannot be saved. The timeline exports PNG, SVG and CSV; hand-built records give the
+// spans, deadlines and misses of the goodput rule. Workload seeds 3 and 9.
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -36,7 +37,9 @@ using namespace precis;
 using namespace precis::ui;
 
 namespace {
-int metricRow(const QString& name) { return static_cast<int>(serveMetricNames().indexOf(name)); }
+int metricRow(const QString& name) {
+  return static_cast<int>(serveMetricNames().indexOf(name));
+}
 
 // The scheduler configuration the worker builds from the panel's request.
 SchedulerConfig configOf(const ServeRequest& r, const QString& policy, const Workload& w) {
@@ -51,7 +54,8 @@ SchedulerConfig configOf(const ServeRequest& r, const QString& policy, const Wor
   c.max_queue = r.max_queue;
   c.shed = r.shed;
   c.max_ctx = 0;
-  for (const Request& q : w.requests) c.max_ctx = std::max(c.max_ctx, int(q.prompt.size()) + q.output_len);
+  for (const Request& q : w.requests)
+    c.max_ctx = std::max(c.max_ctx, int(q.prompt.size()) + q.output_len);
   return c;
 }
 }  // namespace
@@ -60,6 +64,7 @@ class TestServeTimeline : public QObject {
   Q_OBJECT
  private slots:
   void init();
+  void spansOfHandBuiltRecords();
   void barsAndGoodputEqualTheEngine();
   void savedTraceServesTheSameRequests();
 
@@ -95,6 +100,44 @@ void TestServeTimeline::run(MainWindow& w) {
   QVERIFY2(!std::get<0>(finished.at(0)), "cancelled");
   QTRY_VERIFY_WITH_TIMEOUT(!p->busy(), 5000);
   QVERIFY2(p->results().size() == std::get<2>(finished.at(0)), qPrintable(p->statusText()));
+}
+
+void TestServeTimeline::spansOfHandBuiltRecords() {
+  // r0: meets both targets; r1: TTFT 0.5 > 0.4; r2: TPOT (2.0 - 1.0) / 2 = 0.5 > 0.3; r3: rejected.
+  std::vector<RequestRecord> recs(4);
+  for (int i = 0; i < 4; ++i) {
+    recs[size_t(i)].id = i;
+    recs[size_t(i)].ttft_target = 0.4;
+    recs[size_t(i)].tpot_target = 0.3;
+  }
+  recs[0].arrival = 0.0, recs[0].scheduled = 0.1, recs[0].token_times = {0.3, 0.5},
+  recs[0].finish = 0.5;
+  recs[1].arrival = 0.2, recs[1].scheduled = 0.6, recs[1].token_times = {0.7}, recs[1].finish = 0.7;
+  recs[2].arrival = 0.5, recs[2].scheduled = 0.6, recs[2].token_times = {1.0, 1.5, 2.0},
+  recs[2].finish = 2.0;
+  recs[3].arrival = 0.6, recs[3].rejected = true;
+  const QVector<RequestSpan> s = requestSpans(recs);
+  QCOMPARE(s.size(), 4);
+  QCOMPARE(s[0].first_token, 0.3);
+  QCOMPARE(s[0].ttft_deadline, 0.4);
+  QCOMPARE(s[0].decode_deadline, 0.3 + 0.3);
+  QVERIFY(!s[0].missed);
+  QVERIFY(s[1].missed);
+  QCOMPARE(s[1].decode_deadline, -1.0);  // one token: no TPOT
+  QVERIFY(s[2].missed);
+  QCOMPARE(s[2].decode_deadline, 1.0 + 0.3 * 2);
+  QVERIFY(s[3].rejected && !s[3].missed);
+  QCOMPARE(s[3].first_token, -1.0);
+  RequestTimelineWidget w;
+  w.setSpans(s);
+  QCOMPARE(w.duration(), 2.0);
+  w.fitWidth(1000);
+  QVERIFY(std::abs(w.xOf(2.0) - (w.width() - 16)) <=
+          1.0);  // the run fills the width (right margin 16)
+  QVERIFY(std::abs(w.timeAt(w.xOf(1.25)) - 1.25) < 1e-12);
+  const QStringList csv = w.toCsv().trimmed().split('\n');
+  QCOMPARE(csv.size(), 5);
+  QCOMPARE(csv[4], QString("3,0.59999999999999998,,,,1,,0,1,0"));  // 17 significant digits
 }
 
 void TestServeTimeline::barsAndGoodputEqualTheEngine() {
@@ -147,7 +190,8 @@ void TestServeTimeline::barsAndGoodputEqualTheEngine() {
     QCOMPARE(r.clock, QString("model"));
     QVERIFY(r.cost_model.has_value());
     ModelExecutor exec(*r.cost_model);
-    Result<SimResult> sim = simulate(*workload, configOf(req, r.policy, *workload), exec, SimOptions{});
+    Result<SimResult> sim =
+        simulate(*workload, configOf(req, r.policy, *workload), exec, SimOptions{});
     QVERIFY2(sim.ok(), sim.ok() ? "" : sim.error().message.c_str());
     const std::vector<RequestRecord>& engine = sim->timeline.requests;
 
@@ -164,18 +208,20 @@ void TestServeTimeline::barsAndGoodputEqualTheEngine() {
       QCOMPARE(s.arrival, e.arrival);      // wait bar: arrival -> first scheduled
       QCOMPARE(s.scheduled, e.scheduled);  // prefill bar: first scheduled -> first token
       QCOMPARE(s.first_token, e.token_times.front());
-      QCOMPARE(s.finish, e.finish);        // decode bar: first token -> finish
+      QCOMPARE(s.finish, e.finish);  // decode bar: first token -> finish
       QVERIFY(s.arrival <= s.scheduled && s.scheduled < s.first_token && s.first_token <= s.finish);
       QCOMPARE(s.ttft_deadline, e.arrival + 0.030);
       QCOMPARE(s.missed, !meetsTargets(e));
       missed += s.missed;
     }
     if (r.policy == "dynamic") {
-      QVERIFY(spans[0].scheduled - spans[0].arrival >= 0.050 - 1e-12);  // the window, paid by the first user
+      QVERIFY(spans[0].scheduled - spans[0].arrival >=
+              0.050 - 1e-12);  // the window, paid by the first user
       QVERIFY(spans[0].missed);
     }
     // Goodput: the engine's, in the result and in the table.
-    const ServeMetrics m = computeMetrics(sim->timeline, QualityInput{true, 1.0, 0.0, 1.0, "reference"});
+    const ServeMetrics m =
+        computeMetrics(sim->timeline, QualityInput{true, 1.0, 0.0, 1.0, "reference"});
     QCOMPARE(r.metrics.goodput, m.goodput);
     QCOMPARE(r.metrics.good, m.good);
     QCOMPARE(r.metrics.deadline_misses, m.deadline_misses);
@@ -186,7 +232,8 @@ void TestServeTimeline::barsAndGoodputEqualTheEngine() {
     QCOMPARE(t->item(metricRow("requests meeting deadlines"), i)->text(), QString::number(m.good));
     QCOMPARE(t->item(metricRow("deadline misses"), i)->text(), QString::number(m.deadline_misses));
     QCOMPARE(t->item(metricRow("clock"), i)->text(), QString("model"));
-    QCOMPARE(t->item(metricRow("cost model"), i)->text(), QString::fromStdString(r.cost_model->describe()));
+    QCOMPARE(t->item(metricRow("cost model"), i)->text(),
+             QString::fromStdString(r.cost_model->describe()));
   }
 
   // Zoom, and the exports (CSV rows are the spans).
@@ -202,8 +249,9 @@ void TestServeTimeline::barsAndGoodputEqualTheEngine() {
   QString error;
   for (const QString& ext : {"png", "svg", "csv"}) {
     const QString f = dir_->filePath("timeline." + ext);
-    const bool ok = ext == "png" ? tl->exportPng(f, &error) : ext == "svg" ? tl->exportSvg(f, &error)
-                                                                          : tl->exportCsv(f, &error);
+    const bool ok = ext == "png"   ? tl->exportPng(f, &error)
+                    : ext == "svg" ? tl->exportSvg(f, &error)
+                                   : tl->exportCsv(f, &error);
     QVERIFY2(ok, qPrintable(error));
     QVERIFY(QFileInfo(f).size() > 100);
   }
