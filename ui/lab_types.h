@@ -49,6 +49,10 @@ struct ServeRequest {
   double ttft_target_ms = 0, tpot_target_ms = 0;  // deadlines for goodput; 0 = none
   quint64 seed = 0;
   QString clock = "measured";      // measured (every step runs), or model (serve-sim --clock model)
+  // Quality for quality goodput (serve-sim --quality): a precis-cli eval --json file of these
+  // weights and the acceptance policy; "" = none (f32 is the reference itself, others unknown).
+  QString quality_file;
+  double quality_max_kl = 0.05, quality_min_top1 = 0.9;
   QString weights = "f32";         // f32 (as stored), f16, bf16, q8_0, q4_0
   QString backend = "auto";        // cpu, cuda, auto
   int threads = 0;
@@ -63,6 +67,7 @@ struct ServeResult {
   precis::ServeMetrics metrics;
   std::vector<precis::RequestRecord> requests;  // the run's per-request records (request timeline)
   std::optional<precis::CostModel> cost_model;  // clock "model": the fitted model the times came from
+  QString quality;    // where the quality for quality goodput came from ("" = unknown)
   QVector<double> ttft, tpot;  // seconds per finished request (TPOT: those with >= 2 tokens)
   qint64 log_run = 0;          // 0 when not logged
   int index = 0, total = 1;    // policy i of n in this request

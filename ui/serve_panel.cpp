@@ -53,7 +53,7 @@ QStringList serveMetricNames() {
           "TTFT mean ms", "TTFT p50 ms", "TTFT p99 ms", "TPOT mean ms", "TPOT p50 ms", "TPOT p99 ms",
           "ITL p99 ms", "E2E mean ms", "E2E p99 ms", "queue mean ms", "queue p99 ms", "occupancy mean",
           "tokens/step mean", "padded token ratio", "KV usage max", "preemptions", "deadline misses",
-          "requests meeting deadlines", "goodput req/s", "quality goodput tok/s", "steps", "device s", "clock",
+          "requests meeting deadlines", "goodput req/s", "quality goodput tok/s", "quality", "steps", "device s", "clock",
           "cost model", "log run"};
 }
 
@@ -66,6 +66,7 @@ QStringList serveMetricCells(const ServeResult& r) {
           num(m.tokens_per_step_mean, 1), num(m.padded_token_ratio), num(m.kv_usage_max),
           QString::number(m.preemptions), QString::number(m.deadline_misses), QString::number(m.good),
           num(m.goodput), m.quality_goodput ? num(*m.quality_goodput, 1) : QString("n/a (quality unknown)"),
+          r.quality.isEmpty() ? QString("unknown (load an eval JSON)") : r.quality,
           QString::number(m.steps), num(m.device_seconds), QString::fromStdString(m.clock),
           r.cost_model ? QString::fromStdString(r.cost_model->describe()) : QString("none (measured)"),
           r.log_run ? QString::number(r.log_run) : QString("not logged")};
@@ -140,6 +141,30 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
   tpot_target_->setSuffix(" ms");
   tpot_target_->setSpecialValueText(tr("none"));
   tpot_target_->setToolTip(tr("TPOT deadline: mean time per output token after the first"));
+  quality_ = new QLineEdit();
+  quality_->setPlaceholderText(tr("precis-cli eval --json of these weights"));
+  quality_->setToolTip(tr("The measured quality of these weights, for quality goodput (serve-sim --quality)"));
+  auto* quality_browse = new QPushButton(tr("Load…"));
+  connect(quality_browse, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getOpenFileName(this, tr("Quality (precis-cli eval --json output)"),
+                                                   quality_->text(), tr("JSON (*.json);;All files (*)"));
+    if (!f.isEmpty()) quality_->setText(f);
+  });
+  auto* quality_row = new QHBoxLayout();
+  quality_row->addWidget(quality_browse);
+  quality_row->addStretch(1);
+  quality_max_kl_ = new QDoubleSpinBox();
+  quality_max_kl_->setDecimals(4);
+  quality_max_kl_->setRange(0, 1e3);
+  quality_max_kl_->setSingleStep(0.01);
+  quality_max_kl_->setValue(0.05);
+  quality_max_kl_->setToolTip(tr("Acceptance: KL mean at most this"));
+  quality_min_top1_ = new QDoubleSpinBox();
+  quality_min_top1_->setDecimals(3);
+  quality_min_top1_->setRange(0, 1);
+  quality_min_top1_->setSingleStep(0.01);
+  quality_min_top1_->setValue(0.9);
+  quality_min_top1_->setToolTip(tr("Acceptance: top-1 agreement at least this"));
   clock_ = new QComboBox();
   clock_->addItem(tr("measured (every step runs the model)"), "measured");
   clock_->addItem(tr("cost model (fitted to measured steps)"), "model");
@@ -190,7 +215,7 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
   pf->addRow(chunked_);
   pf->addRow(tr("&KV blocks:"), kv_blocks_);
   pf->addRow(tr("B&lock size:"), block_size_);
-  pf->addRow(tr("&Queue bound:"), max_queue_);
+  pf->addRow(tr("Queue bou&nd:"), max_queue_);
   pf->addRow(shed_);
   auto* work_box = new QGroupBox(tr("Workload"));
   auto* wf = new QFormLayout(work_box);
@@ -207,6 +232,10 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
   wf->addRow(tr("S&eed:"), seed_);
   wf->addRow(tr("&Weights:"), weights_);
   wf->addRow(tr("Cloc&k:"), clock_);
+  wf->addRow(tr("&Quality file:"), quality_);
+  wf->addRow(QString(), quality_row);
+  wf->addRow(tr("Accept KL ≤"), quality_max_kl_);
+  wf->addRow(tr("Accept top-1 ≥"), quality_min_top1_);
 
   run_ = new QPushButton(tr("&Run"));
   stop_ = new QPushButton(tr("S&top"));
@@ -304,6 +333,9 @@ ServeRequest ServePanel::currentRequest() const {
   r.ttft_target_ms = ttft_target_->value();
   r.tpot_target_ms = tpot_target_->value();
   r.clock = clock_->currentData().toString();
+  r.quality_file = quality_->text().trimmed();
+  r.quality_max_kl = quality_max_kl_->value();
+  r.quality_min_top1 = quality_min_top1_->value();
   r.rate = rate_->value();
   r.concurrency = concurrency_->value();
   r.requests = requests_->value();
@@ -495,6 +527,9 @@ void ServePanel::saveSettings(QSettings& s) const {
   s.setValue("ttft_target_ms", ttft_target_->value());
   s.setValue("tpot_target_ms", tpot_target_->value());
   s.setValue("clock", clock_->currentIndex());
+  s.setValue("quality", quality_->text());
+  s.setValue("quality_max_kl", quality_max_kl_->value());
+  s.setValue("quality_min_top1", quality_min_top1_->value());
   s.setValue("rate", rate_->value());
   s.setValue("concurrency", concurrency_->value());
   s.setValue("requests", requests_->value());
@@ -524,6 +559,9 @@ void ServePanel::restoreSettings(const QSettings& s) {
   ttft_target_->setValue(s.value(g + "ttft_target_ms", 0).toDouble());
   tpot_target_->setValue(s.value(g + "tpot_target_ms", 0).toDouble());
   clock_->setCurrentIndex(s.value(g + "clock", 0).toInt());
+  quality_->setText(s.value(g + "quality").toString());
+  quality_max_kl_->setValue(s.value(g + "quality_max_kl", 0.05).toDouble());
+  quality_min_top1_->setValue(s.value(g + "quality_min_top1", 0.9).toDouble());
   rate_->setValue(s.value(g + "rate", 8).toDouble());
   concurrency_->setValue(s.value(g + "concurrency", 4).toInt());
   requests_->setValue(s.value(g + "requests", 32).toInt());

@@ -2,7 +2,8 @@
 // continuous with its token budget; KV blocks and block size, queue bound), the workload (Poisson,
 // bursty or closed-loop arrivals, or a trace file; request count, prompt and output lengths, TTFT
 // and TPOT deadlines, seed), the weights and the clock (measured, or serve-sim's fitted cost
-// model); Run / Stop with a progress bar; Save trace… writes the generated workload as a trace. Live charts (coalesced through LiveFeed): batch occupancy, KV usage and queue depth
+// model), and the measured quality of the weights for quality goodput (an eval JSON and the
+// acceptance policy, as serve-sim --quality); Run / Stop with a progress bar; Save trace… writes the generated workload as a trace. Live charts (coalesced through LiveFeed): batch occupancy, KV usage and queue depth
 // per step, running output-token throughput; when each policy finishes: TTFT and TPOT percentile
 // curves (p50/p99 marked in the table), throughput vs p99 TTFT (one point per run), and a table of
 // the batching metrics with one column per policy (goodput against the deadlines), and the request
@@ -64,6 +65,10 @@ class ServePanel : public QWidget {
   QSpinBox* maxQueueBox() const { return max_queue_; }
   QCheckBox* shedBox() const { return shed_; }
   QComboBox* clockBox() const { return clock_; }
+  QComboBox* weightsBox() const { return weights_; }
+  QLineEdit* qualityEdit() const { return quality_; }
+  QDoubleSpinBox* qualityMaxKlBox() const { return quality_max_kl_; }
+  QDoubleSpinBox* qualityMinTop1Box() const { return quality_min_top1_; }
   QLineEdit* traceEdit() const { return trace_; }
   QComboBox* timelinePolicyBox() const { return timeline_policy_; }
   RequestTimelineWidget* timeline() const { return timeline_; }
@@ -113,6 +118,9 @@ class ServePanel : public QWidget {
   QDoubleSpinBox* ttft_target_ = nullptr;
   QDoubleSpinBox* tpot_target_ = nullptr;
   QComboBox* clock_ = nullptr;
+  QLineEdit* quality_ = nullptr;
+  QDoubleSpinBox* quality_max_kl_ = nullptr;
+  QDoubleSpinBox* quality_min_top1_ = nullptr;
   QComboBox* timeline_policy_ = nullptr;
   RequestTimelineWidget* timeline_ = nullptr;
   QScrollArea* timeline_area_ = nullptr;

@@ -51,6 +51,11 @@ std::map<std::string, std::string> cliParams(const ServeRequest& r, const std::s
   p["weights"] = r.weights.toStdString();
   p["backend"] = r.backend.toStdString();
   if (r.threads > 0) p["threads"] = std::to_string(r.threads);
+  if (!r.quality_file.isEmpty()) {
+    p["quality"] = r.quality_file.toStdString();
+    p["quality-max-kl"] = num(r.quality_max_kl);
+    p["quality-min-top1"] = num(r.quality_min_top1);
+  }
   return p;
 }
 
@@ -126,6 +131,12 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
     model = &converted;
   } else {
     quality = {true, 1.0, 0.0, 1.0, "the stored weights themselves (the reference: KL 0, top-1 1)"};
+  }
+  if (!req.quality_file.isEmpty()) {  // as serve-sim --quality: the measured quality of these weights
+    Result<QualityInput> qi =
+        qualityFromEvalJson(req.quality_file.toStdString(), req.quality_max_kl, req.quality_min_top1);
+    if (!qi) return fail(qi.error().message);
+    quality = *qi;
   }
   int longest = 0;
   for (const Request& r : workload->requests) longest = std::max(longest, int(r.prompt.size()) + r.output_len);
@@ -267,6 +278,7 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
     out.workload = q(workload->description);
     out.clock = q(sim->timeline.clock);
     out.metrics = computeMetrics(sim->timeline, quality);
+    if (quality.known) out.quality = q(quality.source);
     out.requests = sim->timeline.requests;
     out.cost_model = cost;
     out.index = int(pi);

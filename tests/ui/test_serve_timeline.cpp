@@ -67,6 +67,7 @@ class TestServeTimeline : public QObject {
   void spansOfHandBuiltRecords();
   void barsAndGoodputEqualTheEngine();
   void savedTraceServesTheSameRequests();
+  void qualityGoodputFromEvalFile();
 
  private:
   std::unique_ptr<QTemporaryDir> dir_;
@@ -345,6 +346,74 @@ void TestServeTimeline::savedTraceServesTheSameRequests() {
   QCOMPARE(d->params.at("trace"), trace.toStdString());
   QCOMPARE(d->params.at("max-queue"), std::string("3"));
   QVERIFY(!d->params.count("requests"));
+}
+
+void TestServeTimeline::qualityGoodputFromEvalFile() {
+  PRECIS_REQUIRE_MODEL("stories260K.bin");
+  Result<Model> model = loadModel(test::modelPath("stories260K.bin"));
+  QVERIFY(model.ok());
+  MainWindow w(settings_.get());
+  openStories(w);
+  ServePanel* p = w.servePanel();
+  p->arrivalBox()->setCurrentIndex(p->arrivalBox()->findData("closed"));
+  p->requestsBox()->setValue(8);
+  p->promptLenEdit()->setText("5");
+  p->outputLenEdit()->setText("3:6");
+  p->weightsBox()->setCurrentText("q8_0");
+  p->clockBox()->setCurrentIndex(p->clockBox()->findData("model"));
+  const auto writeEval = [&](const QString& name, const QByteArray& json) {
+    const QString f = dir_->filePath(name);
+    QFile out(f);
+    if (out.open(QIODevice::WriteOnly)) out.write(json);
+    return f;
+  };
+  // Without a measurement, q8_0's quality is unknown: no quality goodput (never a guess).
+  run(w);
+  QVERIFY(!p->results()[0].metrics.quality_goodput.has_value());
+  QVERIFY(p->metricsTable()->item(metricRow("quality goodput tok/s"), 0)->text().startsWith("n/a"));
+
+  // An eval that meets the policy (KL 0.02 <= 0.05, top-1 0.95 >= 0.9): the engine's quality goodput.
+  const QString good = writeEval("good.json", R"({"kl": {"mean": 0.02}, "top1_agreement": 0.95})");
+  p->qualityEdit()->setText(good);
+  run(w);
+  const ServeResult r = p->results()[0];
+  QVERIFY(r.metrics.quality_goodput.has_value());
+  Result<QualityInput> qi = qualityFromEvalJson(good.toStdString(), 0.05, 0.9);
+  QVERIFY(qi.ok());
+  QCOMPARE(qi->acceptance, 1.0);
+  WorkloadSpec ws;
+  ws.requests = 8;
+  ws.arrival = ArrivalKind::ClosedLoop;
+  ws.concurrency = p->currentRequest().concurrency;
+  ws.prompt_len = *LengthDist::parse("5", "p");
+  ws.output_len = *LengthDist::parse("3:6", "o");
+  ws.vocab_size = model->config.vocab_size;
+  Result<Workload> workload = makeWorkload(ws);
+  QVERIFY(workload.ok());
+  ModelExecutor exec(*r.cost_model);
+  Result<SimResult> sim =
+      simulate(*workload, configOf(p->currentRequest(), "continuous", *workload), exec, SimOptions{});
+  QVERIFY(sim.ok());
+  const ServeMetrics m = computeMetrics(sim->timeline, *qi);
+  QCOMPARE(*r.metrics.quality_goodput, *m.quality_goodput);
+  QVERIFY(*m.quality_goodput > 0);
+  QCOMPARE(p->metricsTable()->item(metricRow("quality goodput tok/s"), 0)->text(),
+           QString::number(*m.quality_goodput, 'f', 1));
+  QCOMPARE(p->metricsTable()->item(metricRow("quality"), 0)->text(), QString::fromStdString(qi->source));
+
+  // A stricter policy rejects these weights: quality goodput 0.
+  p->qualityMaxKlBox()->setValue(0.01);
+  run(w);
+  QCOMPARE(*p->results()[0].metrics.quality_goodput, 0.0);
+  QVERIFY(p->results()[0].quality.contains("rejected"));
+
+  // A file that is not an eval result: the message names it.
+  p->qualityEdit()->setText(writeEval("bad.json", R"({"ppl": 3})"));
+  test::GuiSpy failed(w.serveWorker(), &ServeWorker::failed);
+  QTest::mouseClick(p->runButton(), Qt::LeftButton);
+  QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 30000);
+  QTRY_VERIFY(!p->busy());
+  QVERIFY2(p->statusText().contains("bad.json") && p->statusText().contains("kl.mean"), qPrintable(p->statusText()));
 }
 
 QTEST_MAIN(TestServeTimeline)
