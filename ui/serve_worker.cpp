@@ -171,7 +171,12 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
   std::optional<CostModel> cost;
   if (req.clock == "model") {
     emit progressChanged(0, "Measuring steps for the cost model (serve-sim --clock model)");
-    Result<CostModel> cm = calibrateForPolicies(*model, **backend, configs, batch_tokens, StepTimer::Wall);
+    Result<CostModel> cm = calibrateForPolicies(*model, **backend, configs, batch_tokens, StepTimer::Wall,
+                                                [this] { return cancel_.load(); });
+    if (!cm && cancel_.load()) {  // Stop during the calibration: nothing ran, nothing is logged
+      emit finished(true, 0, total);
+      return;
+    }
     if (!cm) return fail("cost model: " + cm.error().message);
     cost = *cm;
   }

@@ -7,7 +7,8 @@
 // With request.log enabled each policy's run is written to the experiment log exactly as
 // `precis-cli serve-sim --db` writes it (kind serve-sim, params, envelope, per-step and
 // per-request series, the flattened metrics); a cancelled run is recorded INTERRUPTED.
-// Cancel: an atomic flag the simulator polls every step.
+// Cancel: an atomic flag the simulator polls every step (the cost model's calibration before every
+// step it measures; a run stopped there logs nothing).
 // Tested by tests/ui/test_serve_panel.cpp (stories260K: every request of the seeded workload
 // finishes with its output length, the occupancy chart gets one point per step, the log holds the
 // run with the same counts; cancel at an exact step).

@@ -130,6 +130,12 @@ class TestServeRuntime : public QObject {
     QVERIFY(cm->c0 >= 0 && cm->c_tok >= 0 && cm->c_att >= 0 && cm->c_out >= 0);
     QVERIFY(cm->c0 + cm->c_tok + cm->c_att + cm->c_out > 0);
     QVERIFY(cm->points >= 4);
+    // Cancelled before the 5th measured step: an error saying so, exactly 4 steps measured.
+    int polls = 0;
+    Result<CostModel> stopped = calibrate(**rt, 64, 3, nullptr, StepTimer::Wall, [&polls] { return ++polls > 4; });
+    QVERIFY(!stopped.ok());
+    QVERIFY2(stopped.error().message.find("cancelled") != std::string::npos, stopped.error().message.c_str());
+    QCOMPARE(polls, 5);
     WorkloadSpec ws;
     ws.requests = 20;
     ws.rate = 100;
