@@ -19,6 +19,7 @@
 #include <QStandardPaths>
 #include <QVBoxLayout>
 
+#include "engine/quant/scheme.h"
 #include "ui/chart_widget.h"
 
 namespace precis::ui {
@@ -28,6 +29,20 @@ DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
   teacher_->setWordWrap(true);
   student_ = new QLineEdit("every-other");
   student_->setToolTip(tr("every-other, layers=0,2,5, hidden=N, dim=N, heads=N, or several joined by commas"));
+  student_source_ = new QComboBox();
+  student_source_->addItem(tr("Built from the teacher"), "teacher");
+  student_source_->addItem(tr("From a model file"), "file");
+  student_file_ = new QLineEdit();
+  student_file_->setPlaceholderText(tr("a model sharing the teacher's tokenizer"));
+  student_browse_ = new QPushButton(tr("Open…"));
+  connect(student_browse_, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getOpenFileName(this, tr("Student model"), student_file_->text(),
+                                                   tr("Models (*.gguf *.bin *.safetensors);;All files (*)"));
+    if (!f.isEmpty()) student_file_->setText(f);
+  });
+  auto* student_file_row = new QHBoxLayout();
+  student_file_row->addWidget(student_file_, 1);
+  student_file_row->addWidget(student_browse_);
   temperature_ = new QDoubleSpinBox();
   temperature_->setRange(0.05, 100);
   temperature_->setValue(2);
@@ -43,6 +58,36 @@ DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
   lr_->setRange(1e-6, 1);
   lr_->setSingleStep(1e-4);
   lr_->setValue(2e-3);
+  warmup_ = new QSpinBox();
+  warmup_->setRange(-1, 1 << 24);
+  warmup_->setValue(-1);
+  warmup_->setSpecialValueText(tr("auto (steps / 20)"));
+  warmup_->setToolTip(tr("Linear warm-up steps, then cosine decay"));
+  min_lr_ = new QDoubleSpinBox();
+  min_lr_->setRange(0, 1);
+  min_lr_->setSingleStep(0.05);
+  min_lr_->setValue(0.1);
+  min_lr_->setSuffix(tr(" × lr"));
+  min_lr_->setToolTip(tr("The cosine decay's floor, as a fraction of the learning rate"));
+  clip_ = new QDoubleSpinBox();
+  clip_->setRange(0, 1e6);
+  clip_->setValue(1);
+  clip_->setSpecialValueText(tr("off"));
+  clip_->setToolTip(tr("Global gradient-norm clip"));
+  quantize_ = new QComboBox();
+  quantize_->addItem(tr("none (fp32 student)"), QString());
+  for (int i = 0; i < static_cast<int>(WeightFormat::Count); ++i)
+    if (static_cast<WeightFormat>(i) != WeightFormat::F32) {
+      const QString name = QString::fromUtf8(weightFormatName(static_cast<WeightFormat>(i)));
+      quantize_->addItem(name, name);
+    }
+  quantize_->setToolTip(tr("Train through fake-quantized weights (straight-through estimator) and write the "
+                           "quantized student, as precis-cli distill --quantize"));
+  granularity_ = new QLineEdit();
+  granularity_->setPlaceholderText(tr("channel (or tensor, group:N)"));
+  calibration_ = new QLineEdit();
+  calibration_->setPlaceholderText(tr("max (or mse, percentile:P)"));
+  quantize_embeddings_ = new QCheckBox(tr("Quantize the embeddings too"));
   batch_ = new QSpinBox();
   batch_->setRange(1, 1024);
   batch_->setValue(8);
@@ -77,20 +122,42 @@ DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
     const bool sample = source_->currentIndex() == 0;
     sequences_->setEnabled(sample);
     file_->setEnabled(!sample);
+    const bool from_file = student_source_->currentData().toString() == "file";
+    student_->setEnabled(!from_file);
+    student_file_->setEnabled(from_file);
+    student_browse_->setEnabled(from_file);
+    const QString f = quantize_->currentData().toString();
+    const Result<WeightFormat> wf = parseWeightFormat(f.toStdString());
+    granularity_->setEnabled(wf.ok() && formatHasGranularity(*wf));
+    calibration_->setEnabled(!f.isEmpty());
+    quantize_embeddings_->setEnabled(!f.isEmpty());
   };
   connect(source_, &QComboBox::currentIndexChanged, this, enable);
+  connect(student_source_, &QComboBox::currentIndexChanged, this, enable);
+  connect(quantize_, &QComboBox::currentIndexChanged, this, enable);
   enable();
 
   auto* model_box = new QGroupBox(tr("Teacher and student"));
   auto* mf = new QFormLayout(model_box);
   mf->addRow(tr("Teacher:"), teacher_);
-  mf->addRow(tr("&Student:"), student_);
+  mf->addRow(tr("Student:"), student_source_);
+  mf->addRow(tr("&Spec:"), student_);
+  mf->addRow(tr("Student file:"), student_file_row);
   mf->addRow(tr("&Temperature:"), temperature_);
   mf->addRow(tr("&Alpha (KL weight):"), alpha_);
+  auto* qad_box = new QGroupBox(tr("Quantization-aware"));
+  auto* qf = new QFormLayout(qad_box);
+  qf->addRow(tr("&Format:"), quantize_);
+  qf->addRow(tr("&Granularity:"), granularity_);
+  qf->addRow(tr("Calib&ration:"), calibration_);
+  qf->addRow(quantize_embeddings_);
   auto* train_box = new QGroupBox(tr("Training"));
   auto* tf = new QFormLayout(train_box);
   tf->addRow(tr("St&eps:"), steps_);
   tf->addRow(tr("&Learning rate:"), lr_);
+  tf->addRow(tr("&Warm-up steps:"), warmup_);
+  tf->addRow(tr("Cosine &floor:"), min_lr_);
+  tf->addRow(tr("Gradient c&lip:"), clip_);
   tf->addRow(tr("&Batch:"), batch_);
   tf->addRow(tr("&Context:"), ctx_);
   tf->addRow(tr("E&valuate every:"), eval_every_);
@@ -128,6 +195,7 @@ DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
   auto* cl = new QVBoxLayout(controls);
   cl->addWidget(model_box);
   cl->addWidget(train_box);
+  cl->addWidget(qad_box);
   cl->addWidget(log_box_);
   cl->addLayout(buttons);
   cl->addWidget(progress_);
@@ -169,6 +237,16 @@ void DistillPanel::setTeacher(const QString& description, int context_length) {
 DistillRequest DistillPanel::currentRequest() const {
   DistillRequest r;
   r.student = student_->text().trimmed();
+  if (student_source_->currentData().toString() == "file") r.student_file = student_file_->text().trimmed();
+  r.warmup = warmup_->value();
+  r.min_lr_ratio = min_lr_->value();
+  r.clip = clip_->value();
+  r.quantize = quantize_->currentData().toString();
+  if (!r.quantize.isEmpty()) {
+    if (granularity_->isEnabled()) r.granularity = granularity_->text().trimmed();
+    r.calibration = calibration_->text().trimmed();
+    r.quantize_embeddings = quantize_embeddings_->isChecked();
+  }
   r.temperature = temperature_->value();
   r.alpha = alpha_->value();
   r.steps = steps_->value();
@@ -188,6 +266,10 @@ DistillRequest DistillPanel::currentRequest() const {
 
 void DistillPanel::start() {
   const DistillRequest r = currentRequest();
+  if (student_source_->currentData().toString() == "file" && r.student_file.isEmpty()) {
+    onFailed(tr("Choose the student's model file (or build the student from the teacher)."));
+    return;
+  }
   if (r.source != DistillRequest::Source::Sample && r.file.isEmpty()) {
     onFailed(tr("Choose a data file (or sample the data from the teacher)."));
     return;
@@ -234,6 +316,7 @@ void DistillPanel::onFinished(const DistillResult& r) {
                      .arg(r.heldout_kl, 0, 'g', 4).arg(100 * r.heldout_agreement, 0, 'f', 1)
                      .arg(r.heldout_ppl, 0, 'f', 3);
   if (!r.student_path.isEmpty()) text += tr("\nWrote %1.").arg(r.student_path);
+  if (!r.quantized.isEmpty()) text += tr(" Quantization-aware: %1.").arg(r.quantized);
   text += r.log_run ? tr(" Logged as run %1.").arg(r.log_run) : tr(" Not logged.");
   result_->setText(text);
   if (r.cancelled) {
@@ -263,6 +346,15 @@ void DistillPanel::setDark(bool dark) {
 void DistillPanel::saveSettings(QSettings& s) const {
   s.beginGroup("distill");
   s.setValue("student", student_->text());
+  s.setValue("student_source", student_source_->currentIndex());
+  s.setValue("student_file", student_file_->text());
+  s.setValue("warmup", warmup_->value());
+  s.setValue("min_lr", min_lr_->value());
+  s.setValue("clip", clip_->value());
+  s.setValue("quantize", quantize_->currentData().toString());
+  s.setValue("granularity", granularity_->text());
+  s.setValue("calibration", calibration_->text());
+  s.setValue("quantize_embeddings", quantize_embeddings_->isChecked());
   s.setValue("temperature", temperature_->value());
   s.setValue("alpha", alpha_->value());
   s.setValue("steps", steps_->value());
@@ -283,6 +375,15 @@ void DistillPanel::restoreSettings(const QSettings& s) {
   const QString g = "distill/";
   if (!s.contains(g + "student")) return;
   student_->setText(s.value(g + "student").toString());
+  student_source_->setCurrentIndex(s.value(g + "student_source", 0).toInt());
+  student_file_->setText(s.value(g + "student_file").toString());
+  warmup_->setValue(s.value(g + "warmup", -1).toInt());
+  min_lr_->setValue(s.value(g + "min_lr", 0.1).toDouble());
+  clip_->setValue(s.value(g + "clip", 1.0).toDouble());
+  quantize_->setCurrentIndex(std::max(0, quantize_->findData(s.value(g + "quantize").toString())));
+  granularity_->setText(s.value(g + "granularity").toString());
+  calibration_->setText(s.value(g + "calibration").toString());
+  quantize_embeddings_->setChecked(s.value(g + "quantize_embeddings", false).toBool());
   temperature_->setValue(s.value(g + "temperature", 2).toDouble());
   alpha_->setValue(s.value(g + "alpha", 0.9).toDouble());
   steps_->setValue(s.value(g + "steps", 60).toInt());

@@ -1,6 +1,9 @@
 // Distill panel: the teacher is the loaded model; choose the student (a spec built from the
-// teacher's layers and widths), temperature, alpha, steps, learning rate, batch, context, the data
-// (tokens sampled from the teacher, a token-id file or a text file) and where to write the student;
+// teacher's layers and widths, or a model file sharing its tokenizer), temperature, alpha, steps,
+// learning rate and its schedule (warm-up, cosine floor, gradient clip), batch, context, the data
+// (tokens sampled from the teacher, a token-id file or a text file), an optional quantization-aware
+// format (precis-cli distill --quantize: the lab's formats and granularities) and where to write the
+// student;
 // Start / Stop with progress. Live curves (coalesced through LiveFeed) of the training loss, the KL
 // to the teacher and top-1 agreement per step, and the held-out KL / agreement at each evaluation.
 // The finished student can be opened in the workbench (its Quantize panel) with one click.
@@ -43,6 +46,14 @@ class DistillPanel : public QWidget {
   void onFailed(const QString& message);
 
   QLineEdit* studentEdit() const { return student_; }
+  QComboBox* studentSourceBox() const { return student_source_; }  // data: "teacher" or "file"
+  QLineEdit* studentFileEdit() const { return student_file_; }
+  QSpinBox* warmupBox() const { return warmup_; }
+  QDoubleSpinBox* minLrBox() const { return min_lr_; }
+  QDoubleSpinBox* clipBox() const { return clip_; }
+  QComboBox* quantizeBox() const { return quantize_; }  // data: "" (none) or the format's name
+  QLineEdit* granularityEdit() const { return granularity_; }
+  QLineEdit* calibrationEdit() const { return calibration_; }
   QDoubleSpinBox* temperatureBox() const { return temperature_; }
   QDoubleSpinBox* alphaBox() const { return alpha_; }
   QSpinBox* stepsBox() const { return steps_; }
@@ -73,6 +84,16 @@ class DistillPanel : public QWidget {
 
   QLabel* teacher_ = nullptr;
   QLineEdit* student_ = nullptr;
+  QComboBox* student_source_ = nullptr;
+  QLineEdit* student_file_ = nullptr;
+  QPushButton* student_browse_ = nullptr;
+  QSpinBox* warmup_ = nullptr;
+  QDoubleSpinBox* min_lr_ = nullptr;
+  QDoubleSpinBox* clip_ = nullptr;
+  QComboBox* quantize_ = nullptr;
+  QLineEdit* granularity_ = nullptr;
+  QLineEdit* calibration_ = nullptr;
+  QCheckBox* quantize_embeddings_ = nullptr;
   QDoubleSpinBox* temperature_ = nullptr;
   QDoubleSpinBox* alpha_ = nullptr;
   QSpinBox* steps_ = nullptr;

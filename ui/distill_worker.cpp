@@ -14,7 +14,9 @@
 #include "engine/log/run_recorder.h"
 #include "engine/model/gguf_writer.h"
 #include "engine/runtime/llama_runtime.h"
+#include "engine/model/loader.h"
 #include "engine/train/distill.h"
+#include "engine/train/quant_aware.h"
 #include "engine/train/train_data.h"
 #include "engine/train/trainer.h"
 
@@ -49,13 +51,44 @@ void DistillWorker::run(const DistillRequest& req, const ModelPtr& teacher) {
   if (req.alpha < 0 || req.alpha > 1) return fail("alpha " + num(req.alpha) + ": must be in [0, 1]");
   if (req.temperature <= 0) return fail("temperature " + num(req.temperature) + ": must be positive");
 
+  if (req.warmup > req.steps) return fail("warm-up " + std::to_string(req.warmup) + ": at most the steps");
+  if (req.min_lr_ratio < 0 || req.min_lr_ratio > 1)
+    return fail("minimum learning rate " + num(req.min_lr_ratio) + ": a fraction of the learning rate in [0, 1]");
+  if (req.clip < 0) return fail("gradient clip " + num(req.clip) + ": must be 0 (off) or positive");
+  std::optional<QuantScheme> scheme;
+  if (!req.quantize.isEmpty()) {
+    Result<QuantScheme> s = quantAwareSchemeFrom(req.quantize.toStdString(), req.granularity.toStdString(),
+                                                 req.calibration.toStdString(), req.quantize_embeddings);
+    if (!s) return fail(s.error().message);
+    scheme = *s;
+  }
+
   emit progressChanged(0, "Building the student");
-  Result<TrainParams> tp = TrainParams::fromModel(*teacher);
-  if (!tp) return fail("teacher: " + tp.error().message);
-  Result<StudentSpec> spec = parseStudentSpec(req.student.toStdString(), tc.n_layers);
-  if (!spec) return fail(spec.error().message);
-  Result<TrainParams> student = studentFromTeacher(*tp, *spec);
-  if (!student) return fail(student.error().message);
+  Result<TrainParams> student = makeError("");
+  const std::string teacher_name = teacher->path.empty() ? "demo" : teacher->path;
+  if (!req.student_file.isEmpty()) {
+    const std::string sp = req.student_file.toStdString();
+    Result<Model> sm = loadModel(sp);
+    if (!sm) return fail(sm.error().message);
+    student = studentFromFile(*teacher, *sm, teacher_name, sp);
+    if (!student) return fail(student.error().message);
+    if (req.ctx > student->config.context_length)
+      return fail("context " + std::to_string(req.ctx) + " exceeds the student's context of " +
+                  std::to_string(student->config.context_length) + " (" + sp + ")");
+  } else {
+    Result<TrainParams> tp = TrainParams::fromModel(*teacher);
+    if (!tp) return fail("teacher: " + tp.error().message);
+    Result<StudentSpec> spec = parseStudentSpec(req.student.toStdString(), tc.n_layers);
+    if (!spec) return fail(spec.error().message);
+    student = studentFromTeacher(*tp, *spec);
+    if (!student) return fail(student.error().message);
+  }
+  std::optional<QuantAwarePlan> plan;
+  if (scheme) {
+    Result<QuantAwarePlan> pl = planQuantAware(*student, *scheme);
+    if (!pl) return fail(pl.error().message);
+    plan = std::move(*pl);
+  }
 
   BackendOptions bo;
   bo.threads = req.threads;
@@ -113,7 +146,10 @@ void DistillWorker::run(const DistillRequest& req, const ModelPtr& teacher) {
   o.ctx = req.ctx;
   o.steps = req.steps;
   o.adam.lr = float(req.lr);
-  o.warmup = std::max(1, req.steps / 20);
+  o.warmup = req.warmup >= 0 ? req.warmup : std::max(1, req.steps / 20);
+  o.min_lr_ratio = float(req.min_lr_ratio);
+  o.clip = req.clip;
+  if (plan) o.weight_transform = fakeQuantTransform(*plan);
   o.distill = {float(req.alpha), float(req.temperature)};
   o.eval_every = req.eval_every;
   o.seed = req.seed;
@@ -135,17 +171,26 @@ void DistillWorker::run(const DistillRequest& req, const ModelPtr& teacher) {
     store = std::move(*s);
     std::map<std::string, std::string> params{
         {"teacher", teacher->path.empty() ? "demo" : teacher->path},
-        {"student", req.student.toStdString()},
+        {"student", req.student_file.isEmpty() ? req.student.toStdString() : "file " + req.student_file.toStdString()},
         {"temperature", num(req.temperature)},
         {"alpha", num(req.alpha)},
         {"steps", std::to_string(req.steps)},
         {"lr", num(req.lr)},
+        {"warmup", std::to_string(o.warmup)},
+        {"min-lr", num(req.min_lr_ratio)},
+        {"clip", num(req.clip)},
         {"batch", std::to_string(req.batch)},
         {"ctx", std::to_string(req.ctx)},
         {"eval-every", std::to_string(req.eval_every)},
         {"data", data_desc},
         {"seed", std::to_string(req.seed)}};
     if (!req.out.isEmpty()) params["out"] = req.out.toStdString();
+    if (scheme) {
+      params["quantize"] = req.quantize.toStdString();
+      params["granularity"] = granularityName(scheme->weights);
+      params["calibration"] = calibrationName(scheme->calibration);
+      if (req.quantize_embeddings) params["quantize-embeddings"] = "";
+    }
     EnvelopeInputs in;
     in.device = &(*backend)->device();
     in.model_path = teacher->path;
@@ -217,8 +262,16 @@ void DistillWorker::run(const DistillRequest& req, const ModelPtr& teacher) {
     std::error_code ec;
     const std::filesystem::path parent = std::filesystem::path(out).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    if (Status s = writeGguf((*trainer)->params().toModel(teacher->tokenizer, "precis-student"), out); !s)
+    if (scheme) {  // the quantized student, as precis-cli distill --quantize writes it
+      Result<QuantizedModel> qm = quantizedStudent((*trainer)->params(), *scheme, teacher->tokenizer, "precis-student");
+      if (!qm) return fail(out + ": quantizing the student: " + qm.error().message);
+      if (Status s = writeGguf(qm->model, out); !s) return fail(s.error().message);
+      result.quantized = q(plan->summary + (qm->report.simulated_tensors
+                                                ? " (GGUF has no such type: stored as f32 values on the format's grid)"
+                                                : ""));
+    } else if (Status s = writeGguf((*trainer)->params().toModel(teacher->tokenizer, "precis-student"), out); !s) {
       return fail(s.error().message);
+    }
     result.student_path = req.out;
     if (rec) {
       Result<std::string> digest = sha256Path(out);

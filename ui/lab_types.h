@@ -11,6 +11,10 @@
 #include <memory>
 
 #include "engine/model/model.h"
+#include <optional>
+#include <vector>
+
+#include "engine/serve/executors.h"
 #include "engine/serve/metrics.h"
 
 namespace precis::ui {
@@ -31,15 +35,24 @@ struct ServeRequest {
   int token_budget = 256;
   bool chunked_prefill = false;
   int kv_blocks = 0;               // 0 = max-batch full contexts
-  QString arrival = "poisson";     // poisson, bursty, closed
+  int block_size = 16;             // KV positions per block
+  int max_queue = 1024;            // waiting requests at most
+  bool shed = false;               // at the bound: drop the oldest waiting instead of rejecting
+  QString arrival = "poisson";     // poisson, bursty, closed, trace
+  QString trace_file;              // arrival "trace": serve-sim --trace's format (engine loadTrace)
   double rate = 4;                 // requests/s (poisson, bursty on-phase)
   double burst_on = 1, burst_off = 1;
   int concurrency = 4;             // closed loop users
   int requests = 32;
   QString prompt_len = "16";       // N, LO:HI, data:a,b,c (engine LengthDist spellings)
   QString output_len = "8:32";
-  double ttft_target_ms = 0, tpot_target_ms = 0;
+  double ttft_target_ms = 0, tpot_target_ms = 0;  // deadlines for goodput; 0 = none
   quint64 seed = 0;
+  QString clock = "measured";      // measured (every step runs), or model (serve-sim --clock model)
+  // Quality for quality goodput (serve-sim --quality): a precis-cli eval --json file of these
+  // weights and the acceptance policy; "" = none (f32 is the reference itself, others unknown).
+  QString quality_file;
+  double quality_max_kl = 0.05, quality_min_top1 = 0.9;
   QString weights = "f32";         // f32 (as stored), f16, bf16, q8_0, q4_0
   QString backend = "auto";        // cpu, cuda, auto
   int threads = 0;
@@ -50,8 +63,11 @@ struct ServeRequest {
 struct ServeResult {
   QString policy;
   QString workload;   // the workload's description
-  QString clock;      // "measured"
+  QString clock;      // "measured" or "model"
   precis::ServeMetrics metrics;
+  std::vector<precis::RequestRecord> requests;  // the run's per-request records (request timeline)
+  std::optional<precis::CostModel> cost_model;  // clock "model": the fitted model the times came from
+  QString quality;    // where the quality for quality goodput came from ("" = unknown)
   QVector<double> ttft, tpot;  // seconds per finished request (TPOT: those with >= 2 tokens)
   qint64 log_run = 0;          // 0 when not logged
   int index = 0, total = 1;    // policy i of n in this request
@@ -59,9 +75,18 @@ struct ServeResult {
 
 struct DistillRequest {
   QString student = "every-other";  // engine/train parseStudentSpec spelling
+  QString student_file;             // a model file as the student (distill --student FILE); "" = the spec
   double temperature = 2, alpha = 0.9;
   int steps = 60;
   double lr = 2e-3;
+  // Schedule: linear warm-up, then cosine decay to min_lr_ratio x lr; gradient-norm clip (0 = off).
+  int warmup = -1;                  // -1 = steps / 20 (at least 1)
+  double min_lr_ratio = 0.1;
+  double clip = 1.0;
+  // Quantization-aware (distill --quantize): "" = none; a lab format or f16/bf16/q8_0/q4_0, its
+  // granularity ("" = channel) and weight calibration ("" = max).
+  QString quantize, granularity, calibration;
+  bool quantize_embeddings = false;
   int batch = 8, ctx = 64;
   int eval_every = 20;
   // Data: tokens sampled from the teacher (sample_sequences x the teacher's context, seeded), a
@@ -82,6 +107,7 @@ struct DistillResult {
   double initial_kl = 0;          // held-out KL before training
   double heldout_kl = 0, heldout_agreement = 0, heldout_ppl = 0;  // after the last evaluation
   QString student_path;           // written GGUF ("" when not written)
+  QString quantized;              // quantization-aware: what was written ("" = the fp32 student)
   QString data;                   // what was trained on
   qint64 log_run = 0;
   double seconds = 0;

@@ -4,6 +4,8 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
+#include <QEvent>
+#include <QFileDialog>
 #include <QFormLayout>
 #include <QGridLayout>
 #include <QGroupBox>
@@ -16,11 +18,14 @@
 #include <QScrollArea>
 #include <QSettings>
 #include <QSpinBox>
+#include <QSplitter>
 #include <QTableWidget>
 #include <QVBoxLayout>
 #include <algorithm>
 
 #include "ui/chart_widget.h"
+#include "ui/request_timeline.h"
+#include "ui/serve_worker.h"
 
 namespace precis::ui {
 
@@ -48,7 +53,8 @@ QStringList serveMetricNames() {
           "TTFT mean ms", "TTFT p50 ms", "TTFT p99 ms", "TPOT mean ms", "TPOT p50 ms", "TPOT p99 ms",
           "ITL p99 ms", "E2E mean ms", "E2E p99 ms", "queue mean ms", "queue p99 ms", "occupancy mean",
           "tokens/step mean", "padded token ratio", "KV usage max", "preemptions", "deadline misses",
-          "goodput req/s", "quality goodput tok/s", "steps", "device s", "clock", "log run"};
+          "requests meeting deadlines", "goodput req/s", "quality goodput tok/s", "quality", "steps", "device s", "clock",
+          "cost model", "log run"};
 }
 
 QStringList serveMetricCells(const ServeResult& r) {
@@ -58,9 +64,11 @@ QStringList serveMetricCells(const ServeResult& r) {
           ms(m.ttft.mean), ms(m.ttft.p50), ms(m.ttft.p99), ms(m.tpot.mean), ms(m.tpot.p50), ms(m.tpot.p99),
           ms(m.itl.p99), ms(m.e2e.mean), ms(m.e2e.p99), ms(m.queue.mean), ms(m.queue.p99), num(m.occupancy_mean),
           num(m.tokens_per_step_mean, 1), num(m.padded_token_ratio), num(m.kv_usage_max),
-          QString::number(m.preemptions), QString::number(m.deadline_misses), num(m.goodput),
-          m.quality_goodput ? num(*m.quality_goodput, 1) : QString("n/a (quality unknown)"),
+          QString::number(m.preemptions), QString::number(m.deadline_misses), QString::number(m.good),
+          num(m.goodput), m.quality_goodput ? num(*m.quality_goodput, 1) : QString("n/a (quality unknown)"),
+          r.quality.isEmpty() ? QString("unknown (load an eval JSON)") : r.quality,
           QString::number(m.steps), num(m.device_seconds), QString::fromStdString(m.clock),
+          r.cost_model ? QString::fromStdString(r.cost_model->describe()) : QString("none (measured)"),
           r.log_run ? QString::number(r.log_run) : QString("not logged")};
 }
 
@@ -87,10 +95,81 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
   kv_blocks_ = new QSpinBox();
   kv_blocks_->setRange(0, 1 << 20);
   kv_blocks_->setSpecialValueText(tr("max batch × full context"));
+  block_size_ = new QSpinBox();
+  block_size_->setRange(1, 1 << 16);
+  block_size_->setValue(16);
+  block_size_->setSuffix(tr(" positions"));
+  max_queue_ = new QSpinBox();
+  max_queue_->setRange(1, 1 << 24);
+  max_queue_->setValue(1024);
+  max_queue_->setToolTip(tr("Waiting requests at most; an arrival beyond it is rejected"));
+  shed_ = new QCheckBox(tr("At the bound, drop the &oldest waiting"));
   arrival_ = new QComboBox();
   arrival_->addItem(tr("Poisson"), "poisson");
   arrival_->addItem(tr("Bursty (1 s on, 1 s off)"), "bursty");
   arrival_->addItem(tr("Closed loop (users)"), "closed");
+  arrival_->addItem(tr("Trace file"), "trace");
+  trace_ = new QLineEdit();
+  trace_->setPlaceholderText(tr("arrival_s prompt_len output_len [ttft_s tpot_s]"));
+  trace_->setToolTip(tr("A trace file as precis-cli serve-sim --trace reads it"));
+  trace_browse_ = new QPushButton(tr("Load…"));
+  connect(trace_browse_, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getOpenFileName(this, tr("Load a trace file"), trace_->text(),
+                                                   tr("Traces (*.txt *.csv *.trace);;All files (*)"));
+    if (!f.isEmpty()) trace_->setText(f);
+  });
+  auto* save_trace = new QPushButton(tr("Save…"));
+  save_trace->setToolTip(tr("Save trace: write the workload these settings generate as a trace file"));
+  connect(save_trace, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getSaveFileName(this, tr("Save the trace"), "trace.txt", tr("Traces (*.txt)"));
+    if (f.isEmpty()) return;
+    QString error;
+    status_->setText(saveTrace(f, &error) ? tr("Trace written to %1").arg(f) : tr("Failed: %1").arg(error));
+  });
+  auto* trace_row = new QHBoxLayout();
+  trace_row->addWidget(trace_browse_);
+  trace_row->addWidget(save_trace);
+  ttft_target_ = new QDoubleSpinBox();
+  ttft_target_->setRange(0, 1e9);
+  ttft_target_->setDecimals(1);
+  ttft_target_->setSuffix(" ms");
+  ttft_target_->setSpecialValueText(tr("none"));
+  ttft_target_->setToolTip(tr("TTFT deadline per request (goodput counts requests meeting both)"));
+  tpot_target_ = new QDoubleSpinBox();
+  tpot_target_->setRange(0, 1e9);
+  tpot_target_->setDecimals(2);
+  tpot_target_->setSuffix(" ms");
+  tpot_target_->setSpecialValueText(tr("none"));
+  tpot_target_->setToolTip(tr("TPOT deadline: mean time per output token after the first"));
+  quality_ = new QLineEdit();
+  quality_->setPlaceholderText(tr("precis-cli eval --json of these weights"));
+  quality_->setToolTip(tr("The measured quality of these weights, for quality goodput (serve-sim --quality)"));
+  auto* quality_browse = new QPushButton(tr("Load…"));
+  connect(quality_browse, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getOpenFileName(this, tr("Quality (precis-cli eval --json output)"),
+                                                   quality_->text(), tr("JSON (*.json);;All files (*)"));
+    if (!f.isEmpty()) quality_->setText(f);
+  });
+  auto* quality_row = new QHBoxLayout();
+  quality_row->addWidget(quality_browse);
+  quality_row->addStretch(1);
+  quality_max_kl_ = new QDoubleSpinBox();
+  quality_max_kl_->setDecimals(4);
+  quality_max_kl_->setRange(0, 1e3);
+  quality_max_kl_->setSingleStep(0.01);
+  quality_max_kl_->setValue(0.05);
+  quality_max_kl_->setToolTip(tr("Acceptance: KL mean at most this"));
+  quality_min_top1_ = new QDoubleSpinBox();
+  quality_min_top1_->setDecimals(3);
+  quality_min_top1_->setRange(0, 1);
+  quality_min_top1_->setSingleStep(0.01);
+  quality_min_top1_->setValue(0.9);
+  quality_min_top1_->setToolTip(tr("Acceptance: top-1 agreement at least this"));
+  clock_ = new QComboBox();
+  clock_->addItem(tr("measured (every step runs the model)"), "measured");
+  clock_->addItem(tr("cost model (fitted to measured steps)"), "model");
+  clock_->setToolTip(tr("serve-sim --clock: the cost model measures a grid of steps, fits c0 + c_tok·tokens + "
+                        "c_att·attended + c_out·sampled, and replays the schedule on it (times are modelled)"));
   rate_ = new QDoubleSpinBox();
   rate_->setRange(0.01, 1e6);
   rate_->setValue(8);
@@ -112,9 +191,13 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
   log_box_ = new QCheckBox(tr("Record runs in the experiment &log"));
   log_box_->setChecked(true);
   auto enable = [this] {
-    const bool closed = arrival_->currentData().toString() == "closed";
-    rate_->setEnabled(!closed);
+    const QString a = arrival_->currentData().toString();
+    const bool closed = a == "closed", trace = a == "trace";
+    rate_->setEnabled(!closed && !trace);
     concurrency_->setEnabled(closed);
+    for (QWidget* w : std::initializer_list<QWidget*>{requests_, prompt_len_, output_len_}) w->setEnabled(!trace);
+    trace_->setEnabled(trace);
+    trace_browse_->setEnabled(trace);
     window_->setEnabled(dynamic_->isChecked());
     budget_->setEnabled(continuous_->isChecked());
     chunked_->setEnabled(continuous_->isChecked());
@@ -131,16 +214,28 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
   pf->addRow(tr("Token b&udget:"), budget_);
   pf->addRow(chunked_);
   pf->addRow(tr("&KV blocks:"), kv_blocks_);
+  pf->addRow(tr("B&lock size:"), block_size_);
+  pf->addRow(tr("Queue bou&nd:"), max_queue_);
+  pf->addRow(shed_);
   auto* work_box = new QGroupBox(tr("Workload"));
   auto* wf = new QFormLayout(work_box);
   wf->addRow(tr("&Arrivals:"), arrival_);
   wf->addRow(tr("&Rate:"), rate_);
   wf->addRow(tr("&Users:"), concurrency_);
+  wf->addRow(tr("Tr&ace file:"), trace_);
+  wf->addRow(QString(), trace_row);
   wf->addRow(tr("Re&quests:"), requests_);
   wf->addRow(tr("&Prompt length:"), prompt_len_);
   wf->addRow(tr("&Output length:"), output_len_);
+  wf->addRow(tr("TTFT &deadline:"), ttft_target_);
+  wf->addRow(tr("TPOT dead&line:"), tpot_target_);
   wf->addRow(tr("S&eed:"), seed_);
   wf->addRow(tr("&Weights:"), weights_);
+  wf->addRow(tr("Cloc&k:"), clock_);
+  wf->addRow(tr("&Quality file:"), quality_);
+  wf->addRow(QString(), quality_row);
+  wf->addRow(tr("Accept KL ≤"), quality_max_kl_);
+  wf->addRow(tr("Accept top-1 ≥"), quality_min_top1_);
 
   run_ = new QPushButton(tr("&Run"));
   stop_ = new QPushButton(tr("S&top"));
@@ -155,7 +250,8 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
   buttons->addWidget(stop_);
   progress_ = new QProgressBar();
   progress_->setRange(0, 1000);
-  status_ = new QLabel(tr("Every step runs the real model; step times are measured (serve-sim --clock measured)."));
+  status_ = new QLabel(tr("Measured clock: every step runs the real model and its time is measured; the cost model "
+                          "replays the schedule on times fitted to measured steps."));
   status_->setWordWrap(true);
 
   auto* controls = new QWidget();
@@ -203,9 +299,16 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
   grid->addWidget(tpot_, 1, 1);
   grid->addWidget(frontier_, 1, 2);
   grid->addWidget(table_, 1, 3);
+  auto* charts = new QWidget();
+  charts->setLayout(grid);
+  auto* split = new QSplitter(Qt::Vertical);
+  split->addWidget(charts);
+  split->addWidget(buildTimeline());
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
   auto* layout = new QHBoxLayout(this);
   layout->addWidget(scroll);
-  layout->addLayout(grid, 1);
+  layout->addWidget(split, 1);
 }
 
 QCheckBox* ServePanel::policyBox(const QString& policy) const {
@@ -222,7 +325,17 @@ ServeRequest ServePanel::currentRequest() const {
   r.token_budget = budget_->value();
   r.chunked_prefill = chunked_->isChecked();
   r.kv_blocks = kv_blocks_->value();
+  r.block_size = block_size_->value();
+  r.max_queue = max_queue_->value();
+  r.shed = shed_->isChecked();
   r.arrival = arrival_->currentData().toString();
+  r.trace_file = trace_->text().trimmed();
+  r.ttft_target_ms = ttft_target_->value();
+  r.tpot_target_ms = tpot_target_->value();
+  r.clock = clock_->currentData().toString();
+  r.quality_file = quality_->text().trimmed();
+  r.quality_max_kl = quality_max_kl_->value();
+  r.quality_min_top1 = quality_min_top1_->value();
   r.rate = rate_->value();
   r.concurrency = concurrency_->value();
   r.requests = requests_->value();
@@ -248,6 +361,8 @@ void ServePanel::start() {
     for (const QString& p : r.policies) c->addSeries(ChartWidget::Kind::Line, p);
   }
   table_->setColumnCount(0);
+  timeline_policy_->clear();
+  timeline_->clear();
   progress_->setValue(0);
   status_->setText(tr("Running %1 on %2 requests…").arg(r.policies.join(", ")).arg(r.requests));
   setBusy(true);
@@ -285,6 +400,8 @@ void ServePanel::onPolicyFinished(const ServeResult& r) {
   }
   const int s = static_cast<int>(kPolicies.indexOf(r.policy));
   if (s >= 0) frontier_->appendPoints(s, {QPointF(1000 * r.metrics.ttft.p99, r.metrics.output_tokens_per_s)});
+  timeline_policy_->addItem(r.policy, static_cast<int>(results_.size()) - 1);
+  timeline_policy_->setCurrentIndex(timeline_policy_->count() - 1);  // shows it (currentIndexChanged)
   const int col = table_->columnCount();
   table_->insertColumn(col);
   table_->setHorizontalHeaderItem(col, new QTableWidgetItem(r.policy));
@@ -317,8 +434,81 @@ void ServePanel::onFailed(const QString& message) {
 
 QString ServePanel::statusText() const { return status_->text(); }
 
+QWidget* ServePanel::buildTimeline() {
+  timeline_ = new RequestTimelineWidget();
+  timeline_->setTitle(tr("Request timeline: wait, prefill and decode per request"));
+  timeline_->setEmptyText(tr("Run to see each request's wait, prefill and decode"));
+  timeline_policy_ = new QComboBox();
+  timeline_policy_->setAccessibleName(tr("Timeline policy"));
+  connect(timeline_policy_, &QComboBox::currentIndexChanged, this, &ServePanel::showTimeline);
+  timeline_area_ = new QScrollArea();
+  timeline_area_->setWidget(timeline_);
+  timeline_area_->setWidgetResizable(false);  // the timeline sizes itself to its zoom
+  timeline_area_->viewport()->installEventFilter(this);
+  connect(timeline_, &RequestTimelineWidget::userZoomed, this, [this] { timeline_fit_ = false; });
+  auto* fit = new QPushButton(tr("&Fit"));
+  auto* in = new QPushButton(tr("Zoom &in"));
+  auto* out = new QPushButton(tr("Zoom o&ut"));
+  connect(fit, &QPushButton::clicked, this, [this] {
+    timeline_fit_ = true;
+    fitTimeline();
+  });
+  connect(in, &QPushButton::clicked, this, [this] {
+    timeline_fit_ = false;
+    timeline_->zoomTime(1.5);
+  });
+  connect(out, &QPushButton::clicked, this, [this] {
+    timeline_fit_ = false;
+    timeline_->zoomTime(1 / 1.5);
+  });
+  auto* bar = new QHBoxLayout();
+  bar->addWidget(new QLabel(tr("Timeline of:")));
+  bar->addWidget(timeline_policy_);
+  bar->addStretch(1);
+  bar->addWidget(fit);
+  bar->addWidget(in);
+  bar->addWidget(out);
+  auto* box = new QWidget();
+  auto* v = new QVBoxLayout(box);
+  v->setContentsMargins(0, 0, 0, 0);
+  v->addLayout(bar);
+  v->addWidget(timeline_area_, 1);
+  return box;
+}
+
+void ServePanel::showTimeline(int index) {
+  const int i = index < 0 ? -1 : timeline_policy_->itemData(index).toInt();
+  if (i < 0 || i >= results_.size()) {
+    timeline_->clear();
+    return;
+  }
+  const ServeResult& r = results_[i];
+  timeline_->setSpans(requestSpans(r.requests));
+  timeline_->setTitle(tr("Request timeline, %1 (%2 clock): wait, prefill and decode per request").arg(r.policy, r.clock));
+  timeline_fit_ = true;
+  fitTimeline();  // and again whenever the view is resized (a hidden tab gets its size when shown)
+}
+
+void ServePanel::fitTimeline() {
+  if (timeline_fit_) timeline_->fitWidth(timeline_area_->viewport()->width());
+}
+
+bool ServePanel::eventFilter(QObject* watched, QEvent* event) {
+  if (watched == timeline_area_->viewport() && event->type() == QEvent::Resize) fitTimeline();
+  return QWidget::eventFilter(watched, event);
+}
+
+bool ServePanel::saveTrace(const QString& path, QString* error) const {
+  // Trace files hold arrivals and lengths, not prompt ids, so the model's vocabulary does not matter.
+  Result<Workload> w = buildServeWorkload(currentRequest(), 512, 1);
+  Status s = w ? precis::saveTrace(*w, path.toStdString()) : Status(w.error());
+  if (!s && error) *error = QString::fromStdString(s.error().message);
+  return s.ok();
+}
+
 void ServePanel::setDark(bool dark) {
   for (ChartWidget* c : {occupancy_, kv_, queue_, throughput_, ttft_, tpot_, frontier_}) c->setDark(dark);
+  timeline_->setDark(dark);
 }
 
 void ServePanel::saveSettings(QSettings& s) const {
@@ -329,7 +519,17 @@ void ServePanel::saveSettings(QSettings& s) const {
   s.setValue("budget", budget_->value());
   s.setValue("chunked", chunked_->isChecked());
   s.setValue("kv_blocks", kv_blocks_->value());
+  s.setValue("block_size", block_size_->value());
+  s.setValue("max_queue", max_queue_->value());
+  s.setValue("shed", shed_->isChecked());
   s.setValue("arrival", arrival_->currentIndex());
+  s.setValue("trace", trace_->text());
+  s.setValue("ttft_target_ms", ttft_target_->value());
+  s.setValue("tpot_target_ms", tpot_target_->value());
+  s.setValue("clock", clock_->currentIndex());
+  s.setValue("quality", quality_->text());
+  s.setValue("quality_max_kl", quality_max_kl_->value());
+  s.setValue("quality_min_top1", quality_min_top1_->value());
   s.setValue("rate", rate_->value());
   s.setValue("concurrency", concurrency_->value());
   s.setValue("requests", requests_->value());
@@ -351,7 +551,17 @@ void ServePanel::restoreSettings(const QSettings& s) {
   budget_->setValue(s.value(g + "budget", 256).toInt());
   chunked_->setChecked(s.value(g + "chunked", false).toBool());
   kv_blocks_->setValue(s.value(g + "kv_blocks", 0).toInt());
+  block_size_->setValue(s.value(g + "block_size", 16).toInt());
+  max_queue_->setValue(s.value(g + "max_queue", 1024).toInt());
+  shed_->setChecked(s.value(g + "shed", false).toBool());
   arrival_->setCurrentIndex(s.value(g + "arrival", 0).toInt());
+  trace_->setText(s.value(g + "trace").toString());
+  ttft_target_->setValue(s.value(g + "ttft_target_ms", 0).toDouble());
+  tpot_target_->setValue(s.value(g + "tpot_target_ms", 0).toDouble());
+  clock_->setCurrentIndex(s.value(g + "clock", 0).toInt());
+  quality_->setText(s.value(g + "quality").toString());
+  quality_max_kl_->setValue(s.value(g + "quality_max_kl", 0.05).toDouble());
+  quality_min_top1_->setValue(s.value(g + "quality_min_top1", 0.9).toDouble());
   rate_->setValue(s.value(g + "rate", 8).toDouble());
   concurrency_->setValue(s.value(g + "concurrency", 4).toInt());
   requests_->setValue(s.value(g + "requests", 32).toInt());

@@ -1,10 +1,14 @@
 // Serve panel, the batching lab: choose the policies (static, dynamic with its batch window,
-// continuous with its token budget and KV blocks), the workload (Poisson, bursty or closed-loop
-// arrivals, request count, prompt and output lengths, seed) and the weights; Run / Stop with a
-// progress bar. Live charts (coalesced through LiveFeed): batch occupancy, KV usage and queue depth
+// continuous with its token budget; KV blocks and block size, queue bound), the workload (Poisson,
+// bursty or closed-loop arrivals, or a trace file; request count, prompt and output lengths, TTFT
+// and TPOT deadlines, seed), the weights and the clock (measured, or serve-sim's fitted cost
+// model), and the measured quality of the weights for quality goodput (an eval JSON and the
+// acceptance policy, as serve-sim --quality); Run / Stop with a progress bar; Save trace… writes the generated workload as a trace. Live charts (coalesced through LiveFeed): batch occupancy, KV usage and queue depth
 // per step, running output-token throughput; when each policy finishes: TTFT and TPOT percentile
 // curves (p50/p99 marked in the table), throughput vs p99 TTFT (one point per run), and a table of
-// the batching metrics with one column per policy. Runs go to the experiment log like serve-sim's.
+// the batching metrics with one column per policy (goodput against the deadlines), and the request
+// timeline (wait / prefill / decode per request, deadlines, misses) of a chosen policy's run. Runs
+// go to the experiment log like serve-sim's.
 // Tested by tests/ui/test_serve_panel.cpp.
 #pragma once
 #include <QWidget>
@@ -18,6 +22,7 @@ class QDoubleSpinBox;
 class QLabel;
 class QLineEdit;
 class QProgressBar;
+class QScrollArea;
 class QPushButton;
 class QSettings;
 class QSpinBox;
@@ -26,6 +31,7 @@ class QTableWidget;
 namespace precis::ui {
 
 class ChartWidget;
+class RequestTimelineWidget;
 
 class ServePanel : public QWidget {
   Q_OBJECT
@@ -53,6 +59,22 @@ class ServePanel : public QWidget {
   QDoubleSpinBox* rateBox() const { return rate_; }
   QLineEdit* outputLenEdit() const { return output_len_; }
   QLineEdit* promptLenEdit() const { return prompt_len_; }
+  QDoubleSpinBox* ttftTargetBox() const { return ttft_target_; }
+  QDoubleSpinBox* tpotTargetBox() const { return tpot_target_; }
+  QSpinBox* blockSizeBox() const { return block_size_; }
+  QSpinBox* maxQueueBox() const { return max_queue_; }
+  QCheckBox* shedBox() const { return shed_; }
+  QComboBox* clockBox() const { return clock_; }
+  QComboBox* weightsBox() const { return weights_; }
+  QLineEdit* qualityEdit() const { return quality_; }
+  QDoubleSpinBox* qualityMaxKlBox() const { return quality_max_kl_; }
+  QDoubleSpinBox* qualityMinTop1Box() const { return quality_min_top1_; }
+  QLineEdit* traceEdit() const { return trace_; }
+  QComboBox* timelinePolicyBox() const { return timeline_policy_; }
+  RequestTimelineWidget* timeline() const { return timeline_; }
+  // Writes the workload the current settings generate as a trace file (engine saveTrace); false
+  // with a message naming the problem (a closed loop has no arrival times; an unwritable file).
+  bool saveTrace(const QString& path, QString* error) const;
   QPushButton* runButton() const { return run_; }
   QPushButton* stopButton() const { return stop_; }
   ChartWidget* occupancyChart() const { return occupancy_; }
@@ -74,6 +96,10 @@ class ServePanel : public QWidget {
  private:
   void start();
   void setBusy(bool busy);
+  QWidget* buildTimeline();
+  void showTimeline(int index);
+  void fitTimeline();
+  bool eventFilter(QObject* watched, QEvent* event) override;  // refits the timeline on resize
 
   QCheckBox* static_ = nullptr;
   QCheckBox* dynamic_ = nullptr;
@@ -83,7 +109,22 @@ class ServePanel : public QWidget {
   QSpinBox* budget_ = nullptr;
   QCheckBox* chunked_ = nullptr;
   QSpinBox* kv_blocks_ = nullptr;
+  QSpinBox* block_size_ = nullptr;
+  QSpinBox* max_queue_ = nullptr;
+  QCheckBox* shed_ = nullptr;
   QComboBox* arrival_ = nullptr;
+  QLineEdit* trace_ = nullptr;
+  QPushButton* trace_browse_ = nullptr;
+  QDoubleSpinBox* ttft_target_ = nullptr;
+  QDoubleSpinBox* tpot_target_ = nullptr;
+  QComboBox* clock_ = nullptr;
+  QLineEdit* quality_ = nullptr;
+  QDoubleSpinBox* quality_max_kl_ = nullptr;
+  QDoubleSpinBox* quality_min_top1_ = nullptr;
+  QComboBox* timeline_policy_ = nullptr;
+  RequestTimelineWidget* timeline_ = nullptr;
+  QScrollArea* timeline_area_ = nullptr;
+  bool timeline_fit_ = true;  // fit the run into the view until the user zooms
   QDoubleSpinBox* rate_ = nullptr;
   QSpinBox* concurrency_ = nullptr;
   QSpinBox* requests_ = nullptr;

@@ -21,35 +21,6 @@ int32_t bosOf(const Model& m) {
   return m.tokenizer.kind != TokenizerKind::None && m.tokenizer.bos_id >= 0 ? m.tokenizer.bos_id : 1;
 }
 
-Result<WorkloadSpec> workloadSpec(const ServeRequest& r, const Model& m) {
-  WorkloadSpec ws;
-  ws.requests = r.requests;
-  ws.rate = r.rate;
-  ws.seed = r.seed;
-  ws.ttft_target = r.ttft_target_ms / 1000.0;
-  ws.tpot_target = r.tpot_target_ms / 1000.0;
-  ws.vocab_size = m.config.vocab_size;
-  ws.bos = bosOf(m);
-  if (r.requests < 1) return makeError("requests: give at least 1");
-  if (r.arrival == "closed") {
-    ws.arrival = ArrivalKind::ClosedLoop;
-    ws.concurrency = r.concurrency;
-  } else if (r.arrival == "bursty") {
-    ws.arrival = ArrivalKind::Bursty;
-    ws.burst_on = r.burst_on;
-    ws.burst_off = r.burst_off;
-  } else if (r.arrival != "poisson") {
-    return makeError("arrival '" + r.arrival.toStdString() + "': not poisson, bursty or closed");
-  }
-  Result<LengthDist> p = LengthDist::parse(r.prompt_len.toStdString(), "prompt length");
-  if (!p) return p.error();
-  Result<LengthDist> o = LengthDist::parse(r.output_len.toStdString(), "output length");
-  if (!o) return o.error();
-  ws.prompt_len = *p;
-  ws.output_len = *o;
-  return ws;
-}
-
 // The params precis-cli serve-sim records, spelled as its options (without "--").
 std::map<std::string, std::string> cliParams(const ServeRequest& r, const std::string& model, const char* policy,
                                              const std::string& workload) {
@@ -60,22 +31,68 @@ std::map<std::string, std::string> cliParams(const ServeRequest& r, const std::s
   p["token-budget"] = std::to_string(r.token_budget);
   if (r.chunked_prefill) p["chunked-prefill"] = "";
   if (r.kv_blocks > 0) p["kv-blocks"] = std::to_string(r.kv_blocks);
-  if (r.arrival == "closed") p["concurrency"] = std::to_string(r.concurrency);
-  else p["rate"] = num(r.rate);
-  if (r.arrival == "bursty") p["bursty"] = num(r.burst_on) + "," + num(r.burst_off);
-  p["requests"] = std::to_string(r.requests);
-  p["prompt-len"] = r.prompt_len.toStdString();
-  p["output-len"] = r.output_len.toStdString();
+  if (r.block_size != 16) p["block-size"] = std::to_string(r.block_size);
+  if (r.max_queue != 1024) p["max-queue"] = std::to_string(r.max_queue);
+  if (r.shed) p["shed"] = "";
+  if (r.clock != "measured") p["clock"] = r.clock.toStdString();
+  if (r.arrival == "trace") {
+    p["trace"] = r.trace_file.toStdString();
+  } else {
+    if (r.arrival == "closed") p["concurrency"] = std::to_string(r.concurrency);
+    else p["rate"] = num(r.rate);
+    if (r.arrival == "bursty") p["bursty"] = num(r.burst_on) + "," + num(r.burst_off);
+    p["requests"] = std::to_string(r.requests);
+    p["prompt-len"] = r.prompt_len.toStdString();
+    p["output-len"] = r.output_len.toStdString();
+  }
   if (r.ttft_target_ms > 0) p["ttft-target"] = num(r.ttft_target_ms);
   if (r.tpot_target_ms > 0) p["tpot-target"] = num(r.tpot_target_ms);
   p["seed"] = std::to_string(r.seed);
   p["weights"] = r.weights.toStdString();
   p["backend"] = r.backend.toStdString();
   if (r.threads > 0) p["threads"] = std::to_string(r.threads);
+  if (!r.quality_file.isEmpty()) {
+    p["quality"] = r.quality_file.toStdString();
+    p["quality-max-kl"] = num(r.quality_max_kl);
+    p["quality-min-top1"] = num(r.quality_min_top1);
+  }
   return p;
 }
 
 }  // namespace
+
+Result<Workload> buildServeWorkload(const ServeRequest& r, int vocab_size, int32_t bos) {
+  WorkloadSpec ws;
+  ws.requests = r.requests;
+  ws.rate = r.rate;
+  ws.seed = r.seed;
+  ws.ttft_target = r.ttft_target_ms / 1000.0;
+  ws.tpot_target = r.tpot_target_ms / 1000.0;
+  ws.vocab_size = vocab_size;
+  ws.bos = bos;
+  if (r.arrival == "trace") {
+    if (r.trace_file.isEmpty()) return makeError("trace file: choose one (Load… beside the trace file)");
+    return loadTrace(r.trace_file.toStdString(), ws);
+  }
+  if (r.requests < 1) return makeError("requests: give at least 1");
+  if (r.arrival == "closed") {
+    ws.arrival = ArrivalKind::ClosedLoop;
+    ws.concurrency = r.concurrency;
+  } else if (r.arrival == "bursty") {
+    ws.arrival = ArrivalKind::Bursty;
+    ws.burst_on = r.burst_on;
+    ws.burst_off = r.burst_off;
+  } else if (r.arrival != "poisson") {
+    return makeError("arrival '" + r.arrival.toStdString() + "': not poisson, bursty, closed or trace");
+  }
+  Result<LengthDist> p = LengthDist::parse(r.prompt_len.toStdString(), "prompt length");
+  if (!p) return p.error();
+  Result<LengthDist> o = LengthDist::parse(r.output_len.toStdString(), "output length");
+  if (!o) return o.error();
+  ws.prompt_len = *p;
+  ws.output_len = *o;
+  return makeWorkload(ws);
+}
 
 ServeWorker::ServeWorker(std::shared_ptr<LiveBuffer> live, QObject* parent) : QObject(parent), live_(std::move(live)) {}
 
@@ -87,16 +104,16 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
     emit finished(false, 0, total);
   };
   if (!stored) return fail("no model is loaded: open one first (File > Open)");
-  std::vector<Policy> policies;
+  std::vector<BatchPolicy> policies;
   for (const QString& name : req.policies) {
-    Result<Policy> p = parsePolicy(name.toStdString());
+    Result<BatchPolicy> p = parseBatchPolicy(name.toStdString());
     if (!p) return fail("policy: " + p.error().message);
     policies.push_back(*p);
   }
   if (policies.empty()) return fail("choose at least one policy");
-  Result<WorkloadSpec> ws = workloadSpec(req, *stored);
-  if (!ws) return fail(ws.error().message);
-  Result<Workload> workload = makeWorkload(*ws);
+  if (req.clock != "measured" && req.clock != "model")
+    return fail("clock '" + req.clock.toStdString() + "': not measured or model");
+  Result<Workload> workload = buildServeWorkload(req, stored->config.vocab_size, bosOf(*stored));
   if (!workload) return fail(workload.error().message);
 
   // Weights, as serve-sim --weights converts them.
@@ -115,6 +132,12 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
   } else {
     quality = {true, 1.0, 0.0, 1.0, "the stored weights themselves (the reference: KL 0, top-1 1)"};
   }
+  if (!req.quality_file.isEmpty()) {  // as serve-sim --quality: the measured quality of these weights
+    Result<QualityInput> qi =
+        qualityFromEvalJson(req.quality_file.toStdString(), req.quality_max_kl, req.quality_min_top1);
+    if (!qi) return fail(qi.error().message);
+    quality = *qi;
+  }
   int longest = 0;
   for (const Request& r : workload->requests) longest = std::max(longest, int(r.prompt.size()) + r.output_len);
   if (longest > model->config.context_length)
@@ -123,8 +146,7 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
   const int ctx = longest;
 
   std::vector<SchedulerConfig> configs;
-  int n_slots = 1;
-  for (Policy p : policies) {
+  for (BatchPolicy p : policies) {
     SchedulerConfig c;
     c.policy = p;
     c.max_batch = req.max_batch;
@@ -132,21 +154,32 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
     c.token_budget = req.token_budget;
     c.chunked_prefill = req.chunked_prefill;
     c.kv_blocks = req.kv_blocks;
+    c.block_size = req.block_size;
+    c.max_queue = req.max_queue;
+    c.shed = req.shed;
     c.max_ctx = ctx;
     if (Status s = Scheduler::validate(c); !s) return fail(s.error().message);
-    n_slots = std::max(n_slots, Scheduler::runtimeSlotsFor(c));
     configs.push_back(c);
   }
   BackendOptions bo;
   bo.threads = req.threads;
   Result<std::unique_ptr<Backend>> backend = createBackend(req.backend.toStdString(), bo);
   if (!backend) return fail(backend.error().message);
-  RuntimeOptions ro;
-  ro.max_slots = n_slots;
-  ro.max_ctx = ctx;
-  ro.max_batch_tokens = std::max(512, req.token_budget);
-  Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(*model, **backend, ro);
-  if (!rt) return fail("runtime: " + rt.error().message);
+  // Each policy's measured run gets a runtime whose paged KV cache is exactly its block budget
+  // (runtimeOptionsFor), as serve-sim's; the cost-model clock measures a grid of steps first.
+  const int batch_tokens = std::max(512, req.token_budget);
+  std::optional<CostModel> cost;
+  if (req.clock == "model") {
+    emit progressChanged(0, "Measuring steps for the cost model (serve-sim --clock model)");
+    Result<CostModel> cm = calibrateForPolicies(*model, **backend, configs, batch_tokens, StepTimer::Wall,
+                                                [this] { return cancel_.load(); });
+    if (!cm && cancel_.load()) {  // Stop during the calibration: nothing ran, nothing is logged
+      emit finished(true, 0, total);
+      return;
+    }
+    if (!cm) return fail("cost model: " + cm.error().message);
+    cost = *cm;
+  }
 
   std::unique_ptr<RunStore> store;
   if (req.log.enabled) {
@@ -167,7 +200,7 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
     std::unique_ptr<RunRecorder> rec;
     std::string log_error;
     SimOptions so;
-    so.charge_host_time = true;  // what a real server pays (serve-sim --clock measured)
+    so.charge_host_time = !cost;  // measured: what a real server pays (as serve-sim --clock measured)
     so.cancelled = [this] { return cancel_.load(); };
     const double total_blocks = Scheduler::kvBlocksFor(cfg);
     int64_t step = 0;
@@ -175,11 +208,12 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
     int done_requests = 0;
     if (store) {
       rec = std::make_unique<RunRecorder>(*store);
-      const auto params = cliParams(req, model_label, policyName(cfg.policy), workload->description);
+      const auto params = cliParams(req, model_label, batchPolicyName(cfg.policy), workload->description);
       EnvelopeInputs in;
       in.device = &(*backend)->device();
       in.model_path = stored->path;
       in.seed = req.seed;
+      if (req.arrival == "trace") in.data_path = req.trace_file.toStdString();
       for (const auto& [k, v] : params)
         if (k != "model") in.knobs[k] = v;
       Result<nlohmann::ordered_json> env = collectEnvelope(in);
@@ -210,7 +244,7 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
     so.on_request = [&](const RequestRecord& r) {
       ++done_requests;
       emit progressChanged((completed * double(workload->requests.size()) + done_requests) / all_requests,
-                           QString("%1: %2 of %3 requests").arg(policyName(cfg.policy)).arg(done_requests)
+                           QString("%1: %2 of %3 requests").arg(batchPolicyName(cfg.policy)).arg(done_requests)
                                .arg(workload->requests.size()));
       if (r.rejected || r.token_times.empty()) return;
       tokens_out += static_cast<long long>(r.token_times.size());
@@ -222,8 +256,18 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
         if (!st && log_error.empty()) log_error = st.error().message;
       }
     };
-    RuntimeExecutor exec(**rt, StepTimer::Wall);
-    Result<SimResult> sim = simulate(*workload, cfg, exec, so);
+    std::unique_ptr<LlamaRuntime> rt;
+    std::unique_ptr<StepExecutor> exec;
+    if (cost) {
+      exec = std::make_unique<ModelExecutor>(*cost);
+    } else {
+      Result<std::unique_ptr<LlamaRuntime>> made =
+          LlamaRuntime::create(*model, **backend, runtimeOptionsFor(cfg, batch_tokens));
+      if (!made) return fail("runtime: " + made.error().message);
+      rt = std::move(*made);
+      exec = std::make_unique<RuntimeExecutor>(*rt, StepTimer::Wall);
+    }
+    Result<SimResult> sim = simulate(*workload, cfg, *exec, so);
     if (!sim) {
       if (cancel_.load()) {
         if (rec) {
@@ -232,13 +276,16 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
         emit finished(true, completed, total);
         return;
       }
-      return fail(std::string(policyName(cfg.policy)) + ": " + sim.error().message);
+      return fail(std::string(batchPolicyName(cfg.policy)) + ": " + sim.error().message);
     }
     ServeResult out;
-    out.policy = policyName(cfg.policy);
+    out.policy = batchPolicyName(cfg.policy);
     out.workload = q(workload->description);
     out.clock = q(sim->timeline.clock);
     out.metrics = computeMetrics(sim->timeline, quality);
+    if (quality.known) out.quality = q(quality.source);
+    out.requests = sim->timeline.requests;
+    out.cost_model = cost;
     out.index = int(pi);
     out.total = total;
     for (const RequestRecord& r : sim->timeline.requests) {

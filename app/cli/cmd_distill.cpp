@@ -113,14 +113,8 @@ int runDistill(const ParsedArgs& args) {
     const std::string sp = args.get("--student");
     Result<Model> sm = loadModel(sp);
     if (!sm) return runtimeError(spec, sm.error().message);
-    if (Status s = checkSameTokenizer(teacher->tokenizer, sm->tokenizer, teacher_path, sp); !s)
-      return runtimeError(spec, s.error().message);
-    if (sm->config.vocab_size != tc.vocab_size)
-      return runtimeError(spec, "teacher " + teacher_path + " has a vocabulary of " + std::to_string(tc.vocab_size) +
-                                    " and student " + sp + " of " + std::to_string(sm->config.vocab_size) +
-                                    ": they must share the tokenizer");
-    Result<TrainParams> p = TrainParams::fromModel(*sm);
-    if (!p) return runtimeError(spec, sp + ": " + p.error().message);
+    Result<TrainParams> p = studentFromFile(*teacher, *sm, teacher_path, sp);
+    if (!p) return runtimeError(spec, p.error().message);
     init = std::move(*p);
     student_desc = "file " + sp;
   } else if (args.has("--student-from-teacher")) {

@@ -92,7 +92,7 @@ void printTable(const std::vector<PolicyRun>& runs, std::ostream& os) {
     rows.emplace_back(name, cells);
   };
   const auto ms = [](double s) { return fmt(1000 * s, "%.1f"); };
-  add("policy", [](const PolicyRun& r) { return std::string(policyName(r.config.policy)); });
+  add("policy", [](const PolicyRun& r) { return std::string(batchPolicyName(r.config.policy)); });
   add("requests/s", [](const PolicyRun& r) { return fmt(r.metrics.requests_per_s); });
   add("output tokens/s", [](const PolicyRun& r) { return fmt(r.metrics.output_tokens_per_s, "%.1f"); });
   add("TTFT mean/p50/p99 ms", [&](const PolicyRun& r) {
@@ -134,11 +134,11 @@ int runServeSim(const ParsedArgs& args) {
   const CommandSpec& spec = serveSimSpec();
   std::string err;
   // Policies.
-  std::vector<Policy> policies;
+  std::vector<BatchPolicy> policies;
   {
     std::stringstream ss(args.get("--policy", "continuous"));
     for (std::string p; std::getline(ss, p, ',');) {
-      Result<Policy> pol = parsePolicy(p);
+      Result<BatchPolicy> pol = parseBatchPolicy(p);
       if (!pol) return usageError(spec, "--policy: " + pol.error().message);
       policies.push_back(*pol);
     }
@@ -287,7 +287,7 @@ int runServeSim(const ParsedArgs& args) {
   const Model& serve_model = lab ? lab->quantized.model : model;
 
   std::vector<PolicyRun> runs;
-  for (Policy p : policies) {
+  for (BatchPolicy p : policies) {
     PolicyRun r;
     r.config.policy = p;
     r.config.max_batch = int(*max_batch);
@@ -306,14 +306,9 @@ int runServeSim(const ParsedArgs& args) {
   std::optional<CostModel> cost;
   if (clock == "model") {
     // One cost model for every policy, measured on a runtime with room for all their steps.
-    int slots = 1;
-    for (const PolicyRun& r : runs) slots = std::max(slots, Scheduler::runtimeSlotsFor(r.config));
-    RuntimeOptions ro = runtimeOptionsFor(runs.front().config, batch_tokens);
-    ro.max_slots = slots;
-    ro.kv_blocks = 0;  // full contexts for every slot
-    Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(serve_model, *serve_backend, ro);
-    if (!rt) return runtimeError(spec, rt.error().message);
-    Result<CostModel> cm = calibrate(**rt, int(*budget), 3, nullptr, timer);
+    std::vector<SchedulerConfig> configs;
+    for (const PolicyRun& r : runs) configs.push_back(r.config);
+    Result<CostModel> cm = calibrateForPolicies(serve_model, *serve_backend, configs, batch_tokens, timer);
     if (!cm) return runtimeError(spec, cm.error().message);
     cost = *cm;
   }
@@ -332,7 +327,7 @@ int runServeSim(const ParsedArgs& args) {
     so.charge_host_time = clock == "measured";
     if (store) {
       rec = std::make_unique<RunRecorder>(*store);
-      std::map<std::string, std::string> params{{"model", path}, {"policy", policyName(run.config.policy)},
+      std::map<std::string, std::string> params{{"model", path}, {"policy", batchPolicyName(run.config.policy)},
                                                 {"workload", workload->description}};
       for (const auto& [k, v] : args.values)
         if (k != "--json" && k != "--db" && k != "--policy") params[k.substr(2)] = v;
@@ -403,7 +398,7 @@ int runServeSim(const ParsedArgs& args) {
     std::vector<nlohmann::json> objs;
     for (const PolicyRun& r : runs) {
       nlohmann::json j = metricsJson(r.metrics);
-      j["policy"] = policyName(r.config.policy);
+      j["policy"] = batchPolicyName(r.config.policy);
       j["settings"] = {{"max_batch", r.config.max_batch},
                        {"batch_window_ms", r.config.batch_window * 1000},
                        {"token_budget", r.config.token_budget},
@@ -451,7 +446,7 @@ int runServeSim(const ParsedArgs& args) {
   std::cout << "quality: " << (quality.known ? quality.source : "unknown (give --quality FILE)") << "\n\n";
   printTable(runs, std::cout);
   for (const PolicyRun& r : runs)
-    if (r.log_run) std::cout << "logged " << policyName(r.config.policy) << " as run " << r.log_run << "\n";
+    if (r.log_run) std::cout << "logged " << batchPolicyName(r.config.policy) << " as run " << r.log_run << "\n";
   return kExitOk;
 }
 

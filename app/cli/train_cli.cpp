@@ -158,26 +158,10 @@ Result<std::optional<QuantScheme>> quantAwareScheme(const ParsedArgs& args) {
       if (args.has(k)) return makeError(std::string(k) + " needs --quantize");
     return std::optional<QuantScheme>{};
   }
-  QuantScheme s;
-  Result<WeightFormat> f = parseWeightFormat(args.get("--quantize"));
-  if (!f) return makeError("--quantize: " + f.error().message);
-  s.weights.format = *f;
-  if (formatHasGranularity(*f)) {
-    Result<WeightSpec> w = parseGranularity(args.get("--granularity", "channel"), *f);
-    if (!w) return makeError("--granularity: " + w.error().message);
-    s.weights = *w;
-  } else {
-    s.weights.granularity = Granularity::None;
-    if (args.has("--granularity"))
-      return makeError("--granularity: " + args.get("--quantize") + " has no scale granularity");
-  }
-  if (args.has("--calibration")) {
-    Result<Calibration> c = parseCalibration(args.get("--calibration"));
-    if (!c) return makeError("--calibration: " + c.error().message);
-    s.calibration = *c;
-  }
-  s.include_embeddings = args.has("--quantize-embeddings");
-  return std::optional<QuantScheme>{s};
+  Result<QuantScheme> s = quantAwareSchemeFrom(args.get("--quantize"), args.get("--granularity"),
+                                               args.get("--calibration"), args.has("--quantize-embeddings"));
+  if (!s) return s.error();
+  return std::optional<QuantScheme>{*s};
 }
 
 std::optional<TrainOptions> trainOptionsFromArgs(const ParsedArgs& args, std::string& err) {

@@ -122,6 +122,7 @@ int renderScreenshots(QApplication& app, const QString& dir, const QString& mode
     s->rateBox()->setValue(40);  // Poisson arrivals, faster than the model serves them one at a time
     s->requestsBox()->setValue(48);
     s->outputLenEdit()->setText("8:48");
+    s->ttftTargetBox()->setValue(1000);  // a 1 s TTFT deadline: the timeline marks who missed it
     s->runButton()->click();
   });
   QObject::connect(window.serveWorker(), &ui::ServeWorker::finished, &app, [&](bool, int done, int) {

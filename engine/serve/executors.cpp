@@ -150,7 +150,7 @@ Result<CostModel> fitCostModel(const std::vector<CostSample>& samples) {
 }
 
 Result<CostModel> calibrate(LlamaRuntime& rt, int token_budget, int repeats, std::vector<CostSample>* out,
-                            StepTimer timer) {
+                            StepTimer timer, const std::function<bool()>& cancelled) {
   const int slots = rt.options().max_slots, ctx = rt.options().max_ctx;
   RuntimeExecutor exec(rt, timer);
   std::vector<StepPlan> plans;
@@ -174,6 +174,10 @@ Result<CostModel> calibrate(LlamaRuntime& rt, int token_budget, int repeats, std
     if (blocks > kv.blocks_total) continue;  // this pool can never hold such a step
     std::vector<double> t;
     for (int r = 0; r < std::max(1, repeats); ++r) {
+      if (cancelled && cancelled()) {
+        rt.releaseAllSlots();
+        return makeError("cost model calibration cancelled");
+      }
       rt.releaseAllSlots();
       Result<StepResult> res = exec.run(p);
       if (!res) return res.error();
@@ -185,6 +189,23 @@ Result<CostModel> calibrate(LlamaRuntime& rt, int token_budget, int repeats, std
   rt.releaseAllSlots();
   if (out) *out = samples;
   return fitCostModel(samples);
+}
+
+Result<CostModel> calibrateForPolicies(const Model& model, Backend& backend, const std::vector<SchedulerConfig>& configs,
+                                       int max_batch_tokens, StepTimer timer,
+                                       const std::function<bool()>& cancelled) {
+  if (configs.empty()) return makeError("cost model: no policy to calibrate for");
+  int slots = 1, budget = 1;
+  for (const SchedulerConfig& c : configs) {
+    slots = std::max(slots, Scheduler::runtimeSlotsFor(c));
+    budget = std::max(budget, c.token_budget);
+  }
+  RuntimeOptions ro = runtimeOptionsFor(configs.front(), max_batch_tokens);
+  ro.max_slots = slots;
+  ro.kv_blocks = 0;  // full contexts for every slot
+  Result<std::unique_ptr<LlamaRuntime>> rt = LlamaRuntime::create(model, backend, ro);
+  if (!rt) return rt.error();
+  return calibrate(**rt, budget, 3, nullptr, timer, cancelled);
 }
 
 Result<StepResult> ModelExecutor::run(const StepPlan& plan) {

@@ -10,6 +10,7 @@
 // Tested by tests/serve/test_serve_runtime.cpp (batched greedy outputs equal single-request ones;
 // the fit recovers a known linear cost) .
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -67,9 +68,17 @@ Result<CostModel> fitCostModel(const std::vector<CostSample>& samples);
 // Measures a grid of steps on `runtime` (decode batches of 1..slots sequences at several
 // contexts, prefill chunks; median of `repeats` runs each; steps needing more KV blocks than the
 // pool holds are left out) and fits the cost model. Releases every slot (call before a run, not
-// during one).
+// during one). `cancelled`, polled before every measured step, stops it with an error saying so.
 Result<CostModel> calibrate(LlamaRuntime& runtime, int token_budget, int repeats = 3,
-                            std::vector<CostSample>* samples_out = nullptr, StepTimer timer = StepTimer::Wall);
+                            std::vector<CostSample>* samples_out = nullptr, StepTimer timer = StepTimer::Wall,
+                            const std::function<bool()>& cancelled = {});
+
+// The cost model of `precis-cli serve-sim --clock model` for a set of policies' runs: calibrate() on
+// a runtime of `model` with room for every policy's runtime slots (a full context for each, so no
+// KV pressure while measuring) and the largest token budget. Shared by serve-sim and the workbench.
+Result<CostModel> calibrateForPolicies(const Model& model, Backend& backend, const std::vector<SchedulerConfig>& configs,
+                                       int max_batch_tokens, StepTimer timer = StepTimer::Wall,
+                                       const std::function<bool()>& cancelled = {});
 
 class ModelExecutor : public StepExecutor {
  public:

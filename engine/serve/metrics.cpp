@@ -54,6 +54,14 @@ Result<QualityInput> qualityFromEvalJson(const std::string& path, double max_kl,
   return q;
 }
 
+bool meetsTargets(const RequestRecord& r) {
+  if (r.rejected || r.finish < 0 || r.token_times.empty()) return false;
+  const double t_first = r.token_times.front() - r.arrival;
+  const size_t toks = r.token_times.size();
+  const double tpot = toks > 1 ? (r.finish - r.token_times.front()) / double(toks - 1) : 0;
+  return (r.ttft_target <= 0 || t_first <= r.ttft_target) && (r.tpot_target <= 0 || tpot <= r.tpot_target);
+}
+
 ServeMetrics computeMetrics(const Timeline& tl, const QualityInput& quality) {
   ServeMetrics m;
   m.clock = tl.clock;
@@ -80,8 +88,7 @@ ServeMetrics computeMetrics(const Timeline& tl, const QualityInput& quality) {
       tpot.push_back(req_tpot);
       for (int i = 1; i < toks; ++i) itl.push_back(r.token_times[size_t(i)] - r.token_times[size_t(i) - 1]);
     }
-    const bool ok = (r.ttft_target <= 0 || t_first <= r.ttft_target) && (r.tpot_target <= 0 || req_tpot <= r.tpot_target);
-    if (ok) {
+    if (meetsTargets(r)) {
       ++m.good;
       m.good_output_tokens += toks;
     } else {

@@ -61,6 +61,9 @@ struct ServeMetrics {
 };
 
 ServeMetrics computeMetrics(const Timeline& timeline, const QualityInput& quality);
+// Whether a finished request met its deadlines (the goodput rule above): TTFT <= ttft_target and
+// TPOT <= tpot_target, a target of 0 being none. False for a rejected or unfinished request.
+bool meetsTargets(const RequestRecord& request);
 // The --json object (keys as docs/batching.md lists them).
 nlohmann::json metricsJson(const ServeMetrics& m);
 

@@ -5,19 +5,19 @@
 
 namespace precis {
 
-const char* policyName(Policy p) {
+const char* batchPolicyName(BatchPolicy p) {
   switch (p) {
-    case Policy::Static: return "static";
-    case Policy::Dynamic: return "dynamic";
-    case Policy::Continuous: return "continuous";
+    case BatchPolicy::Static: return "static";
+    case BatchPolicy::Dynamic: return "dynamic";
+    case BatchPolicy::Continuous: return "continuous";
   }
   return "?";
 }
 
-Result<Policy> parsePolicy(const std::string& name) {
-  if (name == "static") return Policy::Static;
-  if (name == "dynamic") return Policy::Dynamic;
-  if (name == "continuous") return Policy::Continuous;
+Result<BatchPolicy> parseBatchPolicy(const std::string& name) {
+  if (name == "static") return BatchPolicy::Static;
+  if (name == "dynamic") return BatchPolicy::Dynamic;
+  if (name == "continuous") return BatchPolicy::Continuous;
   return makeError("policy '" + name + "' is not one of static, dynamic, continuous");
 }
 
@@ -29,7 +29,7 @@ int StepPlan::samples() const {
 
 Status Scheduler::validate(const SchedulerConfig& c) {
   if (c.max_batch < 1) return makeError("max batch (--max-batch) must be at least 1");
-  if (c.policy == Policy::Continuous && c.token_budget < 1)
+  if (c.policy == BatchPolicy::Continuous && c.token_budget < 1)
     return makeError("token budget (--token-budget) must be at least 1");
   if (c.block_size < 1) return makeError("block size (--block-size) must be at least 1");
   if (c.kv_blocks < 0) return makeError("KV blocks (--kv-blocks) must not be negative");
@@ -46,7 +46,7 @@ Scheduler::Scheduler(const SchedulerConfig& config, const std::vector<Request>& 
       pool_(kvBlocksFor(config), config.block_size) {
   for (int s = cfg_.max_batch - 1; s >= 0; --s) free_slots_.push_back(s);
   timeline_.max_sequences = cfg_.max_batch;
-  timeline_.token_budget = cfg_.policy == Policy::Continuous ? cfg_.token_budget : 0;
+  timeline_.token_budget = cfg_.policy == BatchPolicy::Continuous ? cfg_.token_budget : 0;
   timeline_.kv_blocks_total = pool_.totalBlocks();
   for (const Request& r : requests) {
     RequestRecord rec;
@@ -61,7 +61,7 @@ Scheduler::Scheduler(const SchedulerConfig& config, const std::vector<Request>& 
 }
 
 int Scheduler::runtimeSlotsFor(const SchedulerConfig& c) {
-  return c.policy == Policy::Continuous ? c.max_batch : 2 * c.max_batch;
+  return c.policy == BatchPolicy::Continuous ? c.max_batch : 2 * c.max_batch;
 }
 
 int Scheduler::kvBlocksFor(const SchedulerConfig& c) {
@@ -85,7 +85,7 @@ void Scheduler::arrive(int id, double now) {
                           std::to_string(cfg_.max_ctx) + ")");
   if (KvBlockPool::blocksFor(total, cfg_.block_size) > pool_.totalBlocks())
     return reject(id, "needs more KV blocks than the pool has (" + std::to_string(pool_.totalBlocks()) + ")");
-  if (cfg_.policy == Policy::Continuous && !cfg_.chunked_prefill && int(r.prompt.size()) > cfg_.token_budget)
+  if (cfg_.policy == BatchPolicy::Continuous && !cfg_.chunked_prefill && int(r.prompt.size()) > cfg_.token_budget)
     return reject(id, "prompt longer than the token budget (enable chunked prefill)");
   if (int(waiting_.size()) >= cfg_.max_queue) {
     if (!cfg_.shed) return reject(id, "queue full");
@@ -124,13 +124,13 @@ StepEntry Scheduler::entryFor(int id, int n) {
 }
 
 StepPlan Scheduler::plan(double now) {
-  StepPlan p = cfg_.policy == Policy::Continuous ? planContinuous(now) : planBatch(now);
+  StepPlan p = cfg_.policy == BatchPolicy::Continuous ? planContinuous(now) : planBatch(now);
   if (!p.empty()) p.released_slots.swap(released_);  // an empty plan is not run: keep them
   return p;
 }
 
 double Scheduler::nextWake() const {
-  if (cfg_.policy != Policy::Dynamic || !running_.empty() || waiting_.empty())
+  if (cfg_.policy != BatchPolicy::Dynamic || !running_.empty() || waiting_.empty())
     return std::numeric_limits<double>::infinity();
   return timeline_.requests[size_t(waiting_.front())].arrival + cfg_.batch_window;
 }
@@ -140,9 +140,9 @@ StepPlan Scheduler::planBatch(double now) {
   if (running_.empty()) {
     if (waiting_.empty()) return plan;
     const bool full = int(waiting_.size()) >= cfg_.max_batch;
-    const bool window = cfg_.policy == Policy::Dynamic &&
+    const bool window = cfg_.policy == BatchPolicy::Dynamic &&
                         now >= timeline_.requests[size_t(waiting_.front())].arrival + cfg_.batch_window;
-    const bool flush = cfg_.policy == Policy::Static && (stream_ended_ || flush_once_);
+    const bool flush = cfg_.policy == BatchPolicy::Static && (stream_ended_ || flush_once_);
     // A padded batch holds, per member, its own positions (prompt + the longest output) and, in
     // a second slot, its prompt padding (longest prompt - its prompt tokens at positions 0..pad-1,
     // like left padding): the blocks of both are reserved for the batch's whole life.
@@ -280,7 +280,7 @@ void Scheduler::finish(int id, double end) {
   s.finished = true;
   timeline_.requests[size_t(id)].finish = end;
   done_.push_back(id);
-  if (cfg_.policy != Policy::Continuous) return;  // batch members leave together
+  if (cfg_.policy != BatchPolicy::Continuous) return;  // batch members leave together
   pool_.release(id);
   free_slots_.push_back(s.slot);
   released_.push_back(s.slot);
@@ -301,7 +301,7 @@ void Scheduler::complete(const StepPlan& plan, std::span<const int32_t> sampled,
     rec.token_times.push_back(end);
     if (int(s.generated.size()) == reqs_[size_t(e.request)].output_len) finish(e.request, end);
   }
-  if (cfg_.policy == Policy::Continuous || running_.empty()) return;
+  if (cfg_.policy == BatchPolicy::Continuous || running_.empty()) return;
   ++batch_step_;
   if (std::all_of(running_.begin(), running_.end(), [&](int id) { return seqs_[size_t(id)].finished; })) {
     for (int id : running_) {

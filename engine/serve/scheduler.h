@@ -27,12 +27,12 @@
 
 namespace precis {
 
-enum class Policy { Static, Dynamic, Continuous };
-const char* policyName(Policy p);
-Result<Policy> parsePolicy(const std::string& name);
+enum class BatchPolicy { Static, Dynamic, Continuous };
+const char* batchPolicyName(BatchPolicy p);
+Result<BatchPolicy> parseBatchPolicy(const std::string& name);
 
 struct SchedulerConfig {
-  Policy policy = Policy::Continuous;
+  BatchPolicy policy = BatchPolicy::Continuous;
   int max_batch = 8;            // static/dynamic batch size; continuous: max sequences per step
   double batch_window = 0.050;  // dynamic: seconds the oldest request may wait
   int token_budget = 256;       // continuous: tokens per step

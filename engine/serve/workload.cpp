@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -179,6 +180,31 @@ Result<Workload> loadTrace(const std::string& path, const WorkloadSpec& spec) {
   w.description = "trace " + path + ", " + std::to_string(w.requests.size()) + " requests, seed " +
                   std::to_string(spec.seed);
   return w;
+}
+
+Result<std::string> formatTrace(const Workload& w) {
+  if (w.closed_loop)
+    return makeError("a closed-loop workload has no arrival times (users send when a request ends): it has no trace");
+  std::string out = "# precis serving trace: arrival_s prompt_len output_len ttft_target_s tpot_target_s\n";
+  if (!w.description.empty()) out += "# " + w.description + "\n";
+  char line[160];
+  for (const Request& r : w.requests) {
+    std::snprintf(line, sizeof line, "%.17g %d %d %.17g %.17g\n", r.arrival, int(r.prompt.size()), r.output_len,
+                  r.ttft_target, r.tpot_target);
+    out += line;
+  }
+  return out;
+}
+
+Status saveTrace(const Workload& w, const std::string& path) {
+  Result<std::string> text = formatTrace(w);
+  if (!text) return text.error();
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) return makeError(path + ": cannot write the trace file");
+  f << *text;
+  f.close();
+  if (!f) return makeError(path + ": writing the trace file failed");
+  return {};
 }
 
 }  // namespace precis

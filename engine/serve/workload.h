@@ -3,7 +3,7 @@
 // trace), or read from a trace file. Closed-loop workloads (N users, each sending its next request
 // when the previous one finished) have no arrival times in advance: the simulator releases them.
 // Tested by tests/serve/test_workload.cpp (determinism, Poisson mean gap, bursty gaps, trace
-// parsing and its error messages).
+// parsing and its error messages; a saved trace loads back identically).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -63,5 +63,13 @@ Result<Workload> makeWorkload(const WorkloadSpec& spec);
 // (whitespace or commas; '#' comments and blank lines skipped). Prompt ids are drawn with
 // spec.seed (the trace gives lengths, not text). Errors name the file and line.
 Result<Workload> loadTrace(const std::string& path, const WorkloadSpec& spec);
+
+// The trace of a workload in loadTrace's format, one "arrival_s prompt_len output_len ttft_s tpot_s"
+// line per request after a '#' header, times with 17 significant digits: loadTrace of the file with
+// the workload's seed gives the same requests (prompt ids included: they come from their own
+// seeded stream). A closed-loop workload has no arrival times and is an error.
+Result<std::string> formatTrace(const Workload& workload);
+// formatTrace written to `path`; errors name the file.
+Status saveTrace(const Workload& workload, const std::string& path);
 
 }  // namespace precis

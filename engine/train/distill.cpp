@@ -143,4 +143,16 @@ Status checkSameTokenizer(const TokenizerData& a, const TokenizerData& b, const 
   return {};
 }
 
+Result<TrainParams> studentFromFile(const Model& teacher, const Model& student, const std::string& tn,
+                                    const std::string& sn) {
+  if (Status s = checkSameTokenizer(teacher.tokenizer, student.tokenizer, tn, sn); !s) return s.error();
+  if (student.config.vocab_size != teacher.config.vocab_size)
+    return makeError("teacher " + tn + " has a vocabulary of " + std::to_string(teacher.config.vocab_size) +
+                     " and student " + sn + " of " + std::to_string(student.config.vocab_size) +
+                     ": they must share the tokenizer");
+  Result<TrainParams> p = TrainParams::fromModel(student);
+  if (!p) return makeError(sn + ": " + p.error().message);
+  return p;
+}
+
 }  // namespace precis

@@ -39,4 +39,10 @@ Result<TrainParams> studentFromTeacher(const TrainParams& teacher, const Student
 Status checkSameTokenizer(const TokenizerData& teacher, const TokenizerData& student,
                           const std::string& teacher_name, const std::string& student_name);
 
+// A student read from a model file, as `precis-cli distill --student FILE` and the Distill panel
+// take it: it must share the teacher's tokenizer (checkSameTokenizer) and vocabulary size; its
+// weights become the student's initial TrainParams. Errors name both files and what differs.
+Result<TrainParams> studentFromFile(const Model& teacher, const Model& student, const std::string& teacher_name,
+                                    const std::string& student_name);
+
 }  // namespace precis

@@ -5,6 +5,29 @@
 
 namespace precis {
 
+Result<QuantScheme> quantAwareSchemeFrom(const std::string& format, const std::string& granularity,
+                                         const std::string& calibration, bool include_embeddings) {
+  QuantScheme s;
+  Result<WeightFormat> f = parseWeightFormat(format);
+  if (!f) return makeError("quantization-aware format: " + f.error().message);
+  s.weights.format = *f;
+  if (formatHasGranularity(*f)) {
+    Result<WeightSpec> w = parseGranularity(granularity.empty() ? "channel" : granularity, *f);
+    if (!w) return makeError("granularity: " + w.error().message);
+    s.weights = *w;
+  } else {
+    s.weights.granularity = Granularity::None;
+    if (!granularity.empty()) return makeError("granularity: " + format + " has no scale granularity");
+  }
+  if (!calibration.empty()) {
+    Result<Calibration> c = parseCalibration(calibration);
+    if (!c) return makeError("calibration: " + c.error().message);
+    s.calibration = *c;
+  }
+  s.include_embeddings = include_embeddings;
+  return s;
+}
+
 Result<QuantAwarePlan> planQuantAware(const TrainParams& layout, const QuantScheme& scheme) {
   if (scheme.activations != ActFormat::None)
     return makeError("quantization-aware training: activation quantization (" +

@@ -31,6 +31,14 @@ struct QuantAwarePlan {
   std::string summary;         // "int4 group:32 on 14 of 17 tensors (kept: token_embd, output, norms)"
 };
 
+// The scheme of quantization-aware distillation as `precis-cli distill --quantize FORMAT
+// [--granularity G] [--calibration C] [--quantize-embeddings]` and the workbench's Distill panel
+// take it: FORMAT a lab format (int8, int4, nf4, fp8-e4m3, ...) or f16/bf16/q8_0/q4_0; G "" means
+// channel for formats with a scale granularity and must be "" for those without; C "" means max.
+// Errors name the setting and the value.
+Result<QuantScheme> quantAwareSchemeFrom(const std::string& format, const std::string& granularity,
+                                         const std::string& calibration, bool include_embeddings);
+
 // The plan for `layout` (a TrainParams of the student's configuration) under `scheme`.
 // Activation quantization is not trained through: a scheme that quantizes activations is an error.
 Result<QuantAwarePlan> planQuantAware(const TrainParams& layout, const QuantScheme& scheme);

@@ -64,7 +64,7 @@ bool parse(int argc, char** argv, Args& a) {
   return !a.model.empty() || !a.preset.empty();
 }
 
-SchedulerConfig policyConfig(Policy p, int max_batch, int ctx) {
+SchedulerConfig policyConfig(BatchPolicy p, int max_batch, int ctx) {
   SchedulerConfig c;
   c.policy = p;
   c.max_batch = max_batch;
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
               (unsigned long long)a.seed, a.max_batch);
   std::printf("estimated continuous capacity (model): %.0f output tokens/s = %.2f req/s\n\n", cap_tokens, cap_rate);
 
-  const Policy policies[] = {Policy::Static, Policy::Dynamic, Policy::Continuous};
+  const BatchPolicy policies[] = {BatchPolicy::Static, BatchPolicy::Dynamic, BatchPolicy::Continuous};
   // Where a run's device time goes, attributed with the fitted cost model (modelled shares of the
   // measured run's steps): per-step constant, real tokens, padding tokens, attention, logits rows.
   const auto attribution = [&](const Timeline& tl) {
@@ -169,7 +169,7 @@ int main(int argc, char** argv) {
     return std::string(buf);
   };
   std::vector<std::string> profiles(3);
-  const auto runOne = [&](Policy p, double rate, bool measured, ServeMetrics& m) -> bool {
+  const auto runOne = [&](BatchPolicy p, double rate, bool measured, ServeMetrics& m) -> bool {
     WorkloadSpec s = ws;
     s.rate = rate;
     Result<Workload> w = makeWorkload(s);
@@ -205,7 +205,7 @@ int main(int argc, char** argv) {
   ServeMetrics ms[3];
   for (int i = 0; i < 3; ++i) {
     if (!runOne(policies[i], rate, true, ms[i])) return 1;
-    std::printf("%-11s %12.1f %12.3f %12.3f %10.4f %10.3f %8d %4d/%-4d\n", policyName(policies[i]),
+    std::printf("%-11s %12.1f %12.3f %12.3f %10.4f %10.3f %8d %4d/%-4d\n", batchPolicyName(policies[i]),
                 ms[i].output_tokens_per_s, ms[i].ttft.p99, ms[i].ttft.mean, ms[i].tpot.p99, ms[i].padded_token_ratio,
                 ms[i].steps, ms[i].finished, ms[i].requests);
   }
@@ -214,7 +214,7 @@ int main(int argc, char** argv) {
   std::printf("offered load: %.1f output tokens/s (rate x mean output)\n", rate * mean_out);
   std::printf("where the device time goes (cost-model attribution of the measured steps):\n");
   for (int i = 0; i < 3; ++i) {
-    std::printf("  %-11s %s\n", policyName(policies[i]), profiles[size_t(policies[i])].c_str());
+    std::printf("  %-11s %s\n", batchPolicyName(policies[i]), profiles[size_t(policies[i])].c_str());
     std::printf("  %-11s %.2f sequences/step, %.1f%% padded tokens, %d steps, %.1f output tokens/step\n", "",
                 ms[i].sequences_per_step_mean, 100 * ms[i].padded_token_ratio, ms[i].steps,
                 ms[i].steps ? double(ms[i].output_tokens) / ms[i].steps : 0.0);
@@ -227,7 +227,7 @@ int main(int argc, char** argv) {
     ServeMetrics mm;
     if (!runOne(policies[i], rate, false, mm)) return 1;
     std::printf("cost model check, %s at this rate: modelled %.1f tok/s vs measured %.1f (%.2fx)\n",
-                policyName(policies[i]), mm.output_tokens_per_s, ms[i].output_tokens_per_s,
+                batchPolicyName(policies[i]), mm.output_tokens_per_s, ms[i].output_tokens_per_s,
                 mm.output_tokens_per_s / ms[i].output_tokens_per_s);
   }
   std::printf("\n");
@@ -236,13 +236,13 @@ int main(int argc, char** argv) {
   std::printf("== throughput vs p99 TTFT as the rate grows (%s) ==\n",
               a.curve_measured ? "measured" : "MODELLED on the cost model above");
   std::printf("%-8s %-8s", "x cap", "req/s");
-  for (Policy p : policies) std::printf(" | %-10s tok/s  p99 TTFT s", policyName(p));
+  for (BatchPolicy p : policies) std::printf(" | %-10s tok/s  p99 TTFT s", batchPolicyName(p));
   std::printf("\n");
   std::stringstream rs(a.rates);
   for (std::string x; std::getline(rs, x, ',');) {
     const double r = std::atof(x.c_str()) * cap_rate;
     std::printf("%-8s %-8.2f", x.c_str(), r);
-    for (Policy p : policies) {
+    for (BatchPolicy p : policies) {
       ServeMetrics m;
       if (!runOne(p, r, a.curve_measured, m)) return 1;
       std::printf(" | %16.1f %11.3f", m.output_tokens_per_s, m.ttft.p99);
@@ -257,7 +257,7 @@ int main(int argc, char** argv) {
     s.concurrency = 64;
     s.requests = 128;
     Result<Workload> w = makeWorkload(s);
-    SchedulerConfig c = policyConfig(Policy::Continuous, 64, ctx);
+    SchedulerConfig c = policyConfig(BatchPolicy::Continuous, 64, ctx);
     c.token_budget = 64 * 48;
     RuntimeExecutor real(**rt, a.timer);  // 64 slots, a full context each: the policy's budget
     SimOptions so;

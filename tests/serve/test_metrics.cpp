@@ -98,6 +98,9 @@ class TestMetrics : public QObject {
     // r0 misses its TPOT target (1.5 > 1): one good request, one miss.
     QCOMPARE(m.deadline_misses, 1);
     QCOMPARE(m.goodput, 0.25);
+    // The per-request rule the workbench's timeline highlights with: r0 misses, r1 meets.
+    QVERIFY(!meetsTargets(tl.requests[0]));
+    QVERIFY(meetsTargets(tl.requests[1]));
     // Occupancy: (1 + 2 + 2 + 1) / 4 / 4 steps; budget use (4 + 6 + 2 + 1) / 8 / 4.
     QCOMPARE(m.occupancy_mean, 6.0 / 16.0);
     QCOMPARE(m.token_budget_use_mean, 13.0 / 32.0);

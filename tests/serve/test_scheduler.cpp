@@ -44,7 +44,7 @@ class TestScheduler : public QObject {
     // as a batch of 2 at the end of the stream.
     Workload w = makeRequests({0.0, 0.1, 0.2, 0.3, 0.4, 0.5}, {4, 2, 4, 3, 4, 4}, {3, 1, 2, 3, 2, 2});
     SchedulerConfig c;
-    c.policy = Policy::Static;
+    c.policy = BatchPolicy::Static;
     c.max_batch = 4;
     c.max_ctx = 32;
     FakeExecutor ex(1.0, 0.0);
@@ -73,7 +73,7 @@ class TestScheduler : public QObject {
   void dynamicStartsAtWindowExpiry() {
     Workload w = makeRequests({0.0, 0.2, 2.0}, {2, 2, 2}, {2, 2, 1});
     SchedulerConfig c;
-    c.policy = Policy::Dynamic;
+    c.policy = BatchPolicy::Dynamic;
     c.max_batch = 4;
     c.batch_window = 0.5;
     c.max_ctx = 16;
@@ -92,7 +92,7 @@ class TestScheduler : public QObject {
   void dynamicStartsAtMaxSize() {
     Workload w = makeRequests({0.0, 0.01, 0.02, 0.03, 0.04}, {2, 2, 2, 2, 2}, {1, 1, 1, 1, 1});
     SchedulerConfig c;
-    c.policy = Policy::Dynamic;
+    c.policy = BatchPolicy::Dynamic;
     c.max_batch = 4;
     c.batch_window = 10.0;
     c.max_ctx = 16;
@@ -110,7 +110,7 @@ class TestScheduler : public QObject {
     // Step 2: two decodes + two prompts = 10. Step 3: four decodes.
     Workload w = makeRequests({0, 0, 0, 0}, {4, 4, 4, 4}, {3, 3, 3, 3});
     SchedulerConfig c;
-    c.policy = Policy::Continuous;
+    c.policy = BatchPolicy::Continuous;
     c.max_batch = 8;
     c.token_budget = 10;
     c.max_ctx = 16;
@@ -134,7 +134,7 @@ class TestScheduler : public QObject {
     // Max 2 sequences; chunked prefill splits a 12-token prompt under a budget of 5.
     Workload w = makeRequests({0, 0, 0}, {12, 2, 2}, {2, 1, 1});
     SchedulerConfig c;
-    c.policy = Policy::Continuous;
+    c.policy = BatchPolicy::Continuous;
     c.max_batch = 2;
     c.token_budget = 5;
     c.chunked_prefill = true;
@@ -166,7 +166,7 @@ class TestScheduler : public QObject {
     // request 0 needs a third block: request 1 (the newest) is preempted, recomputed later.
     Workload w = makeRequests({0, 0}, {4, 4}, {8, 8});
     SchedulerConfig c;
-    c.policy = Policy::Continuous;
+    c.policy = BatchPolicy::Continuous;
     c.max_batch = 4;
     c.token_budget = 64;
     c.block_size = 4;
@@ -197,7 +197,7 @@ class TestScheduler : public QObject {
     // preempted itself, request 0 is left alone, and request 1 recomputes 5 tokens after 0 leaves.
     Workload w = makeRequests({0, 0}, {2, 4}, {3, 4});
     SchedulerConfig c;
-    c.policy = Policy::Continuous;
+    c.policy = BatchPolicy::Continuous;
     c.max_batch = 4;
     c.token_budget = 64;
     c.block_size = 4;
@@ -223,7 +223,7 @@ class TestScheduler : public QObject {
     // plan (request 1's recompute) releases slot 0. The runtime frees exactly these KV blocks.
     Workload w = makeRequests({0, 0}, {2, 4}, {3, 4});
     SchedulerConfig c;
-    c.policy = Policy::Continuous;
+    c.policy = BatchPolicy::Continuous;
     c.max_batch = 4;
     c.token_budget = 64;
     c.block_size = 4;
@@ -246,7 +246,7 @@ class TestScheduler : public QObject {
     // batch's plan releases slots 0, 2 (request 0 and its unused padding slot) and 1, 3.
     Workload w = makeRequests({0, 0, 0}, {5, 2, 2}, {3, 1, 1});
     SchedulerConfig c;
-    c.policy = Policy::Static;
+    c.policy = BatchPolicy::Static;
     c.max_batch = 2;
     c.block_size = 4;
     c.max_ctx = 16;
@@ -273,7 +273,7 @@ class TestScheduler : public QObject {
     // 3 blocks of 4: two 8-token prompts need 4 blocks; the second waits until the first leaves.
     Workload w = makeRequests({0, 0}, {8, 8}, {1, 1});
     SchedulerConfig c;
-    c.policy = Policy::Continuous;
+    c.policy = BatchPolicy::Continuous;
     c.max_batch = 4;
     c.token_budget = 64;
     c.block_size = 4;
@@ -290,7 +290,7 @@ class TestScheduler : public QObject {
     // Five arrivals at once, one sequence at a time, at most 2 waiting.
     Workload w = makeRequests({0, 0, 0, 0, 0}, {2, 2, 2, 2, 2}, {2, 2, 2, 2, 2});
     SchedulerConfig c;
-    c.policy = Policy::Continuous;
+    c.policy = BatchPolicy::Continuous;
     c.max_batch = 1;
     c.max_queue = 2;
     c.max_ctx = 8;
@@ -317,7 +317,7 @@ class TestScheduler : public QObject {
     w.closed_loop = true;
     w.concurrency = 2;
     SchedulerConfig c;
-    c.policy = Policy::Continuous;
+    c.policy = BatchPolicy::Continuous;
     c.max_batch = 8;
     c.max_ctx = 8;
     FakeExecutor ex(1.0, 0.0);
@@ -335,7 +335,7 @@ class TestScheduler : public QObject {
     w.closed_loop = true;
     w.concurrency = 4;
     SchedulerConfig c;
-    c.policy = Policy::Static;
+    c.policy = BatchPolicy::Static;
     c.max_batch = 8;
     c.max_ctx = 16;
     FakeExecutor ex(1.0, 0.0);
@@ -353,7 +353,7 @@ class TestScheduler : public QObject {
     // error saying so, having run exactly 2 steps.
     Workload w = makeRequests({0, 0}, {2, 2}, {10, 10});
     SchedulerConfig c;
-    c.policy = Policy::Continuous;
+    c.policy = BatchPolicy::Continuous;
     c.max_ctx = 32;
     FakeExecutor ex(1.0, 0.0);
     int reads = 0;
@@ -377,7 +377,7 @@ class TestScheduler : public QObject {
     Result<Workload> w = makeWorkload(spec);
     QVERIFY(w.ok());
     SchedulerConfig c;
-    c.policy = Policy::Continuous;
+    c.policy = BatchPolicy::Continuous;
     c.max_batch = 4;
     c.max_queue = 32;
     c.max_ctx = 32;

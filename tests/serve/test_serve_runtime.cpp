@@ -53,7 +53,7 @@ class TestServeRuntime : public QObject {
     Result<Workload> w = makeWorkload(ws);
     QVERIFY(w.ok());
     SchedulerConfig sc;
-    sc.policy = *parsePolicy(policy.toStdString());
+    sc.policy = *parseBatchPolicy(policy.toStdString());
     sc.max_batch = 4;
     sc.batch_window = 0.002;
     sc.token_budget = chunked ? 8 : 32;
@@ -72,12 +72,12 @@ class TestServeRuntime : public QObject {
     const ServeMetrics m = computeMetrics(r->timeline, QualityInput{});
     QCOMPARE(m.finished, 12);
     QCOMPARE(m.clock, std::string("measured"));
-    if (kv_blocks > 0 && sc.policy == Policy::Continuous)
+    if (kv_blocks > 0 && sc.policy == BatchPolicy::Continuous)
       QVERIFY2(m.preemptions > 0, "all requests at once: the small KV pool must force preemption");
     for (const StepRecord& s : r->timeline.steps) QVERIFY(s.kv_blocks_used <= Scheduler::kvBlocksFor(sc));
     // Static batches wait for 4 members of different lengths: always padded. (Dynamic batches'
     // sizes depend on measured step times, so their padding is checked in the fake-clock tests.)
-    if (sc.policy == Policy::Static && kv_blocks == 0) QVERIFY(m.padded_token_ratio > 0);
+    if (sc.policy == BatchPolicy::Static && kv_blocks == 0) QVERIFY(m.padded_token_ratio > 0);
     for (const StepRecord& s : r->timeline.steps) QVERIFY(s.device_seconds > 0);
 
     RuntimeOptions single;
@@ -130,6 +130,12 @@ class TestServeRuntime : public QObject {
     QVERIFY(cm->c0 >= 0 && cm->c_tok >= 0 && cm->c_att >= 0 && cm->c_out >= 0);
     QVERIFY(cm->c0 + cm->c_tok + cm->c_att + cm->c_out > 0);
     QVERIFY(cm->points >= 4);
+    // Cancelled before the 5th measured step: an error saying so, exactly 4 steps measured.
+    int polls = 0;
+    Result<CostModel> stopped = calibrate(**rt, 64, 3, nullptr, StepTimer::Wall, [&polls] { return ++polls > 4; });
+    QVERIFY(!stopped.ok());
+    QVERIFY2(stopped.error().message.find("cancelled") != std::string::npos, stopped.error().message.c_str());
+    QCOMPARE(polls, 5);
     WorkloadSpec ws;
     ws.requests = 20;
     ws.rate = 100;

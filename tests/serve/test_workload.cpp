@@ -1,6 +1,6 @@
 // Workloads: the same seed gives the same trace; Poisson gaps have the asked mean; bursty arrivals
 // fall only in on-phases; length distributions stay in range; trace files parse and their errors
-// name the file and line.
+// name the file and line; a saved trace loads back as the same requests; closed loops have none.
 #include <QtTest>
 
 #include <fstream>
@@ -91,6 +91,43 @@ class TestWorkload : public QObject {
     Result<Workload> bad = loadTrace(path, s);
     QVERIFY(!bad.ok());
     QVERIFY2(bad.error().message.find(path + ":2:") != std::string::npos, bad.error().message.c_str());
+  }
+
+  void savedTraceLoadsBackIdentically() {
+    WorkloadSpec s;
+    s.requests = 40;
+    s.arrival = ArrivalKind::Bursty;
+    s.rate = 7.3;
+    s.burst_on = 0.7;
+    s.prompt_len = *LengthDist::parse("3:40", "p");
+    s.output_len = *LengthDist::parse("data:1,5,17", "o");
+    s.ttft_target = 0.125;
+    s.tpot_target = 0.0333;
+    s.seed = 11;
+    Result<Workload> w = makeWorkload(s);
+    QVERIFY(w.ok());
+    const std::string path = (QDir::tempPath() + "/precis_test_saved_trace.txt").toStdString();
+    Status saved = saveTrace(*w, path);
+    QVERIFY2(saved.ok(), saved.ok() ? "" : saved.error().message.c_str());
+    Result<Workload> back = loadTrace(path, s);
+    QVERIFY2(back.ok(), back.ok() ? "" : back.error().message.c_str());
+    QCOMPARE(back->requests.size(), w->requests.size());
+    for (size_t i = 0; i < w->requests.size(); ++i) {
+      const Request &a = w->requests[i], &b = back->requests[i];
+      QCOMPARE(b.id, a.id);
+      QCOMPARE(b.arrival, a.arrival);  // exact: 17 significant digits
+      QCOMPARE(b.prompt, a.prompt);
+      QCOMPARE(b.output_len, a.output_len);
+      QCOMPARE(b.ttft_target, a.ttft_target);
+      QCOMPARE(b.tpot_target, a.tpot_target);
+    }
+    s.arrival = ArrivalKind::ClosedLoop;
+    Result<Workload> closed = makeWorkload(s);
+    QVERIFY(closed.ok());
+    Status refused = saveTrace(*closed, path);
+    QVERIFY(!refused.ok());
+    QVERIFY2(refused.error().message.find("closed-loop") != std::string::npos, refused.error().message.c_str());
+    QVERIFY(!saveTrace(*w, "/nonexistent-dir/t.txt").ok());
   }
 };
 

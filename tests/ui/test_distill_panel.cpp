@@ -8,7 +8,6 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSettings>
-#include <QSignalSpy>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTemporaryDir>
@@ -17,6 +16,7 @@
 #include "engine/log/envelope.h"
 #include "engine/log/run_store.h"
 #include "engine/model/loader.h"
+#include "gui_spy.h"
 #include "test_paths.h"
 #include "ui/chart_widget.h"
 #include "ui/distill_panel.h"
@@ -78,13 +78,13 @@ void TestDistillPanel::distillWritesStudentAndLogs() {
   DistillPanel* p = w.distillPanel();
   constexpr int kSteps = 30;
   setShortRun(p, kSteps);
-  QSignalSpy finished(w.distillWorker(), &DistillWorker::finished);
+  test::GuiSpy finished(w.distillWorker(), &DistillWorker::finished);
   QTest::mouseClick(p->startButton(), Qt::LeftButton);
   QVERIFY(p->busy());
   QVERIFY(p->stopButton()->isEnabled());
-  QVERIFY(finished.wait(180000));
+  QTRY_VERIFY_WITH_TIMEOUT(finished.count() > 0, 180000);
   QTRY_VERIFY(!p->busy());
-  const DistillResult r = finished.at(0).at(0).value<DistillResult>();
+  const DistillResult r = std::get<0>(finished.at(0));
   QVERIFY(!r.cancelled);
   QCOMPARE(r.steps_done, qint64(kSteps));
 
@@ -146,10 +146,10 @@ void TestDistillPanel::stopAtExactStep() {
   worker->setStepHook([worker](qint64 step) {
     if (step == kStopAt) worker->cancel();
   });
-  QSignalSpy finished(worker, &DistillWorker::finished);
+  test::GuiSpy finished(worker, &DistillWorker::finished);
   QTest::mouseClick(p->startButton(), Qt::LeftButton);
-  QVERIFY(finished.wait(120000));
-  const DistillResult r = finished.at(0).at(0).value<DistillResult>();
+  QTRY_VERIFY_WITH_TIMEOUT(finished.count() > 0, 120000);
+  const DistillResult r = std::get<0>(finished.at(0));
   QVERIFY(r.cancelled);
   QCOMPARE(r.steps_done, kStopAt);  // the trainer polls the flag before every step
   QTRY_VERIFY(!p->busy());
@@ -171,9 +171,9 @@ void TestDistillPanel::badStudentSpec() {
   DistillPanel* p = w.distillPanel();
   setShortRun(p, 5);
   p->studentEdit()->setText("layers=0,99");
-  QSignalSpy failed(w.distillWorker(), &DistillWorker::failed);
+  test::GuiSpy failed(w.distillWorker(), &DistillWorker::failed);
   QTest::mouseClick(p->startButton(), Qt::LeftButton);
-  QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 30000);  // (may be emitted before a wait() could start)
+  QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 30000);
   QTRY_VERIFY(!p->busy());
   QVERIFY2(p->statusText().contains("99"), qPrintable(p->statusText()));
   QVERIFY2(w.errorText().contains("Distill"), qPrintable(w.errorText()));

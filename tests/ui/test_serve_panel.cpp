@@ -11,7 +11,6 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSettings>
-#include <QSignalSpy>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableWidget>
@@ -22,6 +21,7 @@
 #include "engine/log/run_store.h"
 #include "engine/model/loader.h"
 #include "engine/serve/workload.h"
+#include "gui_spy.h"
 #include "test_paths.h"
 #include "ui/chart_widget.h"
 #include "ui/main_window.h"
@@ -107,18 +107,18 @@ void TestServePanel::runTwoPoliciesAndLog() {
   long long expected_tokens = 0;
   for (const Request& r : workload->requests) expected_tokens += r.output_len;
 
-  QSignalSpy finished(w.serveWorker(), &ServeWorker::finished);
+  test::GuiSpy finished(w.serveWorker(), &ServeWorker::finished);
   emit w.serveRequested(req, nullptr);  // no model: a clear error, nothing runs
-  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 10000);  // (may be emitted before a wait() could start)
+  QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 10000);
   QTRY_VERIFY2(w.errorText().contains("no model is loaded"), qPrintable(w.errorText()));
   finished.clear();
 
   QTest::mouseClick(p->runButton(), Qt::LeftButton);
   QVERIFY(p->busy());
   QVERIFY(p->stopButton()->isEnabled());
-  QVERIFY(finished.wait(120000));
-  QCOMPARE(finished.at(0).at(0).toBool(), false);
-  QCOMPARE(finished.at(0).at(1).toInt(), 2);
+  QTRY_VERIFY_WITH_TIMEOUT(finished.count() > 0, 120000);
+  QCOMPARE(std::get<0>(finished.at(0)), false);
+  QCOMPARE(std::get<1>(finished.at(0)), 2);
   QTRY_VERIFY_WITH_TIMEOUT(!p->busy(), 5000);
   QCOMPARE(p->results().size(), 2);
 
@@ -194,11 +194,11 @@ void TestServePanel::stopAtExactStep() {
   worker->setStepHook([worker](int step) {
     if (step == kStopAfter) worker->cancel();
   });
-  QSignalSpy finished(worker, &ServeWorker::finished);
+  test::GuiSpy finished(worker, &ServeWorker::finished);
   QTest::mouseClick(p->runButton(), Qt::LeftButton);
-  QVERIFY(finished.wait(60000));
-  QCOMPARE(finished.at(0).at(0).toBool(), true);  // cancelled
-  QCOMPARE(finished.at(0).at(1).toInt(), 0);
+  QTRY_VERIFY_WITH_TIMEOUT(finished.count() > 0, 60000);
+  QCOMPARE(std::get<0>(finished.at(0)), true);  // cancelled
+  QCOMPARE(std::get<1>(finished.at(0)), 0);
   QTRY_VERIFY(!p->busy());
   QVERIFY2(p->statusText().contains("Stopped"), qPrintable(p->statusText()));
   QCOMPARE(p->occupancyChart()->points(0).size(), kStopAfter + 1);
@@ -221,9 +221,9 @@ void TestServePanel::closeDuringRun() {
   openStories(*w);
   ServePanel* p = w->servePanel();
   p->requestsBox()->setValue(5000);  // minutes of work
-  QSignalSpy progress(w->serveWorker(), &ServeWorker::progressChanged);
+  test::GuiSpy progress(w->serveWorker(), &ServeWorker::progressChanged);
   QTest::mouseClick(p->runButton(), Qt::LeftButton);
-  QVERIFY(progress.wait(30000));
+  QTRY_VERIFY_WITH_TIMEOUT(progress.count() > 0, 30000);
   QVERIFY(p->busy());
   w.reset();  // cancels, quits and waits for the serve thread: must return
   QVERIFY(progress.count() > 0);
