@@ -12,7 +12,9 @@
 namespace precis::ui {
 
 namespace {
-QString q(const std::string& s) { return QString::fromStdString(s); }
+QString q(const std::string& s) {
+  return QString::fromStdString(s);
+}
 // Stages of buildDemoModels in order, for one overall fraction.
 double overall(const std::string& stage, double f) {
   static const char* stages[] = {"corpus", "tokenizer", "teacher", "student", "done"};
@@ -30,14 +32,19 @@ void DemoWorker::build(const DemoConfig& config, const QString& dir) {
     return !cancel_.load();
   });
   if (!r) {
-    if (cancel_.load()) emit cancelled();
-    else emit failed(q(r.error().message));
+    if (cancel_.load())
+      emit cancelled();
+    else
+      emit failed(q(r.error().message));
     return;
   }
-  emit built(q(r->teacher_path),
-             tr("teacher %1 parameters, perplexity %2 (entropy floor %3); student KL %4 to the teacher")
-                 .arg(r->teacher_params).arg(r->teacher_ppl, 0, 'f', 2).arg(std::exp(r->entropy_floor), 0, 'f', 2)
-                 .arg(r->student_kl, 0, 'g', 3));
+  emit built(
+      q(r->teacher_path),
+      tr("teacher %1 parameters, perplexity %2 (entropy floor %3); student KL %4 to the teacher")
+          .arg(r->teacher_params)
+          .arg(r->teacher_ppl, 0, 'f', 2)
+          .arg(std::exp(r->entropy_floor), 0, 'f', 2)
+          .arg(r->student_kl, 0, 'g', 3));
 }
 
 DemoOffer::DemoOffer(QWidget* parent) : QFrame(parent) {
@@ -63,11 +70,13 @@ DemoOffer::DemoOffer(QWidget* parent) : QFrame(parent) {
 
   worker_ = new DemoWorker();
   DemoWorker* w = worker_;
-  thread_ = new WorkerThread(w, [w] { w->cancel(); }, "precis-demo", this);
-  connect(w, &DemoWorker::progressChanged, this, [this](const QString& stage, double f, const QString& detail) {
-    progress_->setValue(static_cast<int>(1000 * f));
-    text_->setText(tr("Building the demo models in %1: %2 %3").arg(dir(), stage, detail));
-  });
+  thread_ = new WorkerThread(
+      w, [w] { w->cancel(); }, "precis-demo", this);
+  connect(w, &DemoWorker::progressChanged, this,
+          [this](const QString& stage, double f, const QString& detail) {
+            progress_->setValue(static_cast<int>(1000 * f));
+            text_->setText(tr("Building the demo models in %1: %2 %3").arg(dir(), stage, detail));
+          });
   connect(w, &DemoWorker::built, this, [this](const QString& teacher, const QString& summary) {
     setBuilding(false);
     text_->setText(tr("Demo models built (%1). Opening the teacher.").arg(summary));
@@ -76,7 +85,8 @@ DemoOffer::DemoOffer(QWidget* parent) : QFrame(parent) {
   });
   connect(w, &DemoWorker::failed, this, [this](const QString& m) {
     setBuilding(false);
-    text_->setText(tr("Building the demo models failed: %1. The random-weights demo stays open.").arg(m));
+    text_->setText(
+        tr("Building the demo models failed: %1. The random-weights demo stays open.").arg(m));
     build_->setText(tr("&Try again"));
   });
   connect(w, &DemoWorker::cancelled, this, [this] {
@@ -89,7 +99,9 @@ DemoOffer::DemoOffer(QWidget* parent) : QFrame(parent) {
 
 DemoOffer::~DemoOffer() = default;  // thread_ (a child) cancels, joins and deletes the worker
 
-QString DemoOffer::dir() const { return dir_.isEmpty() ? q(defaultDemoDir()) : dir_; }
+QString DemoOffer::dir() const {
+  return dir_.isEmpty() ? q(defaultDemoDir()) : dir_;
+}
 
 QString DemoOffer::cachedTeacher(QString* why) const {
   Result<DemoResult> r = findCachedDemoModels(config_, dir().toStdString());
@@ -101,9 +113,11 @@ QString DemoOffer::cachedTeacher(QString* why) const {
 }
 
 void DemoOffer::offer() {
-  text_->setText(tr("This is the random-weights demo model. Build the trained demo models (a story teacher and a "
-                    "distilled student, trained on this machine in a few minutes, no download; kept in %1)?")
-                     .arg(dir()));
+  text_->setText(
+      tr("This is the random-weights demo model. Build the trained demo models (a story teacher "
+         "and a "
+         "distilled student, trained on this machine in a few minutes, no download; kept in %1)?")
+          .arg(dir()));
   setBuilding(false);
   show();
 }
@@ -114,7 +128,8 @@ void DemoOffer::startBuild() {
   show();
   text_->setText(tr("Building the demo models in %1…").arg(dir()));
   DemoWorker* w = worker_;
-  QMetaObject::invokeMethod(w, [w, c = config_, d = dir()] { w->build(c, d); }, Qt::QueuedConnection);
+  QMetaObject::invokeMethod(
+      w, [w, c = config_, d = dir()] { w->build(c, d); }, Qt::QueuedConnection);
 }
 
 void DemoOffer::cancelBuild() {
@@ -128,7 +143,9 @@ void DemoOffer::decline() {
   hide();
 }
 
-QString DemoOffer::text() const { return text_->text(); }
+QString DemoOffer::text() const {
+  return text_->text();
+}
 
 void DemoOffer::setBuilding(bool building) {
   building_ = building;

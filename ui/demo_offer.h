@@ -7,8 +7,8 @@
 // progress callback is asked before every training step, so Cancel returns within one step and
 // leaves no partial model); when it finishes the bar emits teacherReady and the window opens it.
 // Tested by tests/ui/test_demo_startup.cpp (temporary XDG_DATA_HOME, the reduced configuration:
-// a cached demo opens its teacher; none: the random demo plus the offer, Build lands on the teacher;
-// Cancel keeps the random demo and leaves nothing cached; Not now hides the offer).
+// a cached demo opens its teacher; none: the random demo plus the offer, Build lands on the
+// teacher; Cancel keeps the random demo and leaves nothing cached; Not now hides the offer).
 #pragma once
 #include <QFrame>
 #include <QObject>

@@ -230,7 +230,8 @@ void EngineWorker::loadModel(const QString& path) {
     emit failed("load", path + ": " + q(v.error().message));
     return;
   }
-  if (setModel(std::move(*m), QFileInfo(path).absoluteFilePath(), 0.7)) emit progressChanged("load", 1, "Loaded " + path);
+  if (setModel(std::move(*m), QFileInfo(path).absoluteFilePath(), 0.7))
+    emit progressChanged("load", 1, "Loaded " + path);
 }
 
 void EngineWorker::loadDemo() {

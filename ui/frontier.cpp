@@ -14,11 +14,13 @@ std::vector<int> paretoFront(const std::vector<FrontierPoint>& points, FrontierA
     bool dominated = false;
     for (size_t j = 0; j < points.size() && !dominated; ++j) {
       const FrontierPoint& o = points[j];
-      dominated = j != i && o.kl <= p.kl && x_at_least_as_good(o.x, p.x) && (o.kl < p.kl || o.x != p.x);
+      dominated =
+          j != i && o.kl <= p.kl && x_at_least_as_good(o.x, p.x) && (o.kl < p.kl || o.x != p.x);
     }
     if (!dominated) out.push_back(static_cast<int>(i));
   }
-  std::stable_sort(out.begin(), out.end(), [&](int a, int b) { return points[size_t(a)].x < points[size_t(b)].x; });
+  std::stable_sort(out.begin(), out.end(),
+                   [&](int a, int b) { return points[size_t(a)].x < points[size_t(b)].x; });
   return out;
 }
 

@@ -444,7 +444,8 @@ FrontierAxis QuantizePanel::frontierAxis() const {
 void QuantizePanel::redrawFrontier() {
   const bool speed = frontierAxis() == FrontierAxis::TokensPerSecond;
   chart_->setTitle(speed ? tr("Quality vs speed: one point per run") : tr("Quality vs size: one point per run"));
-  chart_->setAxisTitles(speed ? tr("tokens/s of the quantized model (measured during its evaluation)") : tr("bits per weight"),
+  chart_->setAxisTitles(speed ? tr("tokens/s of the quantized model (measured during its evaluation)")
+                              : tr("bits per weight"),
                         tr("KL divergence to the reference, mean (nats, log scale)"));
   QVector<QPointF> xy;
   std::vector<FrontierPoint> pts;

@@ -4,8 +4,9 @@
 // Sensitivity with progress and Cancel. Results: a table of the evaluation statistics; a
 // quality frontier with a logarithmic KL axis against bits per weight or measured speed (tokens/s),
 // the Pareto-optimal runs marked (one point per run; clicking a point shows that run); a token view
-// (the evaluated text coloured by per-token KL, the worst tokens listed, ui/token_view.h); a sensitivity heatmap (layer x tensor, KL when only that tensor is quantized) and a
-// KL-per-tensor chart. Evaluations are recorded in the experiment log as precis-cli eval records them.
+// (the evaluated text coloured by per-token KL, the worst tokens listed, ui/token_view.h); a
+// sensitivity heatmap (layer x tensor, KL when only that tensor is quantized) and a KL-per-tensor
+// chart. Evaluations are recorded in the experiment log as precis-cli eval records them.
 // Tested by tests/ui/test_workbench.cpp (stories260K: the table shows evaluate()'s numbers, the
 // frontier gets the point, a sweep cancelled mid-way keeps its points and is marked cancelled) and
 // tests/ui/test_quantize_lab.cpp (lab scheme knobs, logging, sensitivity heatmap, cancel while

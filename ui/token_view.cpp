@@ -25,12 +25,14 @@ QColor heat(double t) {
   const double f = t - i;
   const QColor& a = stops[i];
   const QColor& b = stops[i + 1];
-  return QColor(int(a.red() + f * (b.red() - a.red())), int(a.green() + f * (b.green() - a.green())),
+  return QColor(int(a.red() + f * (b.red() - a.red())),
+                int(a.green() + f * (b.green() - a.green())),
                 int(a.blue() + f * (b.blue() - a.blue())));
 }
 
 QString positionText(const ScoredToken& t, size_t sequences) {
-  return sequences > 1 ? QString("%1:%2").arg(t.sequence + 1).arg(t.position) : QString::number(t.position);
+  return sequences > 1 ? QString("%1:%2").arg(t.sequence + 1).arg(t.position)
+                       : QString::number(t.position);
 }
 }  // namespace
 
@@ -43,8 +45,9 @@ TokenView::TokenView(QWidget* parent) : QWidget(parent) {
   summary_ = new QLabel();
   summary_->setWordWrap(true);
   worst_table_ = new QTableWidget(0, 6);
-  worst_table_->setHorizontalHeaderLabels(
-      {tr("token"), tr("position"), tr("KL"), tr("reference top-1"), tr("quantized top-1"), tr("p(token): ref → quant")});
+  worst_table_->setHorizontalHeaderLabels({tr("token"), tr("position"), tr("KL"),
+                                           tr("reference top-1"), tr("quantized top-1"),
+                                           tr("p(token): ref → quant")});
   worst_table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
   worst_table_->setSelectionBehavior(QAbstractItemView::SelectRows);
   worst_table_->verticalHeader()->hide();
@@ -70,7 +73,8 @@ TokenView::TokenView(QWidget* parent) : QWidget(parent) {
 
 QColor TokenView::colorFor(double kl) const {
   if (!(kl > lo_)) return heat(0);
-  return heat((std::log10(kl) - std::log10(lo_)) / std::max(1e-12, std::log10(hi_) - std::log10(lo_)));
+  return heat((std::log10(kl) - std::log10(lo_)) /
+              std::max(1e-12, std::log10(hi_) - std::log10(lo_)));
 }
 
 QString TokenView::legendText() const {
@@ -121,8 +125,11 @@ void TokenView::setRecord(const EvalRecord& r) {
   worst_table_->setRowCount(static_cast<int>(worst_.size()));
   for (int row = 0; row < worst_.size(); ++row) {
     const ScoredToken& t = tokens[size_t(worst_[row])];
-    const QStringList cells = {piece(t.token), positionText(t, r.sequences.size()), QString::number(t.kl, 'g', 6),
-                               piece(t.top_ref), piece(t.top_test),
+    const QStringList cells = {piece(t.token),
+                               positionText(t, r.sequences.size()),
+                               QString::number(t.kl, 'g', 6),
+                               piece(t.top_ref),
+                               piece(t.top_test),
                                QString("%1 → %2").arg(t.p_ref, 0, 'g', 3).arg(t.p_test, 0, 'g', 3)};
     for (int c = 0; c < cells.size(); ++c) {
       auto* item = new QTableWidgetItem(cells[c]);
@@ -149,8 +156,10 @@ void TokenView::setRecord(const EvalRecord& r) {
         continue;
       }
       const ScoredToken& t = tokens[size_t(*it)];
-      html += QString("<span style=\"background-color: %1; color: black\" title=\"position %2: KL %3; reference top-1 %4, "
-                      "quantized top-1 %5\">%6</span>")
+      html += QString(
+                  "<span style=\"background-color: %1; color: black\" title=\"position %2: KL %3; "
+                  "reference top-1 %4, "
+                  "quantized top-1 %5\">%6</span>")
                   .arg(colorFor(t.kl).name(), positionText(t, r.sequences.size()))
                   .arg(t.kl, 0, 'g', 4)
                   .arg(piece(t.top_ref).toHtmlEscaped(), piece(t.top_test).toHtmlEscaped(), text);
@@ -159,12 +168,17 @@ void TokenView::setRecord(const EvalRecord& r) {
   }
   html += "</p>";
   text_->setHtml(html);
-  summary_->setText(tr("Run %1 (%2): %3 scored tokens, KL mean %4, max %5%6. Grey tokens are not scored (the first "
+  summary_->setText(tr("Run %1 (%2): %3 scored tokens, KL mean %4, max %5%6. Grey tokens are not "
+                       "scored (the first "
                        "of each window).")
-                        .arg(r.id).arg(r.scheme.isEmpty() ? r.format : r.scheme).arg(tokens.size())
-                        .arg(r.stats.kl.mean, 0, 'g', 4).arg(hi, 0, 'g', 4)
-                        .arg(size_t(shown) < total ? tr("; the first %1 of %2 tokens are shown").arg(shown).arg(total)
-                                                   : QString()));
+                        .arg(r.id)
+                        .arg(r.scheme.isEmpty() ? r.format : r.scheme)
+                        .arg(tokens.size())
+                        .arg(r.stats.kl.mean, 0, 'g', 4)
+                        .arg(hi, 0, 'g', 4)
+                        .arg(size_t(shown) < total
+                                 ? tr("; the first %1 of %2 tokens are shown").arg(shown).arg(total)
+                                 : QString()));
 }
 
 }  // namespace precis::ui

@@ -2,9 +2,10 @@
 // piece, or ⟨id⟩ for models without a tokenizer) with every scored token's background coloured by
 // its per-token KL on a logarithmic colour scale (legend below the text; hover a token for its
 // KL and both models' top-1), and the worst tokens listed: token, position, KL, the reference's
-// and the quantized model's top-1 prediction, and the probability each model gives the token. The KLs are the engine's (EvalResult::token_details).
-// Tested by tests/ui/test_token_view.cpp (stories260K: the view's values equal the engine's
-// per-token KLs; the worst list is sorted and is the engine's largest KLs).
+// and the quantized model's top-1 prediction, and the probability each model gives the token. The
+// KLs are the engine's (EvalResult::token_details). Tested by tests/ui/test_token_view.cpp
+// (stories260K: the view's values equal the engine's per-token KLs; the worst list is sorted and is
+// the engine's largest KLs).
 #pragma once
 #include <QColor>
 #include <QVector>

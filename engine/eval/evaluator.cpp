@@ -111,7 +111,8 @@ Result<EvalResult> evaluate(LlamaRuntime& reference, LlamaRuntime& test,
       for (int i = 0; i < n; ++i) {
         const size_t pos = win.start + static_cast<size_t>(first + i + 1);
         const TokenComparison& c = cmp[i];
-        result.token_details.push_back({win.seq, pos, tokens[first + i + 1], c.kl, c.top_ref, c.top_test, c.p_ref, c.p_test});
+        result.token_details.push_back(
+            {win.seq, pos, tokens[first + i + 1], c.kl, c.top_ref, c.top_test, c.p_ref, c.p_test});
       }
 
     if (options.progress && !options.progress(static_cast<double>(w + 1) / windows.size()))

@@ -90,7 +90,8 @@ Result<WrittenFile> writeRunWeightsGguf(RunStore& store, ArtifactDraft& draft, c
   lo.tokenizer_path = run.params.count("tokenizer") ? run.params.at("tokenizer") : "";
   Result<Model> m = loadModel(model_path, lo);
   if (!m) return m.error();
-  Result<Model> conv = convertWeights(*m, WeightPlan{dt, run.params.count("quantize-embeddings") > 0}, nullptr, progress);
+  const WeightPlan plan{dt, run.params.count("quantize-embeddings") > 0};
+  Result<Model> conv = convertWeights(*m, plan, nullptr, progress);
   if (!conv) return makeError(model_path + ": converting to " + format + ": " + conv.error().message);
   if (Status s = writeGguf(*conv, path); !s) return s.error();
   Result<std::string> sha = sha256File(path);

@@ -38,8 +38,11 @@ void TestProgressCancel::convertReportsEveryTensor() {
   const int n = int(model_->tensors.size());
   std::vector<std::pair<int, int>> calls;
   ConvertReport with, without;
-  Result<Model> a = convertWeights(*model_, WeightPlan{DType::Q8_0, false}, &with,
-                                   [&](int done, int total) { calls.push_back({done, total}); return true; });
+  Result<Model> a =
+      convertWeights(*model_, WeightPlan{DType::Q8_0, false}, &with, [&](int done, int total) {
+        calls.push_back({done, total});
+        return true;
+      });
   Result<Model> b = convertWeights(*model_, WeightPlan{DType::Q8_0, false}, &without);
   QVERIFY(a.ok() && b.ok());
   QCOMPARE(int(calls.size()), n);
@@ -52,14 +55,17 @@ void TestProgressCancel::convertCancelsAfterK() {
   const int n = int(model_->tensors.size());
   for (int k : {1, 3, n - 1}) {
     int calls = 0;
-    Result<Model> r = convertWeights(*model_, WeightPlan{DType::Q4_0, true}, nullptr, [&](int done, int) {
-      ++calls;
-      return done < k;
-    });
+    Result<Model> r =
+        convertWeights(*model_, WeightPlan{DType::Q4_0, true}, nullptr, [&](int done, int) {
+          ++calls;
+          return done < k;
+        });
     QVERIFY(!r.ok());
     QCOMPARE(calls, k);  // nothing converted after the cancel
     const QString msg = QString::fromStdString(r.error().message);
-    QVERIFY2(msg.contains("cancelled") && msg.contains(QString("after tensor %1 of %2").arg(k).arg(n)), qPrintable(msg));
+    QVERIFY2(
+        msg.contains("cancelled") && msg.contains(QString("after tensor %1 of %2").arg(k).arg(n)),
+        qPrintable(msg));
   }
 }
 
@@ -82,7 +88,10 @@ void TestProgressCancel::quantizeReportsAndCancels() {
   QCOMPARE(full->packed.size(), plain->packed.size());
 
   calls = 0;
-  o.progress = [&](int done, int) { ++calls; return done < 4; };
+  o.progress = [&](int done, int) {
+    ++calls;
+    return done < 4;
+  };
   Result<QuantizedModel> stopped = quantizeModel(*model_, scheme, o);
   QVERIFY(!stopped.ok());
   QCOMPARE(calls, 4);
@@ -110,7 +119,8 @@ void TestProgressCancel::loadCancelsBetweenTensors() {
     Result<Model> stopped = loadModel(path, lo);
     QVERIFY(!stopped.ok());
     const QString msg = QString::fromStdString(stopped.error().message);
-    QVERIFY2(msg.startsWith(QString::fromStdString(path)) && msg.contains("loading cancelled after tensor 2 of"),
+    QVERIFY2(msg.startsWith(QString::fromStdString(path)) &&
+                 msg.contains("loading cancelled after tensor 2 of"),
              qPrintable(msg));
   }
 }

@@ -4,8 +4,8 @@
 // the runs' own (bits/weight, KL mean), then, with the x axis switched to speed, their measured
 // (tokens/s, KL mean); the marked Pareto-optimal runs are those no other run dominates (checked
 // here by brute force), and clicking a point shows its run.
-#include <QComboBox>
 #include <QCheckBox>
+#include <QComboBox>
 #include <QListWidget>
 #include <QPushButton>
 #include <QSettings>
@@ -35,11 +35,13 @@ class TestFrontier : public QObject {
 
 void TestFrontier::paretoBySize() {
   // (bits, KL): 32/0 best quality; 8.5/0.001; 4.5/0.02; 6/0.03 is dominated by 4.5/0.02; 16/0.0001.
-  const std::vector<FrontierPoint> p = {{32, 0}, {8.5, 0.001}, {6, 0.03}, {4.5, 0.02}, {16, 0.0001}};
+  const std::vector<FrontierPoint> p = {
+      {32, 0}, {8.5, 0.001}, {6, 0.03}, {4.5, 0.02}, {16, 0.0001}};
   QCOMPARE(paretoFront(p, FrontierAxis::BitsPerWeight), (std::vector<int>{3, 1, 4, 0}));
   // A tie in KL: the smaller size dominates; identical points are both kept.
   QCOMPARE(paretoFront({{8, 0.1}, {4, 0.1}}, FrontierAxis::BitsPerWeight), (std::vector<int>{1}));
-  QCOMPARE(paretoFront({{4, 0.1}, {4, 0.1}}, FrontierAxis::BitsPerWeight), (std::vector<int>{0, 1}));
+  QCOMPARE(paretoFront({{4, 0.1}, {4, 0.1}}, FrontierAxis::BitsPerWeight),
+           (std::vector<int>{0, 1}));
   QVERIFY(paretoFront({}, FrontierAxis::BitsPerWeight).empty());
 }
 
@@ -88,7 +90,8 @@ void TestFrontier::panelFrontier() {
   QListWidget* formats = q->findChild<QListWidget*>();
   for (int i = 0; i < formats->count(); ++i) {
     const QString f = formats->item(i)->text();
-    formats->item(i)->setCheckState(f == "f16" || f == "q8_0" || f == "q4_0" ? Qt::Checked : Qt::Unchecked);
+    formats->item(i)->setCheckState(f == "f16" || f == "q8_0" || f == "q4_0" ? Qt::Checked
+                                                                             : Qt::Unchecked);
   }
   QTest::mouseClick(q->sweepButton(), Qt::LeftButton);
   QVERIFY(finished.wait(60000));

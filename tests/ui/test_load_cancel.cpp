@@ -68,7 +68,8 @@ void TestLoadCancel::cancelKeepsPreviousModel() {
       if (std::string(s) != stage || done != stop_at) return;
       held.store(true);
       const auto t0 = std::chrono::steady_clock::now();
-      while (!worker->cancelRequested() && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20))
+      while (!worker->cancelRequested() &&
+             std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20))
         QThread::msleep(1);
     });
     w.openModel(gguf);
@@ -103,7 +104,8 @@ void TestLoadCancel::cancelKeepsPreviousModel() {
   w.openModel(gguf);
   QTRY_VERIFY_WITH_TIMEOUT(!w.loading() && w.modelLabel() == "stories-q8_0.gguf", 30000);
   bool any_q8 = false;
-  for (int r = 0; r < tensors->rowCount(); ++r) any_q8 = any_q8 || tensors->item(r, 2)->text() == "q8_0";
+  for (int r = 0; r < tensors->rowCount(); ++r)
+    any_q8 = any_q8 || tensors->item(r, 2)->text() == "q8_0";
   QVERIFY(any_q8);
 }
 

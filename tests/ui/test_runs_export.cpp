@@ -45,12 +45,15 @@ void TestRunsExport::exportWeightsAndLoadBack() {
       e.params = {{"model", model}, {"weights", weights}, {"sample", "128"}, {"ctx", "64"}};
       e.envelope = {{"model", {{"path", model}, {"sha256", *sha}}}};
       const int64_t id = *(*s)->createRun(e);
-      check((*s)->setDocument(id, "invocation",
-                              {{"command", "eval"}, {"positional", {model}},
-                               {"options", {{"--weights", weights}, {"--sample", "128"}, {"--ctx", "64"}}}}));
+      check((*s)->setDocument(
+          id, "invocation",
+          {{"command", "eval"},
+           {"positional", {model}},
+           {"options", {{"--weights", weights}, {"--sample", "128"}, {"--ctx", "64"}}}}));
       check((*s)->logMetrics(id, {{"kl_mean", 0.01, 0, 0}}));
       check((*s)->finishRun(id, RunStatus::Finished));
-      if (approve) check((*s)->addApproval(id, true, {{"kl_mean_max", 0.05}}, nlohmann::json::array()));
+      if (approve)
+        check((*s)->addApproval(id, true, {{"kl_mean_max", 0.05}}, nlohmann::json::array()));
       return id;
     };
     approved = evalRun("q8_0", true);

@@ -4,6 +4,7 @@
 // evaluation order; the worst-token list is sorted by KL, largest first, and holds the engine's 20
 // largest KLs with their positions; the colour scale runs from the largest KL down and the worst
 // token carries the top colour; clicking another run's frontier point shows that run's tokens.
+#include <QCheckBox>
 #include <QComboBox>
 #include <QPushButton>
 #include <QSettings>
@@ -12,7 +13,6 @@
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTextBrowser>
-#include <QCheckBox>
 #include <QtTest>
 #include <algorithm>
 
@@ -97,7 +97,10 @@ void TestTokenView::tokenKlsAreTheEngines() {
   QCOMPARE(kls.size(), qsizetype(engine.size()));
   for (size_t i = 0; i < engine.size(); ++i)
     QVERIFY2(std::abs(kls[qsizetype(i)] - engine[i].kl) <= 1e-9 * std::max(1.0, engine[i].kl),
-             qPrintable(QString("token %1: view %2, engine %3").arg(i).arg(kls[qsizetype(i)]).arg(engine[i].kl)));
+             qPrintable(QString("token %1: view %2, engine %3")
+                            .arg(i)
+                            .arg(kls[qsizetype(i)])
+                            .arg(engine[i].kl)));
   double sum = 0;
   for (double k : kls) sum += k;
   QVERIFY(std::abs(sum / kls.size() - expected->stats.kl.mean) < 1e-9);  // the mean in the table
@@ -105,7 +108,8 @@ void TestTokenView::tokenKlsAreTheEngines() {
   // Worst tokens: sorted, largest first, the engine's 20 largest KLs at their positions.
   std::vector<size_t> order(engine.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return engine[a].kl > engine[b].kl; });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return engine[a].kl > engine[b].kl; });
   QTableWidget* worst = v->worstTable();
   QCOMPARE(worst->rowCount(), TokenView::kWorst);
   for (int row = 0; row < worst->rowCount(); ++row) {
@@ -114,10 +118,12 @@ void TestTokenView::tokenKlsAreTheEngines() {
     const ScoredToken& e = engine[order[size_t(row)]];
     QVERIFY(std::abs(k - e.kl) <= 1e-9 * std::max(1.0, e.kl));
     QCOMPARE(worst->item(row, 1)->text(), QString::number(e.position));
-    QCOMPARE(worst->item(row, 0)->text(), QString("⟨%1⟩").arg(e.token));  // stories260K has no tokenizer
+    QCOMPARE(worst->item(row, 0)->text(),
+             QString("⟨%1⟩").arg(e.token));  // stories260K has no tokenizer
     QCOMPARE(worst->item(row, 3)->text(), QString("⟨%1⟩").arg(e.top_ref));
     QCOMPARE(worst->item(row, 4)->text(), QString("⟨%1⟩").arg(e.top_test));
-    QCOMPARE(worst->item(row, 5)->text(), QString("%1 → %2").arg(e.p_ref, 0, 'g', 3).arg(e.p_test, 0, 'g', 3));
+    QCOMPARE(worst->item(row, 5)->text(),
+             QString("%1 → %2").arg(e.p_ref, 0, 'g', 3).arg(e.p_test, 0, 'g', 3));
   }
   QVERIFY(engine[order[0]].kl > 0);
 
@@ -128,7 +134,8 @@ void TestTokenView::tokenKlsAreTheEngines() {
   QVERIFY(v->legendText().contains("log scale"));
   const QString html = v->textView()->toHtml();
   QVERIFY(html.contains(v->colorFor(v->scaleHigh()).name(), Qt::CaseInsensitive));
-  QCOMPARE(v->textView()->toPlainText().count(QChar(0x27E8)), kSample + 1);  // BOS + the sampled tokens
+  QCOMPARE(v->textView()->toPlainText().count(QChar(0x27E8)),
+           kSample + 1);  // BOS + the sampled tokens
 
   // A second run (q8_0); clicking the first run's point shows the first run's tokens again.
   q->formatBox()->setCurrentText("q8_0");
