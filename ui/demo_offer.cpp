@@ -26,7 +26,6 @@ double overall(const std::string& stage, double f) {
 }  // namespace
 
 void DemoWorker::build(const DemoConfig& config, const QString& dir) {
-  cancel_.store(false);
   Result<DemoResult> r = buildDemoModels(config, dir.toStdString(), [this](const DemoProgress& p) {
     emit progressChanged(q(p.stage), overall(p.stage, p.fraction), q(p.detail));
     return !cancel_.load();
@@ -128,6 +127,7 @@ void DemoOffer::startBuild() {
   show();
   text_->setText(tr("Building the demo models in %1…").arg(dir()));
   DemoWorker* w = worker_;
+  w->resetCancel();  // here, not in build(): a Cancel right after Build is never lost
   QMetaObject::invokeMethod(
       w, [w, c = config_, d = dir()] { w->build(c, d); }, Qt::QueuedConnection);
 }

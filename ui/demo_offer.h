@@ -29,6 +29,7 @@ class DemoWorker : public QObject {
   Q_OBJECT
  public:
   void cancel() { cancel_.store(true); }
+  void resetCancel() { cancel_.store(false); }  // before a build is queued, from any thread
   void build(const precis::DemoConfig& config, const QString& dir);
 
  signals:

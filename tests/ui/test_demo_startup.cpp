@@ -58,7 +58,7 @@ void TestDemoStartup::cancelThenDecline() {
   QTest::mouseClick(offer->buildButton(), Qt::LeftButton);
   QVERIFY(offer->building());
   QVERIFY(offer->cancelButton()->isVisible() && offer->progress()->isVisible());
-  QTRY_VERIFY_WITH_TIMEOUT(offer->text().contains("teacher"), 60000);  // training has started
+  QTRY_VERIFY_WITH_TIMEOUT(offer->text().contains(": teacher"), 60000);  // training has started
   QTest::mouseClick(offer->cancelButton(), Qt::LeftButton);
   QTRY_VERIFY_WITH_TIMEOUT(!offer->building(), 10000);
   QVERIFY2(offer->text().contains("cancelled"), qPrintable(offer->text()));
