@@ -122,6 +122,21 @@ std::map<std::string, std::string> cliOptions(const EvalRequest& r) {
   return o;
 }
 
+// Display text of every token id the token view shows: the tokenizer's piece, or "⟨id⟩".
+void fillPieces(EvalRecord& rec, const Model& m) {
+  std::optional<Tokenizer> tok;
+  if (m.tokenizer.kind != TokenizerKind::None)
+    if (Result<Tokenizer> t = Tokenizer::create(m.tokenizer)) tok.emplace(std::move(*t));
+  auto add = [&](int32_t id) {
+    if (id < 0 || rec.pieces.contains(id)) return;
+    const QString text = tok ? q(tok->pieceText(id)) : QString();
+    rec.pieces.insert(id, text.isEmpty() ? QString("⟨%1⟩").arg(id) : text);
+  };
+  for (const std::vector<int32_t>& seq : rec.sequences)
+    for (int32_t id : seq) add(id);
+  for (const ScoredToken& t : rec.token_details) add(t.top_ref), add(t.top_test);
+}
+
 }  // namespace
 
 struct EngineWorker::Prepared {
@@ -166,36 +181,57 @@ void EngineWorker::start(const QString& backend) {
   emit deviceReady(d);
 }
 
-void EngineWorker::setModel(Model model, const QString& label) {
-  model_ = std::make_shared<Model>(std::move(model));
-  reference_ = model_;
-  if (anyQuantized(*model_)) {
-    Result<Model> deq = convertWeights(*model_, WeightPlan{DType::F32, true}, nullptr);
+bool EngineWorker::setModel(Model model, const QString& label, double lo) {
+  auto next = std::make_shared<Model>(std::move(model));
+  std::shared_ptr<Model> reference = next;
+  if (anyQuantized(*next)) {
+    // The f32 reference of a quantized file: one tensor at a time, interruptible.
+    auto progress = [&](int done, int total) {
+      if (load_hook_) load_hook_("dequantize", done, total);
+      emit progressChanged("load", lo + (1 - lo) * done / std::max(1, total),
+                           QString("Dequantizing the reference: tensor %1 of %2").arg(done).arg(total));
+      return !cancel_.load();
+    };
+    Result<Model> deq = convertWeights(*next, WeightPlan{DType::F32, true}, nullptr, progress);
     if (!deq) {
-      emit failed("load", label + ": dequantizing the reference: " + q(deq.error().message));
-      model_.reset();
-      reference_.reset();
-      return;
+      if (cancel_.load()) emit cancelled("load");
+      else emit failed("load", label + ": dequantizing the reference: " + q(deq.error().message));
+      return false;
     }
-    reference_ = std::make_shared<Model>(std::move(*deq));
+    reference = std::make_shared<Model>(std::move(*deq));
   }
+  model_ = std::move(next);
+  reference_ = std::move(reference);
   emit modelShared(model_);
   emit modelLoaded(summarize(*model_, label));
+  return true;
 }
 
 void EngineWorker::loadModel(const QString& path) {
+  cancel_.store(false);
   emit progressChanged("load", 0, "Loading " + path);
-  Result<Model> m = precis::loadModel(path.toStdString());
+  // Reading and checking every tensor takes the first 70 % of the progress when the file is stored
+  // quantized (the reference is dequantized after it), all of it otherwise; the fraction is rescaled
+  // below once the tensor types are known.
+  LoadOptions lo;
+  lo.progress = [&](int done, int total) {
+    if (load_hook_) load_hook_("read", done, total);
+    emit progressChanged("load", 0.7 * done / std::max(1, total),
+                         QString("Loading %1: tensor %2 of %3").arg(QFileInfo(path).fileName()).arg(done).arg(total));
+    return !cancel_.load();
+  };
+  Result<Model> m = precis::loadModel(path.toStdString(), lo);
   if (!m) {
-    emit failed("load", q(m.error().message));
+    if (cancel_.load()) emit cancelled("load");
+    else emit failed("load", q(m.error().message));
     return;
   }
   if (Status v = m->validate(); !v) {
     emit failed("load", path + ": " + q(v.error().message));
     return;
   }
-  setModel(std::move(*m), QFileInfo(path).absoluteFilePath());
-  emit progressChanged("load", 1, "Loaded " + path);
+  if (setModel(std::move(*m), QFileInfo(path).absoluteFilePath(), 0.7))
+    emit progressChanged("load", 1, "Loaded " + path);
 }
 
 void EngineWorker::loadDemo() {
@@ -214,6 +250,7 @@ void EngineWorker::loadDemo() {
     return;
   }
   m->format = "demo";
+  cancel_.store(false);
   setModel(std::move(*m), "demo: random weights (seed 1), 2 layers, width 64");
 }
 
@@ -320,6 +357,7 @@ Result<EvalRecord> EngineWorker::runOne(Prepared& p, const EvalRequest& req, con
   eo.ctx = p.ctx;
   eo.bos = bosOf(*model_);
   eo.threads = 0;
+  eo.keep_tokens = true;  // the token view
   eo.progress = [&](double f) {
     emit progressChanged(task, mid + (hi - mid) * f, QString("Evaluating %1: %2 %").arg(label).arg(int(100 * f)));
     return !cancel_.load();
@@ -367,6 +405,10 @@ Result<EvalRecord> EngineWorker::runOne(Prepared& p, const EvalRequest& req, con
     if (!d.reason.empty()) rec.kept << q(d.name + " as " + dtypeName(d.to) + ": " + d.reason);
   rec.backend = q(backend_->device().backend + " (" + backend_->device().name + ")");
   rec.seconds = r->seconds;
+  rec.tokens_per_s = r->test_seconds > 0 ? double(r->tokens_forwarded) / r->test_seconds : 0;
+  rec.sequences = p.sequences;
+  rec.token_details = std::move(r->token_details);
+  fillPieces(rec, *model_);
   return rec;
 }
 

@@ -1,11 +1,14 @@
 // EngineWorker: owns the engine objects (backend, loaded model, runtimes) and does all long work
 // (loading, evaluating, sweeping, histograms) on its own thread (see engine_thread.h). The GUI talks
 // to it only through queued signals; results go back as value types (worker_types.h).
-// Cancel: cancel() sets an atomic flag from any thread; quantization reads it after every tensor
-// (ui/scheme_run.h), the evaluator's progress callback after every window, a sweep between
+// Cancel: cancel() sets an atomic flag from any thread; loading reads it after every tensor (the
+// loader's LoadOptions::progress, then convertWeights' progress while a quantized model's f32
+// reference is made), quantization after every tensor (ui/scheme_run.h), the evaluator's progress
+// callback after every window, a sweep between
 // formats, a sensitivity analysis after every evaluation. Evaluations are recorded in the
 // experiment log as precis-cli eval records them (ui/eval_log.h) unless the request says not to.
-// Tested by tests/ui/test_workbench.cpp (stories260K: load, evaluate, sweep cancelled mid-way).
+// Tested by tests/ui/test_workbench.cpp (stories260K: load, evaluate, sweep cancelled mid-way) and
+// tests/ui/test_load_cancel.cpp (a cancelled load keeps the previous model).
 #pragma once
 #include <QObject>
 #include <QStringList>
@@ -38,6 +41,9 @@ class EngineWorker : public QObject {
   bool cancelRequested() const { return cancel_.load(); }
   // Test hook, called on the engine thread after each tensor is quantized (done of total).
   void setConversionHook(std::function<void(int done, int total)> hook) { conversion_hook_ = std::move(hook); }
+  // Test hook, called on the engine thread after each tensor of a load (read, then dequantized for
+  // the reference when stored quantized: `stage` "read" or "dequantize").
+  void setLoadHook(std::function<void(const char* stage, int done, int total)> hook) { load_hook_ = std::move(hook); }
 
  public slots:
   void start(const QString& backend);  // "auto", "cpu", "cuda"
@@ -72,7 +78,9 @@ class EngineWorker : public QObject {
   Result<EvalRecord> runOne(Prepared& prepared, const EvalRequest& request, const QString& task,
                             double fraction_lo, double fraction_hi);
   bool ensureBackend();
-  void setModel(Model model, const QString& label);
+  // Makes `model` (and its f32 reference) current; false, with `failed` or `cancelled` emitted and
+  // the previous model kept, when the reference could not be made or the load was cancelled.
+  bool setModel(Model model, const QString& label, double fraction_lo = 0);
 
   std::shared_ptr<LiveBuffer> frontier_;
   std::atomic<bool> cancel_{false};
@@ -80,6 +88,7 @@ class EngineWorker : public QObject {
   std::shared_ptr<Model> model_;      // as stored
   std::shared_ptr<Model> reference_;  // model_ or its f32 dequantization
   std::function<void(int, int)> conversion_hook_;
+  std::function<void(const char*, int, int)> load_hook_;
   int next_run_ = 1;
   int next_sweep_ = 1;
 };

@@ -14,12 +14,14 @@
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
+#include <QProgressBar>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include "ui/demo_offer.h"
 #include "ui/distill_panel.h"
 #include "ui/distill_worker.h"
 #include "ui/engine_thread.h"
@@ -74,12 +76,29 @@ MainWindow::MainWindow(QSettings* settings, QWidget* parent) : QMainWindow(paren
   auto* cl = new QVBoxLayout(central);
   cl->setContentsMargins(0, 0, 0, 0);
   cl->addWidget(banner_);
+  demo_offer_ = new DemoOffer();
+  connect(demo_offer_, &DemoOffer::teacherReady, this, &MainWindow::openModel);
+  cl->addWidget(demo_offer_);
   cl->addWidget(tabs_, 1);
   setCentralWidget(central);
 
   device_ = new QLabel(tr("Starting the engine…"));
   memory_ = new QLabel();
   model_ = new QLabel(tr("no model"));
+  load_progress_ = new QProgressBar();
+  load_progress_->setRange(0, 1000);
+  load_progress_->setMaximumWidth(160);
+  load_progress_->setAccessibleName(tr("Model loading progress"));
+  load_cancel_ = new QToolButton();
+  load_cancel_->setText(tr("Cancel load"));
+  connect(load_cancel_, &QToolButton::clicked, this, [this] {
+    model_->setText(tr("cancelling the load…"));
+    engine_->cancel();
+  });
+  load_progress_->hide();
+  load_cancel_->hide();
+  statusBar()->addPermanentWidget(load_progress_);
+  statusBar()->addPermanentWidget(load_cancel_);
   statusBar()->addPermanentWidget(model_);
   statusBar()->addPermanentWidget(device_);
   statusBar()->addPermanentWidget(memory_);
@@ -101,8 +120,15 @@ MainWindow::MainWindow(QSettings* settings, QWidget* parent) : QMainWindow(paren
   connect(w, &EngineWorker::failed, this, &MainWindow::onFailed);
   connect(w, &EngineWorker::histogramReady, model_panel_, &ModelPanel::showHistogram);
   connect(w, &EngineWorker::progressChanged, quantize_panel_, &QuantizePanel::onProgress);
-  connect(w, &EngineWorker::progressChanged, this, [this](const QString& task, double, const QString& text) {
-    if (task == "load") statusBar()->showMessage(text, 4000);
+  connect(w, &EngineWorker::progressChanged, this, [this](const QString& task, double fraction, const QString& text) {
+    if (task != "load") return;
+    statusBar()->showMessage(text, 4000);
+    load_progress_->setValue(static_cast<int>(1000 * fraction));
+  });
+  connect(w, &EngineWorker::cancelled, this, [this](const QString& task) {
+    if (task != "load") return;
+    setLoading(false);
+    statusBar()->showMessage(tr("Loading cancelled; the previous model is kept."), 6000);
   });
   connect(w, &EngineWorker::evaluationFinished, quantize_panel_, &QuantizePanel::onEvaluation);
   connect(w, &EngineWorker::evaluationFinished, runs_panel_, &RunsPanel::refresh);
@@ -183,6 +209,11 @@ void MainWindow::buildMenus() {
   QAction* open = file->addAction(tr("&Open model…"), this, [this] { emit model_panel_->openRequested(); });
   open->setShortcut(QKeySequence::Open);
   file->addAction(tr("Open the &demo model"), this, &MainWindow::openDemo);
+  file->addAction(tr("Open or &build the trained demo models"), this, [this] {
+    const QString teacher = demo_offer_->cachedTeacher();
+    if (!teacher.isEmpty()) openModel(teacher);
+    else demo_offer_->startBuild();
+  });
   recent_ = file->addMenu(tr("&Recent models"));
   rebuildRecent();
   file->addSeparator();
@@ -231,15 +262,33 @@ void MainWindow::startSession(const QString& model_path) {
   distill_panel_->setLogTarget({true, settings_->value("runs/db").toString()});
   QString path = model_path;
   if (path.isEmpty()) path = settings_->value("model/last").toString();
-  if (!path.isEmpty() && QFileInfo::exists(path)) openModel(path);
-  else openDemo();
+  if (!path.isEmpty() && QFileInfo::exists(path)) {
+    openModel(path);
+  } else if (const QString teacher = demo_offer_->cachedTeacher(); !teacher.isEmpty()) {
+    openModel(teacher);
+  } else {
+    openDemo();  // until the trained demo models are built, or if the user declines
+    demo_offer_->offer();
+  }
 }
 
 void MainWindow::openModel(const QString& path) {
   pending_path_ = QFileInfo(path).absoluteFilePath();
+  setLoading(true);
   model_->setText(tr("loading %1…").arg(QFileInfo(path).fileName()));
   emit engine_->loadRequested(pending_path_);
 }
+
+void MainWindow::setLoading(bool loading) {
+  if (loading && !loading_) model_text_ = model_->text();
+  if (!loading && loading_ && model_text_.size()) model_->setText(model_text_);
+  loading_ = loading;
+  load_progress_->setValue(0);
+  load_progress_->setVisible(loading);
+  load_cancel_->setVisible(loading);
+}
+
+QString MainWindow::modelLabel() const { return model_->text(); }
 
 void MainWindow::openDemo() {
   pending_path_.clear();
@@ -275,6 +324,8 @@ void MainWindow::onDevice(const DeviceSummary& d) {
 }
 
 void MainWindow::onModel(const ModelSummary& m) {
+  loading_ = false;
+  setLoading(false);
   has_model_ = true;
   banner_->hide();
   model_->setText(m.format == "demo" ? tr("demo model (random weights)") : QFileInfo(m.path).fileName());
@@ -288,7 +339,10 @@ void MainWindow::onModel(const ModelSummary& m) {
 
 void MainWindow::onFailed(const QString& task, const QString& message) {
   quantize_panel_->onFailed(task, message);
-  if (task == "load") model_->setText(has_model_ ? model_->text() : tr("no model"));
+  if (task == "load") {
+    setLoading(false);
+    if (!has_model_) model_->setText(tr("no model"));
+  }
   showError(message);
 }
 

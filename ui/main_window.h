@@ -14,9 +14,12 @@ class QMenu;
 class QSettings;
 class QTabWidget;
 class QFrame;
+class QProgressBar;
+class QToolButton;
 
 namespace precis::ui {
 
+class DemoOffer;
 class DistillPanel;
 class DistillWorker;
 class EngineThread;
@@ -36,7 +39,8 @@ class MainWindow : public QMainWindow {
   ~MainWindow() override;
 
   // Creates the backend (setting "backend": auto, cpu or cuda), then opens `model_path`, or the last
-  // model used, or the built-in demo model.
+  // model used, or the trained demo teacher when it is cached (ui/demo_offer.h), or else the
+  // random-weights demo model with an offer to build the trained ones.
   void startSession(const QString& model_path = {});
   void openModel(const QString& path);
   void openDemo();
@@ -55,6 +59,12 @@ class MainWindow : public QMainWindow {
   QString errorText() const;
   QString deviceText() const;
   bool hasModel() const { return has_model_; }
+  // Loading a model file: a progress bar and Cancel in the status bar, shown while it loads.
+  bool loading() const { return loading_; }
+  QToolButton* loadCancelButton() const { return load_cancel_; }
+  QProgressBar* loadProgress() const { return load_progress_; }
+  QString modelLabel() const;
+  DemoOffer* demoOffer() const { return demo_offer_; }
 
  signals:
   void modelShown(const precis::ui::ModelSummary& model);
@@ -76,6 +86,7 @@ class MainWindow : public QMainWindow {
   void onDevice(const DeviceSummary& d);
   void onModel(const ModelSummary& m);
   void onFailed(const QString& task, const QString& message);
+  void setLoading(bool loading);
 
   QSettings* settings_;
   EngineThread* engine_ = nullptr;
@@ -93,11 +104,16 @@ class MainWindow : public QMainWindow {
   LiveFeed* distill_feed_ = nullptr;
   ModelPtr model_ptr_;  // the loaded model, passed on to the lab workers (never read here)
   QFrame* banner_ = nullptr;
+  DemoOffer* demo_offer_ = nullptr;
   QLabel* banner_text_ = nullptr;
   QLabel* device_ = nullptr;
   QLabel* memory_ = nullptr;
   QLabel* model_ = nullptr;
   QMenu* recent_ = nullptr;
+  QProgressBar* load_progress_ = nullptr;
+  QToolButton* load_cancel_ = nullptr;
+  QString model_text_;  // the status bar's model label before a load started
+  bool loading_ = false;
   QString pending_path_;
   bool has_model_ = false;
   bool dark_ = false;

@@ -27,6 +27,7 @@
 #include "engine/quant/scheme.h"
 #include "ui/chart_widget.h"
 #include "ui/heatmap_widget.h"
+#include "ui/token_view.h"
 
 namespace precis::ui {
 
@@ -183,14 +184,31 @@ QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
   });
 
   chart_ = new ChartWidget();
-  chart_->setTitle(tr("Quality vs size: one point per run"));
-  chart_->setAxisTitles(tr("bits per weight"), tr("KL divergence to the reference, mean (nats, log scale)"));
   chart_->setLogY(true);  // quality spans orders of magnitude; KL 0 (f32) is kept in the CSV, not drawn
   chart_->setEmptyText(tr("Each evaluation becomes a point here. Click a point to see its run."));
   s_runs_ = chart_->addSeries(ChartWidget::Kind::Scatter, tr("runs"));
-  connect(chart_, &ChartWidget::pointClicked, this, [this](int, int index) {
-    if (index >= 0 && index < point_runs_.size()) showRun(point_runs_[index]);
+  s_pareto_ = chart_->addSeries(ChartWidget::Kind::Line, tr("Pareto-optimal"));
+  connect(chart_, &ChartWidget::pointClicked, this, [this](int series, int index) {
+    const QVector<int>& runs = series == s_pareto_ ? pareto_runs_ : point_runs_;
+    if (index >= 0 && index < runs.size()) showRun(runs[index]);
   });
+  axis_ = new QComboBox();
+  axis_->addItem(tr("bits per weight (size)"));
+  axis_->addItem(tr("measured tokens/s (speed)"));
+  axis_->setToolTip(tr("Quality against size, or against the quantized model's measured speed during its evaluation"));
+  connect(axis_, &QComboBox::currentIndexChanged, this, &QuantizePanel::redrawFrontier);
+  auto* axis_label = new QLabel(tr("Frontier &x axis:"));
+  axis_label->setBuddy(axis_);
+  auto* axis_row = new QHBoxLayout();
+  axis_row->addWidget(axis_label);
+  axis_row->addWidget(axis_);
+  axis_row->addStretch(1);
+  auto* frontier = new QWidget();
+  auto* fl = new QVBoxLayout(frontier);
+  fl->setContentsMargins(0, 0, 0, 0);
+  fl->addLayout(axis_row);
+  fl->addWidget(chart_, 1);
+  redrawFrontier();
   details_ = new QLabel();
   details_->setWordWrap(true);
   details_->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
@@ -199,7 +217,7 @@ QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
   auto* right = new QSplitter(Qt::Vertical);
   right->addWidget(table_);
   auto* lower = new QSplitter(Qt::Horizontal);
-  lower->addWidget(chart_);
+  lower->addWidget(frontier);
   lower->addWidget(details_);
   lower->setSizes({560, 400});
   heatmap_ = new HeatmapWidget();
@@ -223,6 +241,8 @@ QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
   result_tabs_ = new QTabWidget();
   result_tabs_->addTab(lower, tr("Frontier"));
   result_tabs_->addTab(sens, tr("Sensitivity"));
+  token_view_ = new TokenView();
+  result_tabs_->addTab(token_view_, tr("Tokens"));
   right->addWidget(result_tabs_);
   right->setStretchFactor(1, 2);
   auto* split = new QSplitter();
@@ -398,6 +418,8 @@ void QuantizePanel::onEvaluation(const EvalRecord& r) {
   if (sweeping_) sweep_rows_.push_back(row);
   table_->resizeColumnsToContents();
   details_->setText(evalDetails(r));
+  token_view_->setRecord(r);
+  if (live_.contains(r.id)) redrawFrontier();  // its point arrived first: now its speed is known
   if (!sweeping_) {
     setBusy(false);
     status_->setText(tr("Run %1 (%2) done in %3 s.").arg(r.id).arg(r.format).arg(r.seconds, 0, 'f', 2));
@@ -405,12 +427,49 @@ void QuantizePanel::onEvaluation(const EvalRecord& r) {
 }
 
 void QuantizePanel::onFrontierPoints(const QVector<LivePoint>& points) {
-  QVector<QPointF> xy;
   for (const LivePoint& p : points) {
-    xy.push_back(p.point);
-    point_runs_.push_back(p.tag);
+    arrived_.push_back(p.tag);
+    live_.insert(p.tag, p.point);
   }
-  chart_->appendPoints(s_runs_, xy);
+  redrawFrontier();
+}
+
+FrontierAxis QuantizePanel::frontierAxis() const {
+  return axis_->currentIndex() == 1 ? FrontierAxis::TokensPerSecond : FrontierAxis::BitsPerWeight;
+}
+
+// One point per run in arrival order, at (bits/weight or tokens/s, KL mean), and the Pareto-optimal
+// ones joined in ascending x. A run whose record has not arrived yet is drawn from its fed point
+// (bits per weight) and left out of the speed frontier until it does.
+void QuantizePanel::redrawFrontier() {
+  const bool speed = frontierAxis() == FrontierAxis::TokensPerSecond;
+  chart_->setTitle(speed ? tr("Quality vs speed: one point per run") : tr("Quality vs size: one point per run"));
+  chart_->setAxisTitles(speed ? tr("tokens/s of the quantized model (measured during its evaluation)")
+                              : tr("bits per weight"),
+                        tr("KL divergence to the reference, mean (nats, log scale)"));
+  QVector<QPointF> xy;
+  std::vector<FrontierPoint> pts;
+  point_runs_.clear();
+  for (int id : arrived_) {
+    QPointF p = live_.value(id);
+    if (runs_.contains(id)) {
+      const EvalRecord& r = runs_[id];
+      p = QPointF(speed ? r.tokens_per_s : r.bits_per_weight, r.stats.kl.mean);
+    } else if (speed) {
+      continue;
+    }
+    xy.push_back(p);
+    pts.push_back({p.x(), p.y()});
+    point_runs_.push_back(id);
+  }
+  QVector<QPointF> front;
+  pareto_runs_.clear();
+  for (int i : paretoFront(pts, frontierAxis())) {
+    front.push_back(xy[i]);
+    pareto_runs_.push_back(point_runs_[i]);
+  }
+  chart_->setPoints(s_runs_, xy);
+  chart_->setPoints(s_pareto_, front);
 }
 
 void QuantizePanel::onProgress(const QString& task, double fraction, const QString& text) {
@@ -448,6 +507,7 @@ void QuantizePanel::onSweepFinished(bool cancelled, int completed, int total) {
 void QuantizePanel::showRun(int run_id) {
   if (!runs_.contains(run_id)) return;
   details_->setText(evalDetails(runs_.value(run_id)));
+  token_view_->setRecord(runs_.value(run_id));
   const QSignalBlocker block(table_);
   table_->selectRow(run_rows_.value(run_id));
 }

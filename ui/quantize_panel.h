@@ -2,17 +2,20 @@
 // precision and granularity, calibration, per-tensor overrides, embeddings), the evaluation data
 // (sampled tokens, a token-id file or a text file) and window length; Evaluate, Sweep and
 // Sensitivity with progress and Cancel. Results: a table of the evaluation statistics; a
-// size/quality frontier with a logarithmic KL axis (one point per run; clicking a point shows that
-// run); a sensitivity heatmap (layer x tensor, KL when only that tensor is quantized) and a
-// KL-per-tensor chart. Evaluations are recorded in the experiment log as precis-cli eval records them.
+// quality frontier with a logarithmic KL axis against bits per weight or measured speed (tokens/s),
+// the Pareto-optimal runs marked (one point per run; clicking a point shows that run); a token view
+// (the evaluated text coloured by per-token KL, the worst tokens listed, ui/token_view.h); a
+// sensitivity heatmap (layer x tensor, KL when only that tensor is quantized) and a KL-per-tensor
+// chart. Evaluations are recorded in the experiment log as precis-cli eval records them.
 // Tested by tests/ui/test_workbench.cpp (stories260K: the table shows evaluate()'s numbers, the
 // frontier gets the point, a sweep cancelled mid-way keeps its points and is marked cancelled) and
 // tests/ui/test_quantize_lab.cpp (lab scheme knobs, logging, sensitivity heatmap, cancel while
-// quantizing).
+// quantizing), tests/ui/test_token_view.cpp and tests/ui/test_frontier.cpp.
 #pragma once
 #include <QMap>
 #include <QWidget>
 
+#include "ui/frontier.h"
 #include "ui/live_feed.h"
 #include "ui/worker_types.h"
 
@@ -33,6 +36,7 @@ namespace precis::ui {
 
 class ChartWidget;
 class HeatmapWidget;
+class TokenView;
 
 class QuantizePanel : public QWidget {
   Q_OBJECT
@@ -76,6 +80,13 @@ class QuantizePanel : public QWidget {
   QTabWidget* resultTabs() const { return result_tabs_; }
   QSpinBox* sampleBox() const { return sample_; }
   QSpinBox* ctxBox() const { return ctx_; }
+  TokenView* tokenView() const { return token_view_; }
+  // The frontier's x axis: bits per weight or the quantized model's measured tokens/s.
+  QComboBox* frontierAxisBox() const { return axis_; }
+  FrontierAxis frontierAxis() const;
+  // Run ids of the frontier's points in chart order, and of its Pareto-optimal points (ascending x).
+  QVector<int> frontierRuns() const { return point_runs_; }
+  QVector<int> paretoRuns() const { return pareto_runs_; }
   QString statusText() const;
   QString detailsText() const;
   bool busy() const { return busy_; }
@@ -91,6 +102,7 @@ class QuantizePanel : public QWidget {
   void startEvaluate();
   void startSweep();
   void startSensitivity();
+  void redrawFrontier();
 
   QComboBox* format_ = nullptr;
   QComboBox* granularity_ = nullptr;
@@ -121,7 +133,13 @@ class QuantizePanel : public QWidget {
   ChartWidget* chart_ = nullptr;
   QLabel* details_ = nullptr;
   int s_runs_ = 0;
+  TokenView* token_view_ = nullptr;
+  QComboBox* axis_ = nullptr;
+  int s_pareto_ = 0;
+  QVector<int> arrived_;         // run ids of the frontier feed's points, in arrival order
+  QMap<int, QPointF> live_;      // their (bits/weight, KL) as fed
   QVector<int> point_runs_;      // run id of each frontier point, in chart order
+  QVector<int> pareto_runs_;     // run ids of the Pareto-optimal points, ascending x
   QMap<int, EvalRecord> runs_;   // by run id
   QMap<int, int> run_rows_;      // run id -> table row
   QVector<int> sweep_rows_;      // table rows of the running sweep

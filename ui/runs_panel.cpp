@@ -43,6 +43,11 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent) {
   connect(this, &RunsPanel::compareRequested, worker_, &RunsWorker::compare);
   connect(this, &RunsPanel::approveRequested, worker_, &RunsWorker::approve);
   connect(this, &RunsPanel::exportRequested, worker_, &RunsWorker::exportConfig);
+  connect(this, &RunsPanel::exportWeightsRequested, worker_, &RunsWorker::exportWeights);
+  connect(worker_, &RunsWorker::weightsExported, this, [this](qint64 id, const QString& path, const QString& sha) {
+    approval_->setText(tr("Exported the weights of run %1 to %2 (sha256 %3), recorded as its weights artifact")
+                           .arg(id).arg(path, sha));
+  });
   connect(worker_, &RunsWorker::comparisonReady, this, &RunsPanel::showComparison);
   connect(worker_, &RunsWorker::approvalDone, this, [this](qint64 id, bool ok, const QString& text) {
     approval_->setText(tr("Run %1 %2 (recorded in the log):\n%3").arg(id).arg(ok ? tr("APPROVED") : tr("REFUSED"), text));
@@ -196,6 +201,13 @@ QWidget* RunsPanel::buildPolicyTab() {
   auto* save = new QPushButton(tr("Sa&ve policy…"));
   auto* approve = new QPushButton(tr("&Approve selected run"));
   auto* exp = new QPushButton(tr("E&xport artifact config…"));
+  auto* exp_weights = new QPushButton(tr("Export &weights…"));
+  exp_weights->setToolTip(tr("Write the run's converted weights as GGUF (f32, f16, bf16, q8_0, q4_0 runs), as "
+                             "precis-cli export --weights does"));
+  connect(exp_weights, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getSaveFileName(this, tr("Export weights"), "weights.gguf", tr("GGUF (*.gguf)"));
+    if (!f.isEmpty()) exportWeightsSelected(f);
+  });
   connect(load, &QPushButton::clicked, this, [this] {
     const QString f = QFileDialog::getOpenFileName(this, tr("Policy file"), QString(), tr("JSON (*.json)"));
     QString err;
@@ -212,7 +224,7 @@ QWidget* RunsPanel::buildPolicyTab() {
     if (!d.isEmpty()) exportSelected(d);
   });
   auto* buttons = new QHBoxLayout();
-  for (QPushButton* b : {load, save, approve, exp}) buttons->addWidget(b);
+  for (QPushButton* b : {load, save, approve, exp, exp_weights}) buttons->addWidget(b);
   approval_ = new QLabel(tr("Select a run, set the thresholds and press Approve. The decision and every check "
                             "are recorded in the log, as precis-cli approve records them."));
   approval_->setWordWrap(true);
@@ -284,6 +296,16 @@ void RunsPanel::exportSelected(const QString& dir) {
     return;
   }
   emit exportRequested(ids.first(), dir);
+}
+
+void RunsPanel::exportWeightsSelected(const QString& path) {
+  const QVector<qint64> ids = selectedIds();
+  if (ids.isEmpty()) {
+    approval_->setText(tr("Select an approved run to export its weights."));
+    return;
+  }
+  approval_->setText(tr("Converting and writing the weights of run %1…").arg(ids.first()));
+  emit exportWeightsRequested(ids.first(), path);
 }
 
 QString RunsPanel::approvalText() const { return approval_->text(); }

@@ -65,6 +65,9 @@ class RunsPanel : public QWidget {
   // Approves the first selected run against policyJson(); exports it to `dir`.
   void approveSelected();
   void exportSelected(const QString& dir);
+  // Writes the converted weights of the first selected (approved) run as GGUF to `path`, recorded
+  // as a "weights" artifact of the run (engine/log/artifact_export.h, as precis-cli export --weights).
+  void exportWeightsSelected(const QString& path);
   QString approvalText() const;
 
  signals:
@@ -76,6 +79,7 @@ class RunsPanel : public QWidget {
   void compareRequested(const QVector<qint64>& ids);
   void approveRequested(qint64 id, const QString& policy_json);
   void exportRequested(qint64 id, const QString& dir);
+  void exportWeightsRequested(qint64 id, const QString& path);
 
  private:
   void showRuns(const QVector<RunRow>& rows);

@@ -5,6 +5,7 @@
 #include <QFileInfo>
 #include <cstdlib>
 
+#include "engine/log/artifact_export.h"
 #include "engine/log/run_store.h"
 
 namespace precis::ui {
@@ -144,6 +145,22 @@ void RunsWorker::exportConfig(qint64 id, const QString& dir) {
     return;
   }
   emit exported(id, q(r->first), q(r->second));
+  detail(id);
+}
+
+void RunsWorker::exportWeights(qint64 id, const QString& path) {
+  if (!store_) return;
+  Result<ArtifactDraft> draft = draftArtifactConfig(*store_, id, nullptr);
+  if (!draft) {
+    emit failed(q(draft.error().message));
+    return;
+  }
+  Result<WrittenFile> w = writeRunWeightsGguf(*store_, *draft, path.toStdString());
+  if (!w) {
+    emit failed(q(w.error().message));
+    return;
+  }
+  emit weightsExported(id, q(w->path), q(w->sha256));
   detail(id);
 }
 

@@ -46,6 +46,8 @@ class RunsWorker : public QObject {
   // policy_json: the policy object as JSON text (engine/log/policy.h keys).
   void approve(qint64 id, const QString& policy_json);
   void exportConfig(qint64 id, const QString& dir);
+  // The run's converted weights as GGUF at `path` (engine writeRunWeightsGguf), recorded in the log.
+  void exportWeights(qint64 id, const QString& path);
 
  signals:
   void opened(const QString& path);
@@ -56,6 +58,7 @@ class RunsWorker : public QObject {
   // text: one line per check ("ok kl_mean_max 0.05: measured 0.012" / "FAIL ...: reason").
   void approvalDone(qint64 id, bool approved, const QString& text);
   void exported(qint64 id, const QString& path, const QString& sha256);
+  void weightsExported(qint64 id, const QString& path, const QString& sha256);
 
  private:
   std::unique_ptr<RunStore> store_;

@@ -48,6 +48,9 @@ QString evalDetails(const EvalRecord& r) {
            .arg(r.log_run ? QString("; experiment log run %1").arg(r.log_run) : QString());
   t += QString("Input: %1; windows of %2 tokens: %3 windows, %4 tokens scored; %5 s on %6\n")
            .arg(r.input).arg(r.ctx).arg(r.windows).arg(r.tokens_scored).arg(r.seconds, 0, 'f', 2).arg(r.backend);
+  if (r.tokens_per_s > 0)
+    t += QString("Speed of the quantized model: %1 tokens/s (its forwards over the windows, measured)\n")
+             .arg(r.tokens_per_s, 0, 'f', 0);
   t += QString("KL (nats): mean %1 ± %2, median %3, p99 %4, p99.9 %5, max %6\n")
            .arg(s.kl.mean, 0, 'g', 6).arg(s.kl.uncertainty, 0, 'g', 3).arg(s.kl_median, 0, 'g', 6)
            .arg(s.kl_p99, 0, 'g', 6).arg(s.kl_p999, 0, 'g', 6).arg(s.kl_max, 0, 'g', 6);

@@ -2,12 +2,14 @@
 // shared), and the formatting of an evaluation's statistics for the results table.
 // Tested by tests/ui/test_workbench.cpp (the table shows evaluate()'s numbers) and test_tensor_stats.
 #pragma once
+#include <QHash>
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
 #include <QVector>
 #include <cstdint>
 
+#include "engine/eval/evaluator.h"
 #include "engine/eval/kl_metrics.h"
 #include "engine/quant/sensitivity.h"
 #include "ui/tensor_stats.h"
@@ -78,6 +80,14 @@ struct EvalRecord {
   QString sweep;        // "" or "sweep 2: 3 of 5" / "sweep 2 (cancelled)"
   QString scheme;       // "int4 group:32, activations int8 per token, calibration mse, 1 override"
   qint64 log_run = 0;   // experiment log run id (0: not logged)
+  // Measured speed of the quantized model: the tokens its forwards processed during the
+  // evaluation / their wall time (EvalResult::tokens_forwarded / test_seconds); 0 when unknown.
+  double tokens_per_s = 0;
+  // Token view: the evaluated sequences, every scored position as the engine measured it
+  // (EvalResult::token_details, evaluation order) and the display text of each token id in them.
+  std::vector<std::vector<int32_t>> sequences;
+  std::vector<precis::ScoredToken> token_details;
+  QHash<qint32, QString> pieces;  // "⟨id⟩" for models without a tokenizer
 };
 
 // Per-tensor sensitivity (engine/quant/sensitivity.h): rows sorted by KL, largest first.

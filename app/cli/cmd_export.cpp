@@ -92,22 +92,18 @@ int runExport(const ParsedArgs& args) {
       wpath = (out / ("weights-" + format + ".safetensors")).string();
       q.values["--out"] = wpath;
       if (int rc = runQuantize(q); rc != 0) return rc;
+      Result<std::string> wd = sha256File(wpath);
+      if (!wd) return runtimeError(spec, wd.error().message);
+      const int64_t bytes = static_cast<int64_t>(fs::file_size(wpath, ec));
+      a["weights"]["file"] = {{"path", fs::absolute(wpath).string()}, {"sha256", *wd}, {"bytes", bytes}};
+      if (Status s = (*store)->addArtifact(*id, {fs::absolute(wpath).string(), "weights", *wd, bytes}); !s)
+        return runtimeError(spec, s.error().message);
     } else {
-    LoadOptions lo;
-    lo.tokenizer_path = run->params.count("tokenizer") ? run->params.at("tokenizer") : "";
-    Result<Model> m = loadModel(model_path, lo);
-    if (!m) return runtimeError(spec, m.error().message);
-    Result<Model> conv = convertWeights(*m, WeightPlan{dt, run->params.count("quantize-embeddings") > 0}, nullptr);
-    if (!conv) return runtimeError(spec, model_path + ": converting to " + format + ": " + conv.error().message);
-    wpath = (out / ("weights-" + format + ".gguf")).string();
-    if (Status s = writeGguf(*conv, wpath); !s) return runtimeError(spec, s.error().message);
+      // GGUF/float formats: the engine's writer, shared with the workbench (engine/log/artifact_export.h).
+      wpath = (out / ("weights-" + format + ".gguf")).string();
+      if (Result<WrittenFile> w = writeRunWeightsGguf(**store, *draft, wpath); !w)
+        return runtimeError(spec, w.error().message);
     }
-    Result<std::string> wd = sha256File(wpath);
-    if (!wd) return runtimeError(spec, wd.error().message);
-    const int64_t bytes = static_cast<int64_t>(fs::file_size(wpath, ec));
-    a["weights"]["file"] = {{"path", fs::absolute(wpath).string()}, {"sha256", *wd}, {"bytes", bytes}};
-    if (Status s = (*store)->addArtifact(*id, {fs::absolute(wpath).string(), "weights", *wd, bytes}); !s)
-      return runtimeError(spec, s.error().message);
   }
   Result<std::pair<std::string, std::string>> written = writeArtifactConfig(**store, *id, a, out.string());
   if (!written) return runtimeError(spec, written.error().message);

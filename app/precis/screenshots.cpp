@@ -88,7 +88,7 @@ int renderScreenshots(QApplication& app, const QString& dir, const QString& mode
     };
   };
   *shots = {tab(0, "model"), tab(1, "quantize"), tab(1, "quantize-dark", true), tab(1, "sensitivity", false, 1),
-            tab(2, "serve"), tab(3, "distill"), tab(4, "runs")};
+            tab(1, "tokens", false, 2), tab(2, "serve"), tab(3, "distill"), tab(4, "runs")};
 
   ui::EngineWorker* worker = window.engine()->worker();
   QObject::connect(&window, &ui::MainWindow::modelShown, &app, [&](const ui::ModelSummary& m) {

@@ -83,8 +83,11 @@ Result<EvalResult> evaluate(LlamaRuntime& reference, LlamaRuntime& test,
     std::span<const int32_t> tokens(sequences[win.seq].data() + win.start, win.len);
     if (Status st = runWindow(reference, tokens, first, options.bos, ref_logits); !st)
       return makeError("evaluate: reference forward failed: " + st.error().message);
+    const auto tt0 = std::chrono::steady_clock::now();
     if (Status st = runWindow(test, tokens, first, options.bos, test_logits); !st)
       return makeError("evaluate: test forward failed: " + st.error().message);
+    result.test_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - tt0).count();
+    result.tokens_forwarded += static_cast<size_t>(win.len);
 
     // Compare positions in parallel into fixed slots, then add in order: results do not depend on
     // the thread count.
@@ -104,6 +107,13 @@ Result<EvalResult> evaluate(LlamaRuntime& reference, LlamaRuntime& test,
     work(0);
     for (std::thread& th : pool) th.join();
     for (const TokenComparison& c : cmp) acc.add(c);
+    if (options.keep_tokens)
+      for (int i = 0; i < n; ++i) {
+        const size_t pos = win.start + static_cast<size_t>(first + i + 1);
+        const TokenComparison& c = cmp[i];
+        result.token_details.push_back(
+            {win.seq, pos, tokens[first + i + 1], c.kl, c.top_ref, c.top_test, c.p_ref, c.p_test});
+      }
 
     if (options.progress && !options.progress(static_cast<double>(w + 1) / windows.size()))
       return makeError("evaluation cancelled");

@@ -34,6 +34,17 @@ struct EvalOptions {
   int32_t bos = -1;  // fed in place of each window's first token (llama.cpp); -1 = windows as given
   int threads = 0;  // threads comparing logits (0 = hardware concurrency); results do not depend on it
   std::function<bool(double fraction)> progress;  // called after each window; false = cancel
+  bool keep_tokens = false;  // fill EvalResult::token_details (one entry per scored token)
+};
+
+// One scored position, kept when EvalOptions::keep_tokens (the workbench's token view).
+struct ScoredToken {
+  size_t sequence = 0;  // index into the evaluated sequences
+  size_t position = 0;  // index of the predicted token in its sequence
+  int32_t token = -1;   // the true next token (sequences[sequence][position])
+  double kl = 0;        // KL(P_ref || P_test) at this position, nats (what the statistics summarize)
+  int32_t top_ref = -1, top_test = -1;  // argmax of each model's logits
+  double p_ref = 0, p_test = 0;         // each model's probability of `token`
 };
 
 struct EvalResult {
@@ -43,6 +54,11 @@ struct EvalResult {
   size_t windows = 0;
   int ctx = 0;               // the window length used
   double seconds = 0;        // wall time of the forwards and the comparison
+  // The test model's own forwards: tokens it processed (every window token) and their wall time,
+  // so tokens_forwarded / test_seconds is its measured prefill speed in tokens/s.
+  size_t tokens_forwarded = 0;
+  double test_seconds = 0;
+  std::vector<ScoredToken> token_details;  // in evaluation order; empty unless keep_tokens
 };
 
 // Both runtimes must have the same vocabulary size and max_slots >= 1; `ctx` must not exceed

@@ -7,6 +7,8 @@
 #include "engine/log/artifact.h"
 #include "engine/log/envelope.h"
 #include "engine/log/sha256.h"
+#include "engine/model/gguf_writer.h"
+#include "engine/model/loader.h"
 
 namespace precis {
 
@@ -70,6 +72,35 @@ Result<std::pair<std::string, std::string>> writeArtifactConfig(RunStore& store,
   if (Status s = store.addArtifact(id, {abs, "config", *cd, static_cast<int64_t>(fs::file_size(cpath, ec))}); !s)
     return s.error();
   return std::make_pair(abs, *cd);
+}
+
+Result<WrittenFile> writeRunWeightsGguf(RunStore& store, ArtifactDraft& draft, const std::string& path,
+                                        const TensorProgress& progress) {
+  namespace fs = std::filesystem;
+  const RunDetail& run = draft.run;
+  nlohmann::ordered_json& a = draft.config;
+  const std::string model_path = a["model"]["path"].get<std::string>();
+  const std::string format = a["weights"]["format"].get<std::string>();
+  DType dt = DType::Q8_0;
+  if (!parseDType(format.c_str(), &dt) || !dtypeTraits(dt).from_float)
+    return makeError("run " + std::to_string(run.info.id) + " has " + format +
+                     " weights, which are not a GGUF format: export them with precis-cli export --weights "
+                     "(a safetensors file)");
+  LoadOptions lo;
+  lo.tokenizer_path = run.params.count("tokenizer") ? run.params.at("tokenizer") : "";
+  Result<Model> m = loadModel(model_path, lo);
+  if (!m) return m.error();
+  const WeightPlan plan{dt, run.params.count("quantize-embeddings") > 0};
+  Result<Model> conv = convertWeights(*m, plan, nullptr, progress);
+  if (!conv) return makeError(model_path + ": converting to " + format + ": " + conv.error().message);
+  if (Status s = writeGguf(*conv, path); !s) return s.error();
+  Result<std::string> sha = sha256File(path);
+  if (!sha) return sha.error();
+  std::error_code ec;
+  WrittenFile w{fs::absolute(path).string(), *sha, static_cast<int64_t>(fs::file_size(path, ec))};
+  a["weights"]["file"] = {{"path", w.path}, {"sha256", w.sha256}, {"bytes", w.bytes}};
+  if (Status s = store.addArtifact(run.info.id, {w.path, "weights", w.sha256, w.bytes}); !s) return s.error();
+  return w;
 }
 
 }  // namespace precis

@@ -1,7 +1,10 @@
 // Writing the artifact config of an approved run (artifact.json, schema_version 1): what
 // `precis-cli export` and the workbench's Export both write. Reading it back: artifact.h.
+// Also the run's converted weights as GGUF (`precis-cli export --weights` for the GGUF/float
+// formats and the workbench's Export weights).
 // Tested by tests/log/test_log_cli.cpp and tests/cli/test_cli_runs.cpp (export, then re-evaluate
-// through eval --config) and tests/ui/test_runs_compare.cpp (the workbench's Export).
+// through eval --config), tests/ui/test_runs_compare.cpp (the workbench's Export) and
+// tests/ui/test_runs_export.cpp (the workbench's Export weights: written, recorded, loaded back).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -10,6 +13,7 @@
 
 #include "engine/core/result.h"
 #include "engine/log/run_store.h"
+#include "engine/quant/convert.h"
 
 namespace precis {
 
@@ -31,5 +35,21 @@ Result<ArtifactDraft> draftArtifactConfig(RunStore& store, int64_t id, DigestCac
 Result<std::pair<std::string, std::string>> writeArtifactConfig(RunStore& store, int64_t id,
                                                                 const nlohmann::ordered_json& config,
                                                                 const std::string& dir);
+
+struct WrittenFile {
+  std::string path;  // absolute
+  std::string sha256;
+  int64_t bytes = 0;
+};
+
+// The converted weights of the run `draft` describes, for the GGUF/float formats (f32, f16, bf16,
+// q8_0, q4_0): the run's model is loaded from its recorded path (with the run's `tokenizer` param,
+// if any), converted with convertWeights to the run's weights format (embeddings too when the run
+// had quantize-embeddings) and written as GGUF to `path`; the file is recorded as a "weights"
+// artifact of the run with its sha256 and set as draft.config["weights"]["file"]. `progress` is the
+// conversion's (convert.h; false cancels and nothing is written). Lab formats (int8/int4, fp8, nf4)
+// are not GGUF formats: an error says so (precis-cli export --weights writes them as safetensors).
+Result<WrittenFile> writeRunWeightsGguf(RunStore& store, ArtifactDraft& draft, const std::string& path,
+                                        const TensorProgress& progress = {});
 
 }  // namespace precis

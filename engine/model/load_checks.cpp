@@ -87,8 +87,13 @@ Status finishModel(Model& model, const LoadOptions& options) {
     if (s.error().message.rfind(model.path, 0) == 0) return s;
     return makeError(model.path + ": " + s.error().message);
   }
-  for (const WeightTensor& t : model.tensors) {
+  const int n = static_cast<int>(model.tensors.size());
+  for (int i = 0; i < n; ++i) {
+    const WeightTensor& t = model.tensors[size_t(i)];
     const int64_t bad = firstNonFinite(t);
+    if (options.progress && !options.progress(i + 1, n))
+      return makeError(model.path + ": loading cancelled after tensor " + std::to_string(i + 1) + " of " +
+                       std::to_string(n));
     if (bad < 0) continue;
     const std::string msg = model.path + ": tensor " + t.name + " has a non-finite value (NaN or Inf) at element " +
                             std::to_string(bad);

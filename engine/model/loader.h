@@ -3,6 +3,7 @@
 // Every loader rejects truncated or inconsistent files with a message that starts with the path.
 // Tested by tests/model/test_loaders.cpp, test_loader_reject.cpp, test_hf_loader.cpp.
 #pragma once
+#include <functional>
 #include <string>
 
 #include "engine/core/result.h"
@@ -17,6 +18,11 @@ struct LoadOptions {
   std::string tokenizer_path;
   // Accept NaN/Inf weights; a warning naming the tensor is recorded in Model::metadata["warnings"].
   bool allow_nonfinite = false;
+  // Called after each tensor's weights are read and checked (the finiteness scan that touches every
+  // byte, in finishModel) with (tensors done, total); returning false stops the load with an error
+  // "PATH: loading cancelled after tensor K of N" and nothing of the model is kept. GGUF, llama2.c
+  // and Hugging Face files; empty: not called.
+  std::function<bool(int done, int total)> progress;
 };
 
 // "gguf" (magic "GGUF" or a .gguf name), "precis-quant" (a .safetensors file whose metadata holds a

@@ -69,7 +69,8 @@ Result<WeightTensor> reencode(const WeightTensor& t, DType to) {
 
 }  // namespace
 
-Result<Model> convertWeights(const Model& model, const WeightPlan& plan, ConvertReport* report) {
+Result<Model> convertWeights(const Model& model, const WeightPlan& plan, ConvertReport* report,
+                             const TensorProgress& progress) {
   const DTypeTraits& fmt = dtypeTraits(plan.format);
   if (fmt.from_float == nullptr || fmt.to_float == nullptr)
     return makeError(std::string("convert: ") + fmt.name + " is not a weight format (use f32, f16, bf16, q8_0 or q4_0)");
@@ -99,6 +100,10 @@ Result<Model> convertWeights(const Model& model, const WeightPlan& plan, Convert
     rep.tensors.push_back({t.name, t.type, nt.type, nt.elements(), uint64_t(nt.bytes), std::move(d.reason)});
     rep.bytes += nt.bytes;
     total_elements += nt.elements();
+    const int done = static_cast<int>(rep.tensors.size()), n = static_cast<int>(model.tensors.size());
+    if (progress && !progress(done, n))
+      return makeError("conversion to " + std::string(fmt.name) + " cancelled after tensor " + std::to_string(done) +
+                       " of " + std::to_string(n));
   }
   rep.bits_per_weight = total_elements ? 8.0 * double(rep.bytes) / double(total_elements) : 0.0;
   if (report) *report = std::move(rep);

@@ -4,6 +4,7 @@
 // bits per weight, dequantized values within each format's error budget).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,11 @@
 #include "kernels/common/dtype.h"
 
 namespace precis {
+
+// Progress of a whole-model conversion: called after each tensor with (tensors done, total);
+// returning false stops the conversion there with an error "... cancelled after tensor K of N".
+// Cancel therefore waits for at most one tensor's conversion. Empty: not called.
+using TensorProgress = std::function<bool(int done, int total)>;
 
 struct WeightPlan {
   DType format = DType::F32;        // target format of the weight matrices
@@ -39,7 +45,8 @@ struct ConvertReport {
 // dequantized), token_embd.weight / output.weight unless include_embeddings, and matrices whose row
 // length is not a multiple of the format's block size (dequantized to f32 if stored quantized).
 // Unchanged tensors share the source's data. The result shares config, tokenizer and metadata.
-// report may be null.
-Result<Model> convertWeights(const Model& model, const WeightPlan& plan, ConvertReport* report);
+// report may be null; `progress` (may be empty) is called after every tensor and can cancel.
+Result<Model> convertWeights(const Model& model, const WeightPlan& plan, ConvertReport* report,
+                             const TensorProgress& progress = {});
 
 }  // namespace precis

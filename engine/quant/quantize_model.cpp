@@ -175,6 +175,9 @@ Result<QuantizedModel> quantizeModel(const Model& model, const QuantScheme& sche
       qbytes += tr.bytes;
     }
     rep.tensors.push_back(std::move(tr));
+    const int done = static_cast<int>(rep.tensors.size()), n = static_cast<int>(model.tensors.size());
+    if (options.progress && !options.progress(done, n))
+      return makeError("quantization cancelled after tensor " + std::to_string(done) + " of " + std::to_string(n));
   }
   rep.bits_per_weight = total ? 8.0 * double(rep.bytes) / double(total) : 0;
   rep.quantized_bits_per_weight = qelems ? 8.0 * double(qbytes) / double(qelems) : 0;

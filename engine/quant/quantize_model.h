@@ -48,6 +48,9 @@ struct QuantizedModel {
 
 struct QuantizeModelOptions {
   bool stats = false;  // compute QuantStats for every converted tensor (costs a dequantize pass)
+  // Called after every tensor; false stops with an error "quantization cancelled after tensor K of N"
+  // (convert.h). Empty: not called.
+  TensorProgress progress;
 };
 
 // Decisions, in order: non-float tensors and 1-D tensors (norms) are kept (f32); the first

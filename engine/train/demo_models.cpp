@@ -111,41 +111,58 @@ std::string defaultDemoDir() {
   return (fs::path(h && *h ? h : ".") / ".local" / "share" / "precis" / "demo").string();
 }
 
-Result<DemoResult> buildDemoModels(const DemoConfig& cfg, const std::string& dir,
-                                   const std::function<bool(const DemoProgress&)>& progress, bool force) {
-  const auto t0 = std::chrono::steady_clock::now();
+namespace {
+
+DemoResult demoPaths(const std::string& dir) {
   DemoResult r;
   r.dir = dir;
   r.teacher_path = (fs::path(dir) / "demo-teacher.gguf").string();
   r.student_path = (fs::path(dir) / "demo-student.gguf").string();
   r.corpus_path = (fs::path(dir) / "stories.txt").string();
   r.manifest_path = (fs::path(dir) / "demo.json").string();
+  return r;
+}
+
+}  // namespace
+
+Result<DemoResult> findCachedDemoModels(const DemoConfig& cfg, const std::string& dir) {
+  DemoResult r = demoPaths(dir);
+  for (const std::string* p : {&r.manifest_path, &r.teacher_path, &r.student_path})
+    if (!fs::exists(*p)) return makeError("demo models: " + *p + " does not exist (not built yet)");
+  std::ifstream in(r.manifest_path);
+  try {
+    const nlohmann::json j = nlohmann::json::parse(in);
+    if (j.value("key", "") != cfg.key())
+      return makeError("demo models: " + r.manifest_path + " was built with another configuration");
+    r.cached = true;
+    r.entropy_floor = j.at("entropy_floor_nats").get<double>();
+    r.teacher_ppl = j.at("teacher").at("perplexity").get<double>();
+    r.student_ppl = j.at("student").at("perplexity").get<double>();
+    r.student_kl = j.at("student").at("kl_to_teacher").get<double>();
+    r.student_initial_kl = j.at("student").at("initial_kl_to_teacher").get<double>();
+    r.student_agreement = j.at("student").at("top1_agreement").get<double>();
+    r.teacher_params = j.at("teacher").at("parameters").get<int64_t>();
+    r.student_params = j.at("student").at("parameters").get<int64_t>();
+  } catch (const std::exception& e) {
+    return makeError("demo models: " + r.manifest_path + " is damaged: " + e.what());
+  }
+  return r;
+}
+
+Result<DemoResult> buildDemoModels(const DemoConfig& cfg, const std::string& dir,
+                                   const std::function<bool(const DemoProgress&)>& progress, bool force) {
+  const auto t0 = std::chrono::steady_clock::now();
   auto report = [&](const std::string& stage, double f, const std::string& detail) {
     return !progress || progress({stage, f, detail});
   };
   auto cancelled = [] { return makeError("demo models: cancelled"); };
 
-  if (!force && fs::exists(r.manifest_path) && fs::exists(r.teacher_path) && fs::exists(r.student_path)) {
-    std::ifstream in(r.manifest_path);
-    try {
-      const nlohmann::json j = nlohmann::json::parse(in);
-      if (j.value("key", "") == cfg.key()) {
-        r.cached = true;
-        r.entropy_floor = j.at("entropy_floor_nats").get<double>();
-        r.teacher_ppl = j.at("teacher").at("perplexity").get<double>();
-        r.student_ppl = j.at("student").at("perplexity").get<double>();
-        r.student_kl = j.at("student").at("kl_to_teacher").get<double>();
-        r.student_initial_kl = j.at("student").at("initial_kl_to_teacher").get<double>();
-        r.student_agreement = j.at("student").at("top1_agreement").get<double>();
-        r.teacher_params = j.at("teacher").at("parameters").get<int64_t>();
-        r.student_params = j.at("student").at("parameters").get<int64_t>();
-        report("done", 1, "cached");
-        return r;
-      }
-    } catch (const std::exception&) {
-      // A damaged manifest: rebuild.
+  if (!force)
+    if (Result<DemoResult> c = findCachedDemoModels(cfg, dir)) {  // a damaged manifest: rebuild
+      report("done", 1, "cached");
+      return c;
     }
-  }
+  DemoResult r = demoPaths(dir);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return makeError(dir + ": cannot create the demo folder: " + ec.message());

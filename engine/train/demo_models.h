@@ -59,6 +59,10 @@ struct DemoResult {
   double seconds = 0;
 };
 
+// The demo models cached in `dir` for `config` (demo.json's key matches and both GGUF files exist),
+// without building anything; an error saying what is missing otherwise. The workbench's startup.
+Result<DemoResult> findCachedDemoModels(const DemoConfig& config, const std::string& dir);
+
 // Builds (or finds cached) demo models in `dir`. `progress` may be empty; returning false from it
 // cancels (an error "cancelled" is returned and no partial model is left under the final names).
 Result<DemoResult> buildDemoModels(const DemoConfig& config, const std::string& dir,
