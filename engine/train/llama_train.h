@@ -2,6 +2,9 @@
 // sequences of T tokens (each sequence from position 0), in fp32, with every activation the
 // backward needs saved per layer. Same maths as LlamaRuntime (RMSNorm, RoPE of either style,
 // causal GQA attention scaled by 1/sqrt(head_dim), SwiGLU, tied or untied classifier).
+// Matrix products (the linear layers and attention's Q K^T / P V and their backward) run on OpenBLAS
+// sgemm, single-threaded inside the ThreadPool's chunks (the constructor sets OpenBLAS to one thread
+// for the process, as the CPU inference backend does); the rest are the kernels/cpu/train_ops loops.
 // Tested by tests/train/test_llama_train.cpp (logits == LlamaRuntime's, whole-model gradient vs
 // finite differences) and tests/train/test_train_torch.cpp (PyTorch autograd fixture).
 #pragma once
@@ -39,6 +42,8 @@ class TrainGraph {
   std::vector<float> xfinal_, rstdf_, xnf_, logits_, dlogits_;
   // Backward scratch.
   std::vector<float> dx_, dxn_, dq_, dk_, dv_, dao_, dh_, dg_, du_;
+  std::vector<float> dscores_;    // (B, n_heads, T, T) softmax-input gradient of one layer
+  std::vector<float> dw_partial_;  // per-range RMSNorm weight gradients
 };
 
 }  // namespace precis

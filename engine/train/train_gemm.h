@@ -10,11 +10,14 @@
 namespace precis::train {
 
 // y = x W^T                 x (n, in); W (out, in); y (n, out)   (overwritten)
+// With `residual` (n, out): y = residual + x W^T (the residual stream's add, done per chunk;
+// residual may not alias y).
 void linearForward(ThreadPool& pool, const float* x, const float* w, float* y, int64_t n, int64_t in,
-                   int64_t out);
+                   int64_t out, const float* residual = nullptr);
 // dx += dy W                dy (n, out); dx (n, in)
+// With accumulate = false: dx = dy W (dx need not be initialised).
 void linearBackwardInput(ThreadPool& pool, const float* dy, const float* w, float* dx, int64_t n,
-                         int64_t in, int64_t out);
+                         int64_t in, int64_t out, bool accumulate = true);
 // dW += dy^T x              dW (out, in)
 void linearBackwardWeight(ThreadPool& pool, const float* dy, const float* x, float* dw, int64_t n,
                           int64_t in, int64_t out);

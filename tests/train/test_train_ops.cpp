@@ -1,5 +1,6 @@
 // Per-op gradient checks of the CPU training kernels (kernels/cpu/train_ops.h, engine/train/
-// train_gemm.h) against central finite differences, plus the loss definitions (alpha = 0 is plain
+// train_gemm.h, engine/train/train_attention.h) against central finite differences, the sgemm
+// attention against its plain-loop twin, plus the loss definitions (alpha = 0 is plain
 // cross-entropy, alpha = 1 is T^2 KL at temperature T, T = 1 reduces to plain KL).
 // Method: a scalar L = sum(r * y) with fixed random r; analytic dL/dx from the backward with
 // dy = r; numeric (L(x + h) - L(x - h)) / 2h with h = 1e-2 on the fp32 forward, the objective
@@ -13,6 +14,7 @@
 #include <vector>
 
 #include "engine/core/thread_pool.h"
+#include "engine/train/train_attention.h"
 #include "engine/train/train_gemm.h"
 #include "kernels/cpu/train_ops.h"
 
@@ -126,6 +128,86 @@ class TestTrainOps : public QObject {
     QVERIFY(checkGrad(v, dv, f, "attention dv", seed) <= 1.0);
     // Causality: the first token's output depends on nothing after it.
     for (int64_t t = 1; t < s.T; ++t) QCOMPARE(probs[size_t(t)], 0.f);
+  }
+
+  // The sgemm attention (engine/train/train_attention.h) against the plain-loop twins: lengths that
+  // are and are not multiples of its 32-row blocks, MHA and GQA. Budget per element:
+  // |blas - twin| <= 1e-5 + 1e-4 |twin| (fp32, different summation order).
+  void attentionBlasMatchesTwin_data() {
+    QTest::addColumn<int>("B");
+    QTest::addColumn<int>("T");
+    QTest::addColumn<int>("heads");
+    QTest::addColumn<int>("kv_heads");
+    QTest::addColumn<int>("hd");
+    QTest::newRow("tiny gqa") << 2 << 5 << 4 << 2 << 4;
+    QTest::newRow("T 70 mqa") << 1 << 70 << 2 << 1 << 8;
+    QTest::newRow("T 64 mha") << 2 << 64 << 3 << 3 << 6;
+    QTest::newRow("T 97 gqa") << 1 << 97 << 4 << 2 << 16;
+  }
+  void attentionBlasMatchesTwin() {
+    QFETCH(int, B);
+    QFETCH(int, T);
+    QFETCH(int, heads);
+    QFETCH(int, kv_heads);
+    QFETCH(int, hd);
+    const uint32_t seed = 33;
+    const cpu::TrainAttnShape s{B, T, heads, kv_heads, hd, 1.f / std::sqrt(float(hd))};
+    const size_t N = size_t(B) * size_t(T);
+    auto q = randn(N * size_t(heads * hd), seed), k = randn(N * size_t(kv_heads * hd), seed + 1),
+         v = randn(N * size_t(kv_heads * hd), seed + 2), dout = randn(q.size(), seed + 3);
+    const size_t pn = size_t(B) * size_t(heads) * size_t(T) * size_t(T);
+    const int64_t groups = int64_t(B) * kv_heads;
+    // NaN-filled outputs: every element must be written.
+    const float nan = std::nanf("");
+    std::vector<float> p_ref(pn), o_ref(q.size()), p_blas(pn, nan), o_blas(q.size(), nan);
+    cpu::attentionForwardGroups(q.data(), k.data(), v.data(), s, p_ref.data(), o_ref.data(), 0, groups);
+    train::attentionForward(q.data(), k.data(), v.data(), s, p_blas.data(), o_blas.data(), 0, groups);
+    std::vector<float> dq_ref(q.size()), dk_ref(k.size()), dv_ref(v.size());
+    std::vector<float> scratch(static_cast<size_t>(T));
+    cpu::attentionBackwardGroups(dout.data(), q.data(), k.data(), v.data(), p_ref.data(), s, dq_ref.data(),
+                                 dk_ref.data(), dv_ref.data(), scratch.data(), 0, groups);
+    std::vector<float> dq(q.size(), nan), dk(k.size(), nan), dv(v.size(), nan), dscores(pn);
+    train::attentionBackward(dout.data(), q.data(), k.data(), v.data(), p_blas.data(), s, dq.data(), dk.data(),
+                             dv.data(), dscores.data(), 0, groups);
+    auto worst = [](const std::vector<float>& a, const std::vector<float>& ref, const char* what) {
+      double w = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        const double frac = std::fabs(double(a[i]) - ref[i]) / (1e-5 + 1e-4 * std::fabs(ref[i]));
+        if (!(frac <= w)) w = std::isnan(frac) ? INFINITY : frac;
+      }
+      if (w > 1.0) qWarning("%s: worst error %.3g of budget (seed 33)", what, w);
+      return w;
+    };
+    QVERIFY(worst(p_blas, p_ref, "probs") <= 1.0);
+    QVERIFY(worst(o_blas, o_ref, "out") <= 1.0);
+    QVERIFY(worst(dq, dq_ref, "dq") <= 1.0);
+    QVERIFY(worst(dk, dk_ref, "dk") <= 1.0);
+    QVERIFY(worst(dv, dv_ref, "dv") <= 1.0);
+    // Exact zeros above the diagonal (the backward's column products rely on them).
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t u = t + 1; u < T; ++u) QCOMPARE(p_blas[size_t(t * T + u)], 0.f);
+  }
+
+  void attentionBlasGradient() {
+    const uint32_t seed = 35;
+    const int hd = 4, heads = 4, kv_heads = 2;
+    const cpu::TrainAttnShape s{2, 5, heads, kv_heads, hd, 0.5f};
+    const size_t N = size_t(s.B * s.T);
+    auto q = randn(N * size_t(heads * hd), seed), k = randn(N * size_t(kv_heads * hd), seed + 1),
+         v = randn(N * size_t(kv_heads * hd), seed + 2), r = randn(q.size(), seed + 3);
+    std::vector<float> probs(size_t(s.B * heads * s.T * s.T)), out(q.size()), dscores(probs.size());
+    const int64_t groups = s.B * kv_heads;
+    auto f = [&] {
+      train::attentionForward(q.data(), k.data(), v.data(), s, probs.data(), out.data(), 0, groups);
+      return dot(out, r);
+    };
+    f();
+    std::vector<float> dq(q.size()), dk(k.size()), dv(v.size());
+    train::attentionBackward(r.data(), q.data(), k.data(), v.data(), probs.data(), s, dq.data(), dk.data(),
+                             dv.data(), dscores.data(), 0, groups);
+    QVERIFY(checkGrad(q, dq, f, "blas attention dq", seed) <= 1.0);
+    QVERIFY(checkGrad(k, dk, f, "blas attention dk", seed) <= 1.0);
+    QVERIFY(checkGrad(v, dv, f, "blas attention dv", seed) <= 1.0);
   }
 
   void swiglu() {
