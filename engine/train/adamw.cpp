@@ -35,9 +35,9 @@ AdamW::AdamW(const TrainParams& layout, const AdamWConfig& config) : cfg_(config
   v_.assign(layout.data.size(), 0.f);
 }
 
-void AdamW::step(TrainParams& params, const TrainParams& grads, float lr) {
+void AdamW::step(TrainParams& params, const TrainParams& grads, float lr, ThreadPool* pool) {
   ++t_;
-  const double b1 = cfg_.beta1, b2 = cfg_.beta2;
+  const double b1 = cfg_.beta1, b2 = cfg_.beta2, eps = cfg_.eps;
   const double bc1 = 1.0 - std::pow(b1, double(t_)), bc2 = 1.0 - std::pow(b2, double(t_));
   const double step_size = double(lr) / bc1, bc2_sqrt = std::sqrt(bc2);
   for (size_t k = 0; k < offsets_.size(); ++k) {
@@ -46,15 +46,22 @@ void AdamW::step(TrainParams& params, const TrainParams& grads, float lr) {
     const float* g = grads.data.data() + offsets_[k];
     float* m = m_.data() + offsets_[k];
     float* v = v_.data() + offsets_[k];
-    for (int64_t i = 0; i < sizes_[k]; ++i) {
-      const double gi = g[i];
-      const double mi = b1 * m[i] + (1.0 - b1) * gi;
-      const double vi = b2 * v[i] + (1.0 - b2) * gi * gi;
-      m[i] = float(mi);
-      v[i] = float(vi);
-      const double denom = std::sqrt(vi) / bc2_sqrt + cfg_.eps;
-      p[i] = float(double(p[i]) * decay - step_size * mi / denom);
-    }
+    // Straight-line body (adamw.cpp is built with -fno-math-errno) so that it vectorises.
+    auto update = [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const double gi = g[i];
+        const double mi = b1 * m[i] + (1.0 - b1) * gi;
+        const double vi = b2 * v[i] + (1.0 - b2) * gi * gi;
+        m[i] = float(mi);
+        v[i] = float(vi);
+        const double denom = std::sqrt(vi) / bc2_sqrt + eps;
+        p[i] = float(double(p[i]) * decay - step_size * mi / denom);
+      }
+    };
+    if (pool)
+      pool->parallelFor(sizes_[k], 8192, update);
+    else
+      update(0, sizes_[k]);
   }
 }
 

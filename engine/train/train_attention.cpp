@@ -1,5 +1,5 @@
-// Training attention on sgemm (see train_attention.h). Each head's (T, T) score matrix is handled in
-// blocks of kBlock rows: block [r0, r1) multiplies against keys [0, r1) only. Entries above the
+// Training attention on sgemm (see train_attention.h). Each head's (T, T) score matrix is handled
+// in blocks of kBlock rows: block [r0, r1) multiplies against keys [0, r1) only. Entries above the
 // diagonal inside a block are computed by the sgemm and then overwritten with zeros, so probs and
 // dscores hold exact zeros there, which the products over columns rely on.
 #include "engine/train/train_attention.h"
@@ -43,8 +43,8 @@ void attentionForward(const float* q, const float* k, const float* v, const cpu:
       for (int64_t r0 = 0; r0 < T; r0 += kBlock) {
         const int64_t r1 = std::min(T, r0 + kBlock);
         // S[r0:r1, 0:r1] = scale * Q[r0:r1] K[0:r1]^T
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(r1 - r0), int(r1), hd, s.scale, Q + r0 * qs, qs, K,
-                    ks, 0.f, P + r0 * T, int(T));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(r1 - r0), int(r1), hd, s.scale,
+                    Q + r0 * qs, qs, K, ks, 0.f, P + r0 * T, int(T));
         for (int64_t t = r0; t < r1; ++t) {
           float* pr = P + t * T;
           float mx = -INFINITY;
@@ -59,16 +59,16 @@ void attentionForward(const float* q, const float* k, const float* v, const cpu:
           std::fill(pr + t + 1, pr + T, 0.f);
         }
         // O[r0:r1] = P[r0:r1, 0:r1] V[0:r1]
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(r1 - r0), hd, int(r1), 1.f, P + r0 * T, int(T), V,
-                    ks, 0.f, O + r0 * qs, qs);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(r1 - r0), hd, int(r1), 1.f,
+                    P + r0 * T, int(T), V, ks, 0.f, O + r0 * qs, qs);
       }
     }
   }
 }
 
 void attentionBackward(const float* dout, const float* q, const float* k, const float* v,
-                       const float* probs, const cpu::TrainAttnShape& s, float* dq, float* dk, float* dv,
-                       float* dscores, int64_t g0, int64_t g1) {
+                       const float* probs, const cpu::TrainAttnShape& s, float* dq, float* dk,
+                       float* dv, float* dscores, int64_t g0, int64_t g1) {
   const int hd = s.head_dim, group = s.n_heads / s.n_kv_heads;
   const int qs = s.n_heads * hd, ks = s.n_kv_heads * hd;
   const int64_t T = s.T;
@@ -90,8 +90,8 @@ void attentionBackward(const float* dout, const float* q, const float* k, const 
       for (int64_t r0 = 0; r0 < T; r0 += kBlock) {
         const int64_t r1 = std::min(T, r0 + kBlock);
         // dP[r0:r1, 0:r1] = dO[r0:r1] V[0:r1]^T
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(r1 - r0), int(r1), hd, 1.f, dO + r0 * qs, qs, V,
-                    ks, 0.f, dS + r0 * T, int(T));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(r1 - r0), int(r1), hd, 1.f,
+                    dO + r0 * qs, qs, V, ks, 0.f, dS + r0 * T, int(T));
         // dS[t, u] = scale * P[t, u] (dP[t, u] - sum_u' P[t, u'] dP[t, u'])
         for (int64_t t = r0; t < r1; ++t) {
           const float* pr = P + t * T;
@@ -103,16 +103,16 @@ void attentionBackward(const float* dout, const float* q, const float* k, const 
           std::fill(ds + t + 1, ds + r1, 0.f);
         }
         // dQ[r0:r1] = dS[r0:r1, 0:r1] K[0:r1]
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(r1 - r0), hd, int(r1), 1.f, dS + r0 * T, int(T), K,
-                    ks, 0.f, dQ + r0 * qs, qs);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(r1 - r0), hd, int(r1), 1.f,
+                    dS + r0 * T, int(T), K, ks, 0.f, dQ + r0 * qs, qs);
       }
       // Keys [c0, c1) receive from queries [c0, T): dV += P^T dO, dK += dS^T Q over that slab.
       for (int64_t c0 = 0; c0 < T; c0 += kBlock) {
         const int64_t c1 = std::min(T, c0 + kBlock);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(c1 - c0), hd, int(T - c0), 1.f, P + c0 * T + c0,
-                    int(T), dO + c0 * qs, qs, beta, dV + c0 * ks, ks);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(c1 - c0), hd, int(T - c0), 1.f, dS + c0 * T + c0,
-                    int(T), Q + c0 * qs, qs, beta, dK + c0 * ks, ks);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(c1 - c0), hd, int(T - c0), 1.f,
+                    P + c0 * T + c0, int(T), dO + c0 * qs, qs, beta, dV + c0 * ks, ks);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, int(c1 - c0), hd, int(T - c0), 1.f,
+                    dS + c0 * T + c0, int(T), Q + c0 * qs, qs, beta, dK + c0 * ks, ks);
       }
     }
   }

@@ -127,7 +127,7 @@ Result<StepMetrics> Trainer::step() {
     return makeError("trainer: loss or gradient became non-finite at step " + std::to_string(m.step + 1) +
                      " (lower the learning rate)");
   const float lr = scheduledLr(m.opt.adam.lr, m.step, m.opt.warmup, m.opt.steps, m.opt.min_lr_ratio);
-  m.adam->step(m.params, m.grads, lr);
+  m.adam->step(m.params, m.grads, lr, m.pool.get());
   ++m.step;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   sm.step = m.step;
