@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "engine/quant/act_quant_backend.h"
 #include "engine/train/train_attention.h"
 #include "engine/train/train_gemm.h"
 #include "kernels/cpu/train_ops.h"
@@ -32,6 +33,19 @@ void rmsNormBackward(ThreadPool& pool, const float* dy, const float* x, const fl
   });
   for (int64_t i = 0; i < ranges; ++i)
     for (int64_t j = 0; j < dim; ++j) dw[j] += partial[size_t(i * dim + j)];
+}
+
+// Per-token fake quantization of rows [0, n) of x (n, dim) in place (TrainGraph::setActivationQuant).
+void fakeQuantRows(ThreadPool& pool, ActFormat f, float* x, int64_t n, int64_t dim) {
+  if (f == ActFormat::None) return;
+  pool.parallelFor(n, 8, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      float* row = x + r * dim;
+      float amax = 0.f;
+      for (int64_t j = 0; j < dim; ++j) amax = std::max(amax, std::fabs(row[j]));
+      fakeQuantizeRow(f, row, dim, amax);
+    }
+  });
 }
 }  // namespace
 
@@ -75,6 +89,9 @@ void TrainGraph::forward(ThreadPool& pool, const TrainParams& P, const int32_t* 
     pool.parallelFor(N, 8, [&](int64_t r0, int64_t r1) {
       cpu::rmsNormForwardRows(L.x.data(), w("attn_norm"), c_.norm_eps, L.xn1.data(), L.rstd1.data(), D, r0, r1);
     });
+    // The backward never reads the unquantized xn1, ao, xn2, h (RMSNorm's uses x and rstd,
+    // attention's q/k/v, SwiGLU's g/u): quantizing them in place is enough.
+    fakeQuantRows(pool, act_, L.xn1.data(), N, D);
     linearForward(pool, L.xn1.data(), w("attn_q"), L.q.data(), N, D, D);
     linearForward(pool, L.xn1.data(), w("attn_k"), L.k.data(), N, D, KV);
     linearForward(pool, L.xn1.data(), w("attn_v"), L.v.data(), N, D, KV);
@@ -85,21 +102,25 @@ void TrainGraph::forward(ThreadPool& pool, const TrainParams& P, const int32_t* 
     pool.parallelFor(int64_t(B_) * c_.n_kv_heads, 1, [&](int64_t g0, int64_t g1) {
       train::attentionForward(L.q.data(), L.k.data(), L.v.data(), as, L.probs.data(), L.ao.data(), g0, g1);
     });
+    fakeQuantRows(pool, act_, L.ao.data(), N, D);
     linearForward(pool, L.ao.data(), w("attn_output"), L.xmid.data(), N, D, D, L.x.data());
     pool.parallelFor(N, 8, [&](int64_t r0, int64_t r1) {
       cpu::rmsNormForwardRows(L.xmid.data(), w("ffn_norm"), c_.norm_eps, L.xn2.data(), L.rstd2.data(), D, r0, r1);
     });
+    fakeQuantRows(pool, act_, L.xn2.data(), N, D);
     linearForward(pool, L.xn2.data(), w("ffn_gate"), L.g.data(), N, D, H);
     linearForward(pool, L.xn2.data(), w("ffn_up"), L.u.data(), N, D, H);
     pool.parallelFor(N * H, 4096, [&](int64_t i0, int64_t i1) {
       cpu::swigluForward(L.g.data(), L.u.data(), L.h.data(), i0, i1);
     });
+    fakeQuantRows(pool, act_, L.h.data(), N, H);
     float* next = l + 1 < c_.n_layers ? layers_[size_t(l) + 1].x.data() : xfinal_.data();
     linearForward(pool, L.h.data(), w("ffn_down"), next, N, H, D, L.xmid.data());
   }
   pool.parallelFor(N, 8, [&](int64_t r0, int64_t r1) {
     cpu::rmsNormForwardRows(xfinal_.data(), P.ptr(kOutputNorm), c_.norm_eps, xnf_.data(), rstdf_.data(), D, r0, r1);
   });
+  if (act_classifier_) fakeQuantRows(pool, act_, xnf_.data(), N, D);
   const float* cls = c_.tied_classifier ? emb : P.ptr(kOutput);
   linearForward(pool, xnf_.data(), cls, logits_.data(), N, D, V);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/core/thread_pool.h"
+#include "engine/quant/scheme.h"
 #include "engine/train/train_params.h"
 
 namespace precis {
@@ -31,12 +32,25 @@ class TrainGraph {
   // from dlogits() and the activations of the last forward().
   void backward(ThreadPool& pool, const TrainParams& params, TrainParams& grads);
 
+  // Quantization-aware training of activations (off by default): forward() fake-quantizes the
+  // input of every linear layer per token (quantize -> dequantize with one scale per row from its
+  // max |x|, exactly as engine/quant's ActQuantBackend does at inference), the classifier's input
+  // too when `classifier`. The quantized values are what the products saw, so weight gradients are
+  // taken against them; input gradients pass through unchanged (straight-through estimator: per-token
+  // scales never clip). ActFormat::None turns it off.
+  void setActivationQuant(ActFormat format, bool classifier) {
+    act_ = format;
+    act_classifier_ = classifier;
+  }
+
  private:
   struct Layer {
     std::vector<float> x, rstd1, xn1, q, k, v, probs, ao, xmid, rstd2, xn2, g, u, h;
   };
   LlamaConfig c_;
   int B_, T_;
+  ActFormat act_ = ActFormat::None;
+  bool act_classifier_ = false;
   std::vector<int32_t> tokens_, pos_;
   std::vector<Layer> layers_;
   std::vector<float> xfinal_, rstdf_, xnf_, logits_, dlogits_;

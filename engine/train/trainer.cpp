@@ -93,6 +93,7 @@ Result<std::unique_ptr<Trainer>> Trainer::create(TrainParams init, const TrainOp
   impl->adam = std::make_unique<AdamW>(impl->params, o.adam);
   impl->pool = std::make_unique<ThreadPool>(o.threads);
   impl->graph = std::make_unique<TrainGraph>(impl->params.config, o.batch, o.ctx);
+  impl->graph->setActivationQuant(o.activations, o.quantize_classifier_input);
   impl->train = std::move(train);
   impl->heldout = std::move(heldout);
   impl->teacher = std::move(teacher);

@@ -16,6 +16,7 @@
 
 #include "engine/core/result.h"
 #include "engine/core/thread_pool.h"
+#include "engine/quant/scheme.h"
 #include "engine/train/adamw.h"
 #include "engine/train/train_params.h"
 #include "kernels/cpu/train_ops.h"
@@ -46,6 +47,11 @@ struct TrainOptions {
   // Quantization-aware training: maps the fp32 master weights to the weights the forward uses
   // (fake-quantized); gradients of those weights update the master unchanged (straight-through).
   std::function<void(const TrainParams& master, TrainParams& effective)> weight_transform;
+  // Quantization-aware training of activations: linear-layer inputs fake-quantized per token in the
+  // forward, straight-through in the backward (TrainGraph::setActivationQuant); the classifier's
+  // input too with quantize_classifier_input. Applies to evaluate() as well.
+  ActFormat activations = ActFormat::None;
+  bool quantize_classifier_input = false;
 };
 
 struct StepMetrics {
