@@ -61,7 +61,7 @@ TrainGraph::TrainGraph(const LlamaConfig& c, int batch, int ctx) : c_(c), B_(bat
     L.q.resize(N * D); L.k.resize(N * KV); L.v.resize(N * KV);
     L.probs.resize(size_t(batch) * size_t(c.n_heads) * size_t(ctx) * size_t(ctx));
     L.ao.resize(N * D); L.xmid.resize(N * D); L.rstd2.resize(N); L.xn2.resize(N * D);
-    L.g.resize(N * H); L.u.resize(N * H); L.h.resize(N * H);
+    L.g.resize(N * H); L.u.resize(N * H); L.h.resize(N * H); L.sig.resize(N * H);
   }
   xfinal_.resize(N * D); rstdf_.resize(N); xnf_.resize(N * D);
   logits_.resize(N * V); dlogits_.resize(N * V);
@@ -111,7 +111,7 @@ void TrainGraph::forward(ThreadPool& pool, const TrainParams& P, const int32_t* 
     linearForward(pool, L.xn2.data(), w("ffn_gate"), L.g.data(), N, D, H);
     linearForward(pool, L.xn2.data(), w("ffn_up"), L.u.data(), N, D, H);
     pool.parallelFor(N * H, 4096, [&](int64_t i0, int64_t i1) {
-      cpu::swigluForward(L.g.data(), L.u.data(), L.h.data(), i0, i1);
+      cpu::swigluForwardSaveSigmoid(L.g.data(), L.u.data(), L.h.data(), L.sig.data(), i0, i1);
     });
     fakeQuantRows(pool, act_, L.h.data(), N, H);
     float* next = l + 1 < c_.n_layers ? layers_[size_t(l) + 1].x.data() : xfinal_.data();
@@ -146,7 +146,8 @@ void TrainGraph::backward(ThreadPool& pool, const TrainParams& P, TrainParams& G
     linearBackwardInput(pool, dx_.data(), w("ffn_down"), dh_.data(), N, H, D, /*accumulate=*/false);
     linearBackwardWeight(pool, dx_.data(), L.h.data(), gw("ffn_down"), N, H, D);
     pool.parallelFor(N * H, 4096, [&](int64_t i0, int64_t i1) {
-      cpu::swigluBackward(dh_.data(), L.g.data(), L.u.data(), dg_.data(), du_.data(), i0, i1);
+      cpu::swigluBackwardFromSigmoid(dh_.data(), L.g.data(), L.u.data(), L.sig.data(), dg_.data(), du_.data(), i0,
+                                     i1);
     });
     linearBackwardInput(pool, dg_.data(), w("ffn_gate"), dxn_.data(), N, D, H, /*accumulate=*/false);
     linearBackwardInput(pool, du_.data(), w("ffn_up"), dxn_.data(), N, D, H);

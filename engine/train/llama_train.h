@@ -45,7 +45,7 @@ class TrainGraph {
 
  private:
   struct Layer {
-    std::vector<float> x, rstd1, xn1, q, k, v, probs, ao, xmid, rstd2, xn2, g, u, h;
+    std::vector<float> x, rstd1, xn1, q, k, v, probs, ao, xmid, rstd2, xn2, g, u, h, sig;
   };
   LlamaConfig c_;
   int B_, T_;

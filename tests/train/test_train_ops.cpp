@@ -225,6 +225,33 @@ class TestTrainOps : public QObject {
     QVERIFY(checkGrad(u, du, f, "swiglu du", seed) <= 1.0);
   }
 
+  // The variant that saves sigmoid(g) in the forward: the same values as the plain pair (budget
+  // 1e-6 relative + 1e-7), and its backward against central differences.
+  void swigluSavedSigmoid() {
+    const uint32_t seed = 43;
+    const size_t n = 40;
+    auto g = randn(n, seed, 2.f), u = randn(n, seed + 1), r = randn(n, seed + 2);
+    std::vector<float> h(n), h_ref(n), sig(n);
+    cpu::swigluForward(g.data(), u.data(), h_ref.data(), 0, int64_t(n));
+    cpu::swigluForwardSaveSigmoid(g.data(), u.data(), h.data(), sig.data(), 0, int64_t(n));
+    std::vector<float> dg(n), du(n), dg_ref(n), du_ref(n);
+    cpu::swigluBackward(r.data(), g.data(), u.data(), dg_ref.data(), du_ref.data(), 0, int64_t(n));
+    cpu::swigluBackwardFromSigmoid(r.data(), g.data(), u.data(), sig.data(), dg.data(), du.data(), 0, int64_t(n));
+    for (size_t i = 0; i < n; ++i) {
+      QVERIFY2(std::fabs(h[i] - h_ref[i]) <= 1e-7 + 1e-6 * std::fabs(h_ref[i]), qPrintable(QString("h %1").arg(i)));
+      QVERIFY2(std::fabs(dg[i] - dg_ref[i]) <= 1e-7 + 1e-6 * std::fabs(dg_ref[i]), qPrintable(QString("dg %1").arg(i)));
+      QVERIFY2(std::fabs(du[i] - du_ref[i]) <= 1e-7 + 1e-6 * std::fabs(du_ref[i]), qPrintable(QString("du %1").arg(i)));
+    }
+    auto f = [&] {
+      cpu::swigluForwardSaveSigmoid(g.data(), u.data(), h.data(), sig.data(), 0, int64_t(n));
+      return dot(h, r);
+    };
+    f();
+    cpu::swigluBackwardFromSigmoid(r.data(), g.data(), u.data(), sig.data(), dg.data(), du.data(), 0, int64_t(n));
+    QVERIFY(checkGrad(g, dg, f, "swiglu (saved sigmoid) dg", seed) <= 1.0);
+    QVERIFY(checkGrad(u, du, f, "swiglu (saved sigmoid) du", seed) <= 1.0);
+  }
+
   void linear() {
     const uint32_t seed = 51;
     ThreadPool pool(2);
