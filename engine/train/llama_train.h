@@ -5,8 +5,10 @@
 // Matrix products (the linear layers and attention's Q K^T / P V and their backward) run on OpenBLAS
 // sgemm, single-threaded inside the ThreadPool's chunks (the constructor sets OpenBLAS to one thread
 // for the process, as the CPU inference backend does); the rest are the kernels/cpu/train_ops loops.
-// Tested by tests/train/test_llama_train.cpp (logits == LlamaRuntime's, whole-model gradient vs
-// finite differences) and tests/train/test_train_torch.cpp (PyTorch autograd fixture).
+// Tested by tests/train/test_trainer.cpp (logits == LlamaRuntime's), tests/train/test_train_torch.cpp
+// (logits, loss, every gradient and a 10-step curve against a PyTorch autograd fixture) and
+// tests/train/test_quant_aware.cpp (with fake-quantized activations, logits == LlamaRuntime's through
+// ActQuantBackend).
 #pragma once
 #include <cstdint>
 #include <vector>
