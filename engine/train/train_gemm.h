@@ -1,7 +1,8 @@
 // The three matrix products of a linear layer y = x W^T in training, on OpenBLAS sgemm, split
-// across a ThreadPool by output rows (OpenBLAS itself runs single-threaded per chunk, as the CPU
-// backend configures it). Tested through tests/train/test_train_ops.cpp (linear layer gradients)
-// and the whole-model checks.
+// across a ThreadPool by output rows (OpenBLAS itself runs single-threaded per chunk: TrainGraph's
+// constructor and the CPU backend set it to one thread). The forward can add a residual and the
+// input gradient can overwrite instead of accumulating, saving separate passes. Tested through
+// tests/train/test_train_ops.cpp (linear layer gradients) and the whole-model checks.
 #pragma once
 #include <cstdint>
 
