@@ -267,6 +267,18 @@ class TestTrainOps : public QObject {
     train::linearBackwardWeight(pool, r.data(), x.data(), dw.data(), n, in, out);
     QVERIFY(checkGrad(x, dx, f, "linear dx", seed) <= 1.0);
     QVERIFY(checkGrad(w, dw, f, "linear dw", seed) <= 1.0);
+    // The residual form adds exactly what a separate pass would (to fp32 rounding of one add), and
+    // the overwriting input gradient ignores what dx held (NaN here).
+    const auto res = randn(y.size(), seed + 3);
+    std::vector<float> yr(y.size());
+    train::linearForward(pool, x.data(), w.data(), y.data(), n, in, out);
+    train::linearForward(pool, x.data(), w.data(), yr.data(), n, in, out, res.data());
+    for (size_t i = 0; i < y.size(); ++i)
+      QVERIFY(std::fabs(yr[i] - (y[i] + res[i])) <= 1e-6f * (std::fabs(y[i]) + std::fabs(res[i])));
+    std::vector<float> dx0(x.size(), std::nanf(""));
+    train::linearBackwardInput(pool, r.data(), w.data(), dx0.data(), n, in, out, /*accumulate=*/false);
+    for (size_t i = 0; i < dx.size(); ++i)
+      QVERIFY(std::fabs(dx0[i] - dx[i]) <= 1e-6f * (1.f + std::fabs(dx[i])));
   }
 
   void distillLossGradient_data() {
