@@ -149,19 +149,27 @@ std::vector<OptionSpec> quantAwareOptions() {
   return {{"--quantize", "FORMAT", "quantization-aware: train through fake-quantized weights (int8, int4, int4-asym, nf4, fp8-e4m3, fp8-e5m2, q8_0, q4_0, ...) and write the quantized student"},
           {"--granularity", "G", "scales for --quantize: tensor, channel (default), group:N"},
           {"--calibration", "C", "clipping for --quantize: max (default), percentile:P, mse"},
-          {"--quantize-embeddings", "", "quantize token_embd/output too (kept by default)"}};
+          {"--quantize-embeddings", "", "quantize token_embd/output too (kept by default)"},
+          {"--activations", "A", "with --quantize, also train through fake-quantized matmul inputs: none (default), int8, fp8-e4m3 (per token)"}};
 }
 
 Result<std::optional<QuantScheme>> quantAwareScheme(const ParsedArgs& args) {
   if (!args.has("--quantize")) {
-    for (const char* k : {"--granularity", "--calibration", "--quantize-embeddings"})
+    for (const char* k : {"--granularity", "--calibration", "--quantize-embeddings", "--activations"})
       if (args.has(k)) return makeError(std::string(k) + " needs --quantize");
     return std::optional<QuantScheme>{};
   }
   Result<QuantScheme> s = quantAwareSchemeFrom(args.get("--quantize"), args.get("--granularity"),
                                                args.get("--calibration"), args.has("--quantize-embeddings"));
   if (!s) return s.error();
-  return std::optional<QuantScheme>{*s};
+  QuantScheme scheme = *s;
+  if (args.has("--activations")) {
+    Result<ActFormat> a = parseActFormat(args.get("--activations"));
+    if (!a) return makeError("--activations: " + a.error().message);
+    scheme.activations = *a;
+    scheme.act_granularity = ActGranularity::Token;
+  }
+  return std::optional<QuantScheme>{scheme};
 }
 
 std::optional<TrainOptions> trainOptionsFromArgs(const ParsedArgs& args, std::string& err) {
@@ -258,7 +266,7 @@ int runTrainJob(const CommandSpec& spec, const ParsedArgs& args, const TrainJob&
     Result<QuantAwarePlan> p = planQuantAware(init, *job.quantize);
     if (!p) return runtimeError(spec, p.error().message);
     plan = std::move(*p);
-    o.weight_transform = fakeQuantTransform(*plan);
+    applyQuantAware(*plan, o);
   }
   Result<std::unique_ptr<Trainer>> trainer =
       Trainer::create(std::move(init), o, std::move(data.train), std::move(data.heldout), std::move(teacher));

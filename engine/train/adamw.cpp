@@ -43,7 +43,7 @@ AdamWElementParams adamwElementParams(const AdamWConfig& c, float lr, int64_t t,
   return {b1, b2, c.eps, decay ? 1.0 - double(lr) * c.weight_decay : 1.0, double(lr) / bc1, std::sqrt(bc2)};
 }
 
-void AdamW::step(TrainParams& params, const TrainParams& grads, float lr) {
+void AdamW::step(TrainParams& params, const TrainParams& grads, float lr, ThreadPool* pool) {
   ++t_;
   for (size_t k = 0; k < offsets_.size(); ++k) {
     const AdamWElementParams a = adamwElementParams(cfg_, lr, t_, decay_[k] != 0);
@@ -51,7 +51,15 @@ void AdamW::step(TrainParams& params, const TrainParams& grads, float lr) {
     const float* g = grads.data.data() + offsets_[k];
     float* m = m_.data() + offsets_[k];
     float* v = v_.data() + offsets_[k];
-    for (int64_t i = 0; i < sizes_[k]; ++i) adamwElement(&p[i], &m[i], &v[i], g[i], a);
+    // Straight-line body (the shared element update inlines; adamw.cpp is built with
+    // -fno-math-errno) so that it vectorises.
+    auto update = [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) adamwElement(&p[i], &m[i], &v[i], g[i], a);
+    };
+    if (pool)
+      pool->parallelFor(sizes_[k], 8192, update);
+    else
+      update(0, sizes_[k]);
   }
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/core/thread_pool.h"
 #include "engine/train/train_params.h"
 #include "kernels/common/train_numerics.h"
 
@@ -38,7 +39,8 @@ class AdamW {
   // One update with learning rate `lr` (the schedule's value): t += 1, then for every weight
   //   p -= lr * wd * p (matrices);  m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
   //   p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
-  void step(TrainParams& params, const TrainParams& grads, float lr);
+  // With a pool, each tensor's elements are split across its threads (element-wise: same result).
+  void step(TrainParams& params, const TrainParams& grads, float lr, ThreadPool* pool = nullptr);
   int64_t steps() const { return t_; }
   const AdamWConfig& config() const { return cfg_; }
 

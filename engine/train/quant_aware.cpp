@@ -29,9 +29,10 @@ Result<QuantScheme> quantAwareSchemeFrom(const std::string& format, const std::s
 }
 
 Result<QuantAwarePlan> planQuantAware(const TrainParams& layout, const QuantScheme& scheme) {
-  if (scheme.activations != ActFormat::None)
-    return makeError("quantization-aware training: activation quantization (" +
-                     std::string(actFormatName(scheme.activations)) + ") is not supported; quantize weights only");
+  if (scheme.activations != ActFormat::None && scheme.act_granularity != ActGranularity::Token)
+    return makeError("quantization-aware training: static per-tensor activation scales (" +
+                     std::string(actFormatName(scheme.activations)) +
+                     " activations, granularity tensor) are not supported; use per-token (dynamic) activations");
   // quantizeModel decides on the model's own tensors; running it once on the initial weights gives
   // the same decisions the final conversion will make (they depend on names, shapes and the scheme).
   const Model m = layout.toModel(TokenizerData{}, "plan");
@@ -55,6 +56,9 @@ Result<QuantAwarePlan> planQuantAware(const TrainParams& layout, const QuantSche
   plan.summary = weightSpecName(scheme.weights) + " on " + std::to_string(plan.entries.size()) + " of " +
                  std::to_string(layout.tensors.size()) + " tensors (kept: " + (kept.empty() ? "" : kept + ", ") +
                  std::to_string(norms) + " norms)";
+  if (scheme.activations != ActFormat::None)
+    plan.summary += std::string("; ") + actFormatName(scheme.activations) + " per-token activations" +
+                    (scheme.include_embeddings ? " (classifier input included)" : "");
   return plan;
 }
 
@@ -79,6 +83,12 @@ WeightTransform fakeQuantTransform(const QuantAwarePlan& plan) {
       }
     }
   };
+}
+
+void applyQuantAware(const QuantAwarePlan& plan, TrainOptions& o) {
+  o.weight_transform = fakeQuantTransform(plan);
+  o.activations = plan.scheme.activations;
+  o.quantize_classifier_input = plan.scheme.include_embeddings;
 }
 
 Result<QuantizedModel> quantizedStudent(const TrainParams& master, const QuantScheme& scheme,

@@ -7,7 +7,11 @@
 // not divide a row fall back to channel scales), so the model that trained is the model written.
 // Tested by tests/train/test_quant_aware.cpp (the transform equals quantizeModel's weights; the
 // written student equals the trained effective weights; QAD beats post-training quantization at
-// int4 group:32 in KL to the teacher).
+// int4 group:32 in KL to the teacher; with per-token activations the training forward equals the
+// runtime through ActQuantBackend, and QAD W4A8 beats PTQ W4A8).
+// Activations: a scheme with per-token (dynamic) int8 or fp8-e4m3 activations also trains through
+// fake-quantized linear-layer inputs (TrainOptions::activations); static per-tensor activation
+// scales (calibrated on data) are refused.
 #pragma once
 #include <functional>
 #include <string>
@@ -16,6 +20,7 @@
 #include "engine/core/result.h"
 #include "engine/quant/quantize_model.h"
 #include "engine/train/train_params.h"
+#include "engine/train/trainer.h"
 
 namespace precis {
 
@@ -40,12 +45,18 @@ Result<QuantScheme> quantAwareSchemeFrom(const std::string& format, const std::s
                                          const std::string& calibration, bool include_embeddings);
 
 // The plan for `layout` (a TrainParams of the student's configuration) under `scheme`.
-// Activation quantization is not trained through: a scheme that quantizes activations is an error.
+// Activations are trained through at per-token granularity only: a scheme with static (tensor)
+// activation scales is an error.
 Result<QuantAwarePlan> planQuantAware(const TrainParams& layout, const QuantScheme& scheme);
 
 // The fake-quantization transform of a plan (TrainOptions::weight_transform). `effective` must
 // have master's layout; tensors outside the plan are copied.
 WeightTransform fakeQuantTransform(const QuantAwarePlan& plan);
+
+// Sets `o` to train through the plan: weight_transform = fakeQuantTransform(plan), and the scheme's
+// activations (the classifier's input too when the scheme includes embeddings, as the inference
+// side does).
+void applyQuantAware(const QuantAwarePlan& plan, TrainOptions& o);
 
 // The quantized student to write: quantizeModel of the master weights (q8_0/q4_0/f16/bf16 stored in
 // their GGUF types; lab formats, which GGUF cannot store, as f32 values on the format's grid).

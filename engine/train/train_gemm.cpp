@@ -4,21 +4,24 @@
 
 #include <cblas.h>
 
+#include <cstring>
+
 namespace precis::train {
 
 void linearForward(ThreadPool& pool, const float* x, const float* w, float* y, int64_t n, int64_t in,
-                   int64_t out) {
+                   int64_t out, const float* residual) {
   pool.parallelFor(n, 16, [&](int64_t r0, int64_t r1) {
+    if (residual) std::memcpy(y + r0 * out, residual + r0 * out, size_t((r1 - r0) * out) * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(r1 - r0), int(out), int(in), 1.f, x + r0 * in,
-                int(in), w, int(in), 0.f, y + r0 * out, int(out));
+                int(in), w, int(in), residual ? 1.f : 0.f, y + r0 * out, int(out));
   });
 }
 
 void linearBackwardInput(ThreadPool& pool, const float* dy, const float* w, float* dx, int64_t n,
-                         int64_t in, int64_t out) {
+                         int64_t in, int64_t out, bool accumulate) {
   pool.parallelFor(n, 16, [&](int64_t r0, int64_t r1) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(r1 - r0), int(in), int(out), 1.f,
-                dy + r0 * out, int(out), w, int(in), 1.f, dx + r0 * in, int(in));
+                dy + r0 * out, int(out), w, int(in), accumulate ? 1.f : 0.f, dx + r0 * in, int(in));
   });
 }
 

@@ -124,7 +124,7 @@ Result<std::unique_ptr<Trainer>> Trainer::create(TrainParams init, const TrainOp
     if ((*be)->name() != "cpu") impl->device = std::move(*be);  // "auto" without CUDA: the CPU path
   }
   if (impl->device) {
-    if (o.weight_transform)
+    if (o.weight_transform || o.activations != ActFormat::None)
       return makeError("trainer: quantization-aware training runs on the CPU only (training backend \"cpu\")");
     Result<std::unique_ptr<DeviceTrainGraph>> g =
         DeviceTrainGraph::create(*impl->device, impl->params, o.batch, o.ctx);
@@ -132,6 +132,7 @@ Result<std::unique_ptr<Trainer>> Trainer::create(TrainParams init, const TrainOp
     impl->dgraph = std::move(*g);
   } else {
     impl->graph = std::make_unique<TrainGraph>(impl->params.config, o.batch, o.ctx);
+    impl->graph->setActivationQuant(o.activations, o.quantize_classifier_input);
   }
   impl->train = std::move(train);
   impl->heldout = std::move(heldout);
@@ -168,7 +169,7 @@ Result<StepMetrics> Trainer::step() {
     return makeError("trainer: loss or gradient became non-finite at step " + std::to_string(m.step + 1) +
                      " (lower the learning rate)");
   const float lr = scheduledLr(m.opt.adam.lr, m.step, m.opt.warmup, m.opt.steps, m.opt.min_lr_ratio);
-  m.adam->step(m.params, m.grads, lr);
+  m.adam->step(m.params, m.grads, lr, m.pool.get());
   ++m.step;
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   sm.step = m.step;

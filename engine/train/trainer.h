@@ -20,6 +20,7 @@
 
 #include "engine/core/result.h"
 #include "engine/core/thread_pool.h"
+#include "engine/quant/scheme.h"
 #include "engine/train/adamw.h"
 #include "engine/train/train_backend.h"
 #include "engine/train/train_params.h"
@@ -59,6 +60,11 @@ struct TrainOptions {
   // Runs the DeviceTrainGraph on this backend instead of `backend` (tests drive the device path
   // on the CPU TrainBackend with it).
   std::shared_ptr<TrainBackend> train_backend;
+  // Quantization-aware training of activations: linear-layer inputs fake-quantized per token in the
+  // forward, straight-through in the backward (TrainGraph::setActivationQuant); the classifier's
+  // input too with quantize_classifier_input. Applies to evaluate() as well.
+  ActFormat activations = ActFormat::None;
+  bool quantize_classifier_input = false;
 };
 
 struct StepMetrics {

@@ -162,6 +162,24 @@ void swigluBackward(const float* dh, const float* g, const float* u, float* dg, 
   for (int64_t i = i0; i < i1; ++i) swigluGrad(dh[i], g[i], u[i], &dg[i], &du[i]);
 }
 
+void swigluForwardSaveSigmoid(const float* g, const float* u, float* h, float* sig, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const float x = g[i];
+    const float s = 1.f / (1.f + std::exp(-x));
+    sig[i] = s;
+    h[i] = x * s * u[i];
+  }
+}
+
+void swigluBackwardFromSigmoid(const float* dh, const float* g, const float* u, const float* sig, float* dg,
+                               float* du, int64_t i0, int64_t i1) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const float x = g[i], s = sig[i];
+    du[i] = dh[i] * (x * s);
+    dg[i] = dh[i] * u[i] * (s * (1.f + x * (1.f - s)));
+  }
+}
+
 namespace {
 // p = softmax(z / T) in double; returns log of the partition function of z/T.
 double softmaxT(const float* z, int64_t V, double T, double* p) {

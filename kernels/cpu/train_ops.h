@@ -43,6 +43,11 @@ void swigluForward(const float* g, const float* u, float* h, int64_t i0, int64_t
 // dg = dh * u * silu'(g); du = dh * silu(g)            all (n)
 void swigluBackward(const float* dh, const float* g, const float* u, float* dg, float* du, int64_t i0,
                     int64_t i1);
+// The same pair with the forward saving sig = sigmoid(g) (n) so that the backward needs no exp:
+// h = g * sig * u;  dg = dh * u * sig * (1 + g (1 - sig)); du = dh * g * sig.
+void swigluForwardSaveSigmoid(const float* g, const float* u, float* h, float* sig, int64_t i0, int64_t i1);
+void swigluBackwardFromSigmoid(const float* dh, const float* g, const float* u, const float* sig, float* dg,
+                               float* du, int64_t i0, int64_t i1);
 
 // Distillation / cross-entropy loss of one row of student logits z (V), per the classic recipe:
 //   loss = alpha * T^2 * KL(softmax(t/T) || softmax(z/T)) + (1 - alpha) * CE(softmax(z), label)

@@ -4,7 +4,9 @@
 // run as a subprocess between our rounds), and optionally the wall and CPU time of building the
 // demo models (target: under 3 minutes on 2 cores). Reports tokens per second of wall time and of
 // process CPU time (on a machine loaded by other work the CPU-time figure with one thread is the
-// fair comparison; OpenMP threads that spin make multi-thread CPU time less meaningful).
+// fair comparison; OpenMP threads that spin make multi-thread CPU time less meaningful). Both sides
+// run their matrix products on --threads threads: the PyTorch subprocess gets OPENBLAS_NUM_THREADS
+// and OMP_NUM_THREADS set to it (left unset, OpenBLAS would use every core on both sides).
 // With --backend cuda (engine/train DeviceTrainGraph on the CUDA TrainBackend): training tokens/s on
 // the GPU, the model FLOP rate of the step (6 x matrix parameters per token + attention's products as
 // executed, full T x T) and its fraction of cuBLAS SGEMM's throughput measured in the same run
@@ -90,7 +92,12 @@ Speed precisSpeed(const LlamaConfig& c, int batch, int ctx, int steps, int threa
 // Runs the PyTorch script; nullopt-like {0, 0} with a message when it cannot.
 Speed torchSpeed(const std::string& python, const std::string& script, const LlamaConfig& c, int batch, int ctx,
                  int steps, int threads) {
-  const std::string cmd = python + " " + script + " --dim " + std::to_string(c.dim) + " --hidden " +
+  // PyTorch's matrix products go to its BLAS (Debian's build: OpenBLAS, which starts a thread per
+  // core unless told): give it our thread count (TrainGraph runs OpenBLAS single-threaded inside
+  // each of our pool's chunks).
+  const std::string n = std::to_string(threads);
+  const std::string cmd = "OPENBLAS_NUM_THREADS=" + n + " OMP_NUM_THREADS=" + n + " " + python + " " +
+                          script + " --dim " + std::to_string(c.dim) + " --hidden " +
                           std::to_string(c.hidden_dim) + " --layers " + std::to_string(c.n_layers) + " --heads " +
                           std::to_string(c.n_heads) + " --kv " + std::to_string(c.n_kv_heads) + " --vocab " +
                           std::to_string(c.vocab_size) + " --batch " + std::to_string(batch) + " --ctx " +

@@ -217,6 +217,16 @@ class TestCliTrain : public QObject {
     auto m = loadModel(out.toStdString());
     QVERIFY(m.ok());
     QCOMPARE(m->find("blk.0.ffn_up.weight")->type, DType::Q4_0);
+    // Through int8 per-token activations too (engine side: tests/train/test_quant_aware).
+    r = runCli({"distill", "--teacher", teacher_, "--student-from-teacher", "every-other", "--sample", "16",
+                "--steps", "2", "--batch", "2", "--ctx", "16", "--seed", "1", "--threads", "2", "--no-log",
+                "--quantize", "int4", "--granularity", "group:32", "--activations", "int8", "--out", out});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("int8 per-token activations"), qPrintable(r.err));
+    r = runCli({"distill", "--teacher", teacher_, "--student-from-teacher", "every-other", "--sample", "16",
+                "--no-log", "--activations", "int8", "--out", out});
+    QCOMPARE(r.code, 2);
+    QVERIFY2(r.err.contains("--activations needs --quantize"), qPrintable(r.err));
     r = runCli({"distill", "--teacher", teacher_, "--student-from-teacher", "every-other", "--sample", "16",
                 "--no-log", "--quantize", "int4", "--granularity", "group:48", "--out", out});
     QCOMPARE(r.code, 2);
