@@ -10,7 +10,10 @@ namespace precis {
 class Backend;
 
 // Bump whenever backend.h (the Backend/Buffer/TensorView layout) or these signatures change.
-constexpr int kPrecisCudaAbiVersion = 2;  // 2: attention reads a paged KV cache (block table)
+// 2: attention reads a paged KV cache (block table)
+// 3: the quantization lab's low-precision ops (engine/backend/lowp_ops.h: matmulPacked,
+//    quantizeActs, dequantizeActs, lowpGemm and their kernel-name queries)
+constexpr int kPrecisCudaAbiVersion = 3;
 
 // Names of the exported symbols and their types, for dlsym.
 inline constexpr const char* kPrecisCudaAbiVersionSymbol = "precis_cuda_abi_version";
