@@ -33,9 +33,12 @@ enum class PackedActMode : uint8_t {
 // "f32", "int8 per-token", "int8 static" (inline: the CUDA module uses it and links no engine code)
 inline const char* packedActModeName(PackedActMode m) {
   switch (m) {
-    case PackedActMode::F32: return "f32";
-    case PackedActMode::Int8Token: return "int8 per-token";
-    case PackedActMode::Int8Static: return "int8 static";
+    case PackedActMode::F32:
+      return "f32";
+    case PackedActMode::Int8Token:
+      return "int8 per-token";
+    case PackedActMode::Int8Static:
+      return "int8 static";
   }
   return "?";
 }
@@ -44,9 +47,12 @@ inline const char* packedActModeName(PackedActMode m) {
 enum class LowpType : uint8_t { Int8, Fp8E4M3, F16 };
 inline const char* lowpTypeName(LowpType t) {
   switch (t) {
-    case LowpType::Int8: return "int8";
-    case LowpType::Fp8E4M3: return "fp8-e4m3";
-    case LowpType::F16: return "f16";
+    case LowpType::Int8:
+      return "int8";
+    case LowpType::Fp8E4M3:
+      return "fp8-e4m3";
+    case LowpType::F16:
+      return "f16";
   }
   return "?";
 }
@@ -54,14 +60,19 @@ inline const char* lowpTypeName(LowpType t) {
 enum class LowpOp : uint8_t { QuantizeActs, DequantizeActs, Gemm };
 inline const char* lowpOpName(LowpOp op) {
   switch (op) {
-    case LowpOp::QuantizeActs: return "quantize_acts";
-    case LowpOp::DequantizeActs: return "dequantize_acts";
-    case LowpOp::Gemm: return "lowp_gemm";
+    case LowpOp::QuantizeActs:
+      return "quantize_acts";
+    case LowpOp::DequantizeActs:
+      return "dequantize_acts";
+    case LowpOp::Gemm:
+      return "lowp_gemm";
   }
   return "?";
 }
 // Bytes of one code of t.
-inline size_t lowpTypeBytes(LowpType t) { return t == LowpType::F16 ? 2 : 1; }
+inline size_t lowpTypeBytes(LowpType t) {
+  return t == LowpType::F16 ? 2 : 1;
+}
 
 // q (n, cols) codes and scales (n,) from x (n, cols) f32. Int8: s = int8ActScale(amax),
 // q = int8ActCode(x, 1/s). Fp8E4M3: s = amax / 448, q = fp32ToFp8E4M3(x * (1/s), saturate).
@@ -101,7 +112,7 @@ struct LowpGemmArgs {
   const float* w_scales = nullptr;
   bool w_per_channel = true;
   const void* x = nullptr;
-  size_t x_stride = 0;  // bytes
+  size_t x_stride = 0;              // bytes
   const float* x_scales = nullptr;  // (n,)
   float* y = nullptr;
   size_t y_stride = 0;  // bytes

@@ -23,8 +23,8 @@ constexpr int kStepK = 32;  // inputs per shared-memory step
 constexpr int kSide = 16;   // threads per side: 256 threads, 4x4 outputs each
 
 // w (rows, cols) packed; x (n, cols) f32; y (n, rows) f32. grid (row tiles, token tiles).
-__global__ void packedGemmTiledKernel(PackedWeightsView w, const float* x, size_t x_stride, float* y,
-                                      size_t y_stride, int64_t n) {
+__global__ void packedGemmTiledKernel(PackedWeightsView w, const float* x, size_t x_stride,
+                                      float* y, size_t y_stride, int64_t n) {
   __shared__ float ws[kStepK][kTile + 1];
   __shared__ float xs[kStepK][kTile + 1];
   const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
@@ -84,7 +84,8 @@ __global__ void packedInt8ActKernel(PackedWeightsView w, const int8_t* q, size_t
   const int64_t groups = w.cols / w.group;
   for (int64_t g = 0; g < groups; ++g) {
     int isum = 0;  // |sum| <= group * 255 * 127: fits for groups below 66,000 inputs
-    for (int64_t k = g * w.group + lane; k < (g + 1) * w.group; k += kWarp) isum += packedInt(w, r, k) * int(qr[k]);
+    for (int64_t k = g * w.group + lane; k < (g + 1) * w.group; k += kWarp)
+      isum += packedInt(w, r, k) * int(qr[k]);
     isum = warpSumInt(isum);
     acc = addRn(acc, mulRn(float(isum), packedScale(w, r, g)));
   }
@@ -93,18 +94,19 @@ __global__ void packedInt8ActKernel(PackedWeightsView w, const int8_t* q, size_t
 
 }  // namespace
 
-cudaError_t launchPackedGemmTiled(cudaStream_t stream, const PackedWeightsView& w, const float* x, size_t x_stride,
-                                  float* y, size_t y_stride, int64_t n) {
+cudaError_t launchPackedGemmTiled(cudaStream_t stream, const PackedWeightsView& w, const float* x,
+                                  size_t x_stride, float* y, size_t y_stride, int64_t n) {
   if (n <= 0 || w.rows <= 0) return cudaSuccess;
   const int64_t gx = (w.rows + kTile - 1) / kTile, gy = (n + kTile - 1) / kTile;
   if (gx > 0x7fffffff || gy > 65535) return cudaErrorInvalidConfiguration;
-  packedGemmTiledKernel<<<dim3(unsigned(gx), unsigned(gy)), kSide * kSide, 0, stream>>>(w, x, x_stride, y,
-                                                                                        y_stride, n);
+  packedGemmTiledKernel<<<dim3(unsigned(gx), unsigned(gy)), kSide * kSide, 0, stream>>>(
+      w, x, x_stride, y, y_stride, n);
   return cudaGetLastError();
 }
 
-cudaError_t launchPackedInt8Act(cudaStream_t stream, const PackedWeightsView& w, const int8_t* q, size_t q_stride,
-                                const float* x_scales, float* y, size_t y_stride, int64_t n) {
+cudaError_t launchPackedInt8Act(cudaStream_t stream, const PackedWeightsView& w, const int8_t* q,
+                                size_t q_stride, const float* x_scales, float* y, size_t y_stride,
+                                int64_t n) {
   if (n <= 0 || w.rows <= 0) return cudaSuccess;
   if (w.group > 66000) return cudaErrorInvalidValue;  // int32 group sums could overflow
   const int64_t gx = (w.rows + kInt8WarpsPerBlock - 1) / kInt8WarpsPerBlock;

@@ -27,13 +27,15 @@ constexpr int kWarpsPerBlock = 4;  // 16 rows per block
 constexpr int kChunk = 16;         // inputs per lane per step
 
 // 2^23 + v as a float for 0 <= v < 2^23: subtracting (2^23 + zero) gives v - zero exactly.
-__device__ __forceinline__ float magic(uint32_t v) { return __uint_as_float(0x4B000000u | v); }
+__device__ __forceinline__ float magic(uint32_t v) {
+  return __uint_as_float(0x4B000000u | v);
+}
 
 // The 16 codes of row `row` starting at input k0, as (code - offset) floats in w[0..15].
 // int8 symmetric codes are two's complement: flipping the sign bit makes them unsigned (+128).
 template <int Bits>
-__device__ __forceinline__ void loadChunk(const PackedWeightsView& w, int64_t row, int64_t k0, float zf,
-                                          float (&out)[kChunk]) {
+__device__ __forceinline__ void loadChunk(const PackedWeightsView& w, int64_t row, int64_t k0,
+                                          float zf, float (&out)[kChunk]) {
   const uint8_t* base = w.codes + size_t(row) * w.code_stride;
   if constexpr (Bits == 4) {
     const uint2 v = *reinterpret_cast<const uint2*>(base + k0 / 2);
@@ -77,7 +79,8 @@ __global__ void packedGemvKernel(PackedWeightsView w, const float* x, size_t x_s
     float sc[kRows];
 #pragma unroll
     for (int r = 0; r < kRows; ++r) {
-      const int64_t row = r0 + r < w.rows ? r0 + r : w.rows - 1;  // tail rows repeat the last (not stored)
+      const int64_t row =
+          r0 + r < w.rows ? r0 + r : w.rows - 1;  // tail rows repeat the last (not stored)
       const int64_t si = row * w.scale_stride + g;
       sc[r] = w.scales[si];
       const float zf = 8388608.0f + float(w.asym ? int(w.zeros[si]) : sym_off);
@@ -86,10 +89,12 @@ __global__ void packedGemvKernel(PackedWeightsView w, const float* x, size_t x_s
 #pragma unroll
     for (int t = 0; t < NT; ++t) {
       if (t >= n) break;
-      const float4* xp = reinterpret_cast<const float4*>(
-          reinterpret_cast<const char*>(x) + size_t(t) * x_stride) + k0 / 4;
+      const float4* xp =
+          reinterpret_cast<const float4*>(reinterpret_cast<const char*>(x) + size_t(t) * x_stride) +
+          k0 / 4;
       const float4 a = xp[0], b = xp[1], cc = xp[2], d = xp[3];
-      const float xv[kChunk] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w, cc.x, cc.y, cc.z, cc.w, d.x, d.y, d.z, d.w};
+      const float xv[kChunk] = {a.x,  a.y,  a.z,  a.w,  b.x, b.y, b.z, b.w,
+                                cc.x, cc.y, cc.z, cc.w, d.x, d.y, d.z, d.w};
 #pragma unroll
       for (int r = 0; r < kRows; ++r) {
         float s = 0.f;
@@ -111,11 +116,14 @@ __global__ void packedGemvKernel(PackedWeightsView w, const float* x, size_t x_s
 }
 
 template <int Bits>
-cudaError_t launchBits(cudaStream_t stream, unsigned grid, const PackedWeightsView& w, const float* x,
-                       size_t x_stride, float* y, size_t y_stride, int n) {
+cudaError_t launchBits(cudaStream_t stream, unsigned grid, const PackedWeightsView& w,
+                       const float* x, size_t x_stride, float* y, size_t y_stride, int n) {
   constexpr int kThreads = kWarpsPerBlock * kWarp;
-  if (n == 1) packedGemvKernel<Bits, 1><<<grid, kThreads, 0, stream>>>(w, x, x_stride, y, y_stride, n);
-  else packedGemvKernel<Bits, kPackedGemvMaxTokens><<<grid, kThreads, 0, stream>>>(w, x, x_stride, y, y_stride, n);
+  if (n == 1)
+    packedGemvKernel<Bits, 1><<<grid, kThreads, 0, stream>>>(w, x, x_stride, y, y_stride, n);
+  else
+    packedGemvKernel<Bits, kPackedGemvMaxTokens>
+        <<<grid, kThreads, 0, stream>>>(w, x, x_stride, y, y_stride, n);
   return cudaGetLastError();
 }
 
@@ -124,18 +132,20 @@ cudaError_t launchBits(cudaStream_t stream, unsigned grid, const PackedWeightsVi
 bool packedGemvFits(const PackedWeightsView& w, const float* x, size_t x_stride) {
   const size_t code_align = w.bits == 4 ? 8 : 16;
   return (w.bits == 4 || w.bits == 8) && w.cols % kChunk == 0 && w.group % kChunk == 0 &&
-         w.code_stride % code_align == 0 && reinterpret_cast<uintptr_t>(w.codes) % code_align == 0 &&
-         x_stride % 16 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0;
+         w.code_stride % code_align == 0 &&
+         reinterpret_cast<uintptr_t>(w.codes) % code_align == 0 && x_stride % 16 == 0 &&
+         reinterpret_cast<uintptr_t>(x) % 16 == 0;
 }
 
-cudaError_t launchPackedGemv(cudaStream_t stream, const PackedWeightsView& w, const float* x, size_t x_stride,
-                             float* y, size_t y_stride, int64_t n) {
+cudaError_t launchPackedGemv(cudaStream_t stream, const PackedWeightsView& w, const float* x,
+                             size_t x_stride, float* y, size_t y_stride, int64_t n) {
   if (n <= 0 || w.rows <= 0) return cudaSuccess;
   if (n > kPackedGemvMaxTokens || !packedGemvFits(w, x, x_stride)) return cudaErrorInvalidValue;
   constexpr int64_t kRowsPerBlock = int64_t(kRows) * kWarpsPerBlock;
   const int64_t grid = (w.rows + kRowsPerBlock - 1) / kRowsPerBlock;
   if (grid > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  if (w.bits == 4) return launchBits<4>(stream, unsigned(grid), w, x, x_stride, y, y_stride, int(n));
+  if (w.bits == 4)
+    return launchBits<4>(stream, unsigned(grid), w, x, x_stride, y, y_stride, int(n));
   return launchBits<8>(stream, unsigned(grid), w, x, x_stride, y, y_stride, int(n));
 }
 

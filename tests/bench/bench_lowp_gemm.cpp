@@ -88,21 +88,24 @@ double measureBandwidth(Backend& be, int64_t probe_mb) {
   for (int64_t i = 0; i < rows; ++i) ids[size_t(i)] = int32_t(i);
   auto bi = put(be, ids);
   if (!x || !y || !bi) return 0;
-  const TensorView vx = makeView(x->data(), DType::F32, rows, cols), vy = makeView(y->data(), DType::F32, rows, cols);
+  const TensorView vx = makeView(x->data(), DType::F32, rows, cols),
+                   vy = makeView(y->data(), DType::F32, rows, cols);
   const TensorView vi = makeView(bi->data(), DType::I32, rows, 1);
   const double bytes = double(rows * cols * 4);
   const double copy = 2 * bytes / secondsPerCall(be, [&] { be.storeRows(vx, vy, vi); });
   const double add = 3 * bytes / secondsPerCall(be, [&] { be.add(vy, vx); });
-  std::printf("measured bandwidth: copy %.1f GB/s (store_rows, read 1 + write 1), add %.1f GB/s (read 2 + write 1) over "
-              "%lld MiB arrays; using %.1f GB/s\n",
-              copy / 1e9, add / 1e9, static_cast<long long>(probe_mb), std::max(copy, add) / 1e9);
+  std::printf(
+      "measured bandwidth: copy %.1f GB/s (store_rows, read 1 + write 1), add %.1f GB/s (read 2 + "
+      "write 1) over "
+      "%lld MiB arrays; using %.1f GB/s\n",
+      copy / 1e9, add / 1e9, static_cast<long long>(probe_mb), std::max(copy, add) / 1e9);
   return std::max(copy, add);
 }
 
 // GEMM y (m, m) = x (m, m) w (m, m)^T of each type; f32 is the backend's matmul (sgemm).
 void gemms(Backend& be, int64_t m, std::mt19937& rng, bool cpu, int* failures) {
-  std::printf("\nGEMM %lld^3 (%s):\n%-10s %10s %10s %8s  %s\n", static_cast<long long>(m), be.device().backend.c_str(),
-              "type", "ms/call", "TFLOP/s", "x base", "kernel");
+  std::printf("\nGEMM %lld^3 (%s):\n%-10s %10s %10s %8s  %s\n", static_cast<long long>(m),
+              be.device().backend.c_str(), "type", "ms/call", "TFLOP/s", "x base", "kernel");
   const double flops = 2.0 * double(m) * double(m) * double(m);
   auto y = put(be, nullptr, size_t(m * m * 4));
   std::normal_distribution<float> nd(0.f, 1.f);
@@ -114,7 +117,8 @@ void gemms(Backend& be, int64_t m, std::mt19937& rng, bool cpu, int* failures) {
     std::vector<float> f(size_t(m * m));
     for (float& v : f) v = nd(rng);
     auto w = put(be, f), x = put(be, f);
-    const TensorView vw = makeView(w->data(), DType::F32, m, m), vx = makeView(x->data(), DType::F32, m, m);
+    const TensorView vw = makeView(w->data(), DType::F32, m, m),
+                     vx = makeView(x->data(), DType::F32, m, m);
     const TensorView vy = makeView(y->data(), DType::F32, m, m);
     const double s = secondsPerCall(be, [&] { be.matmul(vw, vx, vy); });
     if (ok(be, "f32 matmul", failures)) {
@@ -157,23 +161,25 @@ void gemms(Backend& be, int64_t m, std::mt19937& rng, bool cpu, int* failures) {
     const double s = secondsPerCall(be, [&] { be.lowpGemm(a); });
     if (!ok(be, lowpTypeName(t), failures)) continue;
     if (!cpu && t == LowpType::F16) base = s;
-    std::printf("%-10s %10.3f %10.3f %8.2f  %s\n", lowpTypeName(t), s * 1e3, flops / s / 1e12, base > 0 ? base / s : 0.0,
-                kernel.c_str());
+    std::printf("%-10s %10.3f %10.3f %8.2f  %s\n", lowpTypeName(t), s * 1e3, flops / s / 1e12,
+                base > 0 ? base / s : 0.0, kernel.c_str());
   }
-  std::printf("(x base: speed relative to %s; target on a GPU: int8 and fp8 >= 1.8x f16 at 4096^3)\n",
-              cpu ? "OpenBLAS sgemm f32" : "cuBLAS f16");
+  std::printf(
+      "(x base: speed relative to %s; target on a GPU: int8 and fp8 >= 1.8x f16 at 4096^3)\n",
+      cpu ? "OpenBLAS sgemm f32" : "cuBLAS f16");
 }
 
 // Decode GEMV of packed weights, one token, as a fraction of the bandwidth.
 void gemvs(Backend& be, int64_t out, int64_t in, double bw, std::mt19937& rng, int* failures) {
   std::printf("\ndecode GEMV, 1 token, out %lld, in %lld (%s):\n%-22s %9s %9s %8s %7s  %s\n",
-              static_cast<long long>(out), static_cast<long long>(in), be.device().backend.c_str(), "weights", "MB",
-              "us/call", "GB/s", "of bw", "kernel");
+              static_cast<long long>(out), static_cast<long long>(in), be.device().backend.c_str(),
+              "weights", "MB", "us/call", "GB/s", "of bw", "kernel");
   std::normal_distribution<float> nd(0.f, 1.f);
   std::vector<float> xh(static_cast<size_t>(in));
   for (float& v : xh) v = nd(rng);
   auto x = put(be, xh), y = put(be, nullptr, size_t(out * 4));
-  const TensorView vx = makeView(x->data(), DType::F32, 1, in), vy = makeView(y->data(), DType::F32, 1, out);
+  const TensorView vx = makeView(x->data(), DType::F32, 1, in),
+                   vy = makeView(y->data(), DType::F32, 1, out);
   struct Spec {
     const char* name;
     int bits;
@@ -193,11 +199,12 @@ void gemvs(Backend& be, int64_t out, int64_t in, double bw, std::mt19937& rng, i
     w.codes = static_cast<const uint8_t*>(bc->data());
     w.scales = static_cast<const float*>(bs->data());
     const std::string kernel = be.packedKernelName(w, PackedActMode::F32);
-    const double s = secondsPerCall(be, [&] { be.matmulPacked(w, PackedActMode::F32, 0.f, vx, vy); });
+    const double s =
+        secondsPerCall(be, [&] { be.matmulPacked(w, PackedActMode::F32, 0.f, vx, vy); });
     if (!ok(be, sp.name, failures)) continue;
     const double bytes = double(codes.size() + scales.size() * 4);
-    std::printf("%-22s %9.1f %9.2f %8.1f %6.1f%%  %s\n", sp.name, bytes / 1e6, s * 1e6, bytes / s / 1e9,
-                100.0 * bytes / s / bw, kernel.c_str());
+    std::printf("%-22s %9.1f %9.2f %8.1f %6.1f%%  %s\n", sp.name, bytes / 1e6, s * 1e6,
+                bytes / s / 1e9, 100.0 * bytes / s / bw, kernel.c_str());
   }
   // the f32 GEMV of the same shape, for scale
   std::vector<float> wf(size_t(out * in));
@@ -206,21 +213,24 @@ void gemvs(Backend& be, int64_t out, int64_t in, double bw, std::mt19937& rng, i
   const TensorView vw = makeView(bw32->data(), DType::F32, out, in);
   const double s = secondsPerCall(be, [&] { be.matmul(vw, vx, vy); });
   if (ok(be, "f32 gemv", failures))
-    std::printf("%-22s %9.1f %9.2f %8.1f %6.1f%%  %s\n", "f32 (reference)", double(wf.size() * 4) / 1e6, s * 1e6,
-                double(wf.size() * 4) / s / 1e9, 100.0 * double(wf.size() * 4) / s / bw,
+    std::printf("%-22s %9.1f %9.2f %8.1f %6.1f%%  %s\n", "f32 (reference)",
+                double(wf.size() * 4) / 1e6, s * 1e6, double(wf.size() * 4) / s / 1e9,
+                100.0 * double(wf.size() * 4) / s / bw,
                 be.kernelName(Op::MatMul, DType::F32).c_str());
   std::printf("(target on a GPU: W4A16 >= 85%% of the measured bandwidth)\n");
 }
 
 // Activation quantize / dequantize, (rows, cols) f32, GB/s of bytes read + written.
-void actQuant(Backend& be, int64_t rows, int64_t cols, double bw, std::mt19937& rng, int* failures) {
-  std::printf("\nactivation quantize, %lld x %lld f32 (%s):\n%-26s %9s %8s %7s  %s\n", static_cast<long long>(rows),
-              static_cast<long long>(cols), be.device().backend.c_str(), "op", "us/call", "GB/s", "of bw", "kernel");
+void actQuant(Backend& be, int64_t rows, int64_t cols, double bw, std::mt19937& rng,
+              int* failures) {
+  std::printf("\nactivation quantize, %lld x %lld f32 (%s):\n%-26s %9s %8s %7s  %s\n",
+              static_cast<long long>(rows), static_cast<long long>(cols),
+              be.device().backend.c_str(), "op", "us/call", "GB/s", "of bw", "kernel");
   std::normal_distribution<float> nd(0.f, 1.f);
   std::vector<float> xh(size_t(rows * cols));
   for (float& v : xh) v = nd(rng);
-  auto x = put(be, xh), q = put(be, nullptr, size_t(rows * cols)), s = put(be, nullptr, size_t(rows * 4)),
-       y = put(be, nullptr, size_t(rows * cols * 4));
+  auto x = put(be, xh), q = put(be, nullptr, size_t(rows * cols)),
+       s = put(be, nullptr, size_t(rows * 4)), y = put(be, nullptr, size_t(rows * cols * 4));
   for (LowpType t : {LowpType::Int8, LowpType::Fp8E4M3}) {
     ActQuantArgs a;
     a.type = t;
@@ -234,8 +244,10 @@ void actQuant(Backend& be, int64_t rows, int64_t cols, double bw, std::mt19937& 
     const double bytes = double(rows * cols) * 5;  // read f32, write 1-byte codes
     const double sq = secondsPerCall(be, [&] { be.quantizeActs(a); });
     if (ok(be, "quantize", failures))
-      std::printf("%-26s %9.2f %8.1f %6.1f%%  %s\n", (std::string("quantize ") + lowpTypeName(t) + " per token").c_str(),
-                  sq * 1e6, bytes / sq / 1e9, 100.0 * bytes / sq / bw, be.lowpKernelName(LowpOp::QuantizeActs, t).c_str());
+      std::printf("%-26s %9.2f %8.1f %6.1f%%  %s\n",
+                  (std::string("quantize ") + lowpTypeName(t) + " per token").c_str(), sq * 1e6,
+                  bytes / sq / 1e9, 100.0 * bytes / sq / bw,
+                  be.lowpKernelName(LowpOp::QuantizeActs, t).c_str());
     ActDequantArgs d;
     d.type = t;
     d.q = q->data();
@@ -247,8 +259,10 @@ void actQuant(Backend& be, int64_t rows, int64_t cols, double bw, std::mt19937& 
     d.cols = cols;
     const double sd = secondsPerCall(be, [&] { be.dequantizeActs(d); });
     if (ok(be, "dequantize", failures))
-      std::printf("%-26s %9.2f %8.1f %6.1f%%  %s\n", (std::string("dequantize ") + lowpTypeName(t)).c_str(), sd * 1e6,
-                  bytes / sd / 1e9, 100.0 * bytes / sd / bw, be.lowpKernelName(LowpOp::DequantizeActs, t).c_str());
+      std::printf("%-26s %9.2f %8.1f %6.1f%%  %s\n",
+                  (std::string("dequantize ") + lowpTypeName(t)).c_str(), sd * 1e6,
+                  bytes / sd / 1e9, 100.0 * bytes / sd / bw,
+                  be.lowpKernelName(LowpOp::DequantizeActs, t).c_str());
   }
   std::printf("(target on a GPU: memory speed)\n");
 }
@@ -263,17 +277,27 @@ bool parse(int argc, char** argv, Args& a) {
       }
       return argv[++i];
     };
-    if (k == "--backend") a.backend = val();
-    else if (k == "--size") a.size = std::atoll(val());
-    else if (k == "--cpu-size") a.cpu_size = std::atoll(val());
-    else if (k == "--gemv-out") a.gemv_out = std::atoll(val());
-    else if (k == "--gemv-in") a.gemv_in = std::atoll(val());
-    else if (k == "--probe-mb") a.probe_mb = std::atoll(val());
-    else if (k == "--threads") a.threads = std::atoi(val());
-    else if (k == "--seed") a.seed = uint32_t(std::strtoul(val(), nullptr, 10));
+    if (k == "--backend")
+      a.backend = val();
+    else if (k == "--size")
+      a.size = std::atoll(val());
+    else if (k == "--cpu-size")
+      a.cpu_size = std::atoll(val());
+    else if (k == "--gemv-out")
+      a.gemv_out = std::atoll(val());
+    else if (k == "--gemv-in")
+      a.gemv_in = std::atoll(val());
+    else if (k == "--probe-mb")
+      a.probe_mb = std::atoll(val());
+    else if (k == "--threads")
+      a.threads = std::atoi(val());
+    else if (k == "--seed")
+      a.seed = uint32_t(std::strtoul(val(), nullptr, 10));
     else if (k == "--help" || k == "-h") {
-      std::printf("usage: bench_lowp_gemm [--backend auto|cpu|cuda] [--size N] [--cpu-size N] [--gemv-out N]\n"
-                  "                       [--gemv-in N] [--probe-mb MB] [--threads N] [--seed S]\n");
+      std::printf(
+          "usage: bench_lowp_gemm [--backend auto|cpu|cuda] [--size N] [--cpu-size N] [--gemv-out "
+          "N]\n"
+          "                       [--gemv-in N] [--probe-mb MB] [--threads N] [--seed S]\n");
       std::exit(0);
     } else {
       std::fprintf(stderr, "bench_lowp_gemm: unknown option %s (see --help)\n", k.c_str());
@@ -284,9 +308,11 @@ bool parse(int argc, char** argv, Args& a) {
     std::fprintf(stderr, "bench_lowp_gemm: --backend must be auto, cpu or cuda\n");
     return false;
   }
-  if (a.size < 16 || a.size % 16 || a.cpu_size < 16 || a.cpu_size % 16 || a.gemv_in % 32 || a.gemv_in <= 0 ||
-      a.gemv_out <= 0 || a.probe_mb < 16) {
-    std::fprintf(stderr, "bench_lowp_gemm: sizes must be multiples of 16 (--gemv-in of 32), --probe-mb >= 16\n");
+  if (a.size < 16 || a.size % 16 || a.cpu_size < 16 || a.cpu_size % 16 || a.gemv_in % 32 ||
+      a.gemv_in <= 0 || a.gemv_out <= 0 || a.probe_mb < 16) {
+    std::fprintf(
+        stderr,
+        "bench_lowp_gemm: sizes must be multiples of 16 (--gemv-in of 32), --probe-mb >= 16\n");
     return false;
   }
   return true;

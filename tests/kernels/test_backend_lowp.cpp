@@ -17,7 +17,6 @@
 // is skipped with that reason: e.g. the fp8 GEMM on a GPU older than sm_89.
 // The worst error is printed as a fraction of the budget; padding of strided outputs must stay.
 #include <QtTest>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -49,7 +48,7 @@ struct Row {
   PackedActMode act = PackedActMode::F32;
   LowpType type = LowpType::Int8;
   bool static_range = false;
-  bool per_channel = true;  // lowp_gemm weight scales
+  bool per_channel = true;   // lowp_gemm weight scales
   bool null_scales = false;  // lowp_gemm without scales
   int64_t n = 1, out = 0, in = 0;
   int pad = 0;  // extra elements per activation / output row (strided views)
@@ -61,11 +60,13 @@ std::vector<Row> buildRows() {
     int64_t n, out, in;
     int pad;
   };
-  const Shape shapes[] = {{1, 67, 128, 0}, {3, 64, 256, 0}, {8, 36, 64, 0}, {17, 40, 96, 3}, {2, 33, 72, 1}};
+  const Shape shapes[] = {
+      {1, 67, 128, 0}, {3, 64, 256, 0}, {8, 36, 64, 0}, {17, 40, 96, 3}, {2, 33, 72, 1}};
   for (int bits : {8, 4})
     for (bool asym : {false, true})
       for (int64_t group : {int64_t(0), int64_t(-1), int64_t(32), int64_t(8)})
-        for (PackedActMode act : {PackedActMode::F32, PackedActMode::Int8Token, PackedActMode::Int8Static})
+        for (PackedActMode act :
+             {PackedActMode::F32, PackedActMode::Int8Token, PackedActMode::Int8Static})
           for (const Shape& s : shapes) {
             if (group > 0 && s.in % group != 0) continue;
             Row r;
@@ -78,9 +79,12 @@ std::vector<Row> buildRows() {
             r.out = s.out;
             r.in = s.in;
             r.pad = s.pad;
-            const std::string g = group == 0 ? "tensor" : group < 0 ? "channel" : "group:" + std::to_string(group);
-            r.name = std::string("matmul_packed/") + (bits == 8 ? "int8" : "int4") + (asym ? "-asym " : " ") + g + " " +
-                     packedActModeName(act) + " n=" + std::to_string(s.n) + " out=" + std::to_string(s.out) +
+            const std::string g = group == 0  ? "tensor"
+                                  : group < 0 ? "channel"
+                                              : "group:" + std::to_string(group);
+            r.name = std::string("matmul_packed/") + (bits == 8 ? "int8" : "int4") +
+                     (asym ? "-asym " : " ") + g + " " + packedActModeName(act) +
+                     " n=" + std::to_string(s.n) + " out=" + std::to_string(s.out) +
                      " in=" + std::to_string(s.in) + (s.pad ? " padded" : "");
             rows.push_back(r);
           }
@@ -94,14 +98,15 @@ std::vector<Row> buildRows() {
         q.n = s.n;
         q.in = s.in;
         q.pad = s.pad;
-        q.name = std::string("quantize_acts/") + lowpTypeName(t) + (st ? " static" : " per-token") + " n=" +
-                 std::to_string(s.n) + " cols=" + std::to_string(s.in) + (s.pad ? " padded" : "");
+        q.name = std::string("quantize_acts/") + lowpTypeName(t) + (st ? " static" : " per-token") +
+                 " n=" + std::to_string(s.n) + " cols=" + std::to_string(s.in) +
+                 (s.pad ? " padded" : "");
         rows.push_back(q);
         if (st) continue;
         Row d = q;
         d.kind = Kind::Dequantize;
-        d.name = std::string("dequantize_acts/") + lowpTypeName(t) + " n=" + std::to_string(s.n) + " cols=" +
-                 std::to_string(s.in) + (s.pad ? " padded" : "");
+        d.name = std::string("dequantize_acts/") + lowpTypeName(t) + " n=" + std::to_string(s.n) +
+                 " cols=" + std::to_string(s.in) + (s.pad ? " padded" : "");
         rows.push_back(d);
       }
   for (LowpType t : {LowpType::Int8, LowpType::Fp8E4M3, LowpType::F16})
@@ -116,9 +121,12 @@ std::vector<Row> buildRows() {
         g.pad = s.pad;
         g.per_channel = variant == 0;
         g.null_scales = variant == 2;
-        g.name = std::string("lowp_gemm/") + lowpTypeName(t) + " n=" + std::to_string(s.n) + " out=" +
-                 std::to_string(s.out) + " in=" + std::to_string(s.in) + (s.pad ? " padded" : "") +
-                 (variant == 0 ? " channel scales" : variant == 1 ? " tensor scale" : " no scales");
+        g.name = std::string("lowp_gemm/") + lowpTypeName(t) + " n=" + std::to_string(s.n) +
+                 " out=" + std::to_string(s.out) + " in=" + std::to_string(s.in) +
+                 (s.pad ? " padded" : "") +
+                 (variant == 0   ? " channel scales"
+                  : variant == 1 ? " tensor scale"
+                                 : " no scales");
         rows.push_back(g);
       }
   return rows;
@@ -151,7 +159,8 @@ std::vector<T> get(Backend& be, const Dev& d, size_t count) {
 // (rows, cols) f32 with `pad` sentinel elements after each row.
 std::vector<float> padded(const std::vector<float>& x, int64_t rows, int64_t cols, int pad) {
   std::vector<float> p(size_t(rows * (cols + pad)), kSentinel);
-  for (int64_t r = 0; r < rows; ++r) std::copy_n(&x[size_t(r * cols)], cols, &p[size_t(r * (cols + pad))]);
+  for (int64_t r = 0; r < rows; ++r)
+    std::copy_n(&x[size_t(r * cols)], cols, &p[size_t(r * (cols + pad))]);
   return p;
 }
 
@@ -186,7 +195,8 @@ HostPacked makePacked(const Row& r, std::mt19937& rng) {
     for (uint8_t& c : h.codes)
       if (c == 0x80) c = 0x81;  // symmetric int8 never stores -128
   if (r.bits == 4 && !r.asym)
-    for (size_t i = 0; i < h.codes.size(); ++i) {  // symmetric int4 stores code + 8 with code in [-7, 7]
+    for (size_t i = 0; i < h.codes.size();
+         ++i) {  // symmetric int4 stores code + 8 with code in [-7, 7]
       const int lo = std::max(1, h.codes[i] & 15), hi = std::max(1, h.codes[i] >> 4);
       h.codes[i] = uint8_t(lo | (hi << 4));
     }
@@ -213,18 +223,20 @@ std::vector<float> randomActs(int64_t n, int64_t cols, std::mt19937& rng) {
 }
 
 // Host twin of quantizeActs (shared numerics): codes (n, cols) and scales (n,).
-void hostQuantize(LowpType t, const std::vector<float>& x, int64_t n, int64_t cols, float static_amax,
-                  std::vector<uint8_t>* q, std::vector<float>* s) {
+void hostQuantize(LowpType t, const std::vector<float>& x, int64_t n, int64_t cols,
+                  float static_amax, std::vector<uint8_t>* q, std::vector<float>* s) {
   q->assign(size_t(n * cols), 0);
   s->assign(size_t(n), 0.f);
   for (int64_t r = 0; r < n; ++r) {
     float amax = static_amax;
     if (!(amax > 0))
       for (int64_t k = 0; k < cols; ++k) amax = std::max(amax, std::fabs(x[size_t(r * cols + k)]));
-    const float sc = t == LowpType::Int8 ? int8ActScale(amax) : fp8ActScale(amax), inv = int8ActInv(sc);
+    const float sc = t == LowpType::Int8 ? int8ActScale(amax) : fp8ActScale(amax),
+                inv = int8ActInv(sc);
     for (int64_t k = 0; k < cols; ++k) {
       const float v = x[size_t(r * cols + k)];
-      (*q)[size_t(r * cols + k)] = t == LowpType::Int8 ? uint8_t(int8ActCode(v, inv)) : fp8ActCode(v, inv);
+      (*q)[size_t(r * cols + k)] =
+          t == LowpType::Int8 ? uint8_t(int8ActCode(v, inv)) : fp8ActCode(v, inv);
     }
     (*s)[size_t(r)] = sc;
   }
@@ -263,7 +275,8 @@ Outcome runPacked(Backend& be, const Row& r, std::mt19937& rng) {
     std::vector<uint8_t> q;
     std::vector<float> s;
     hostQuantize(LowpType::Int8, x, r.n, r.in, static_amax, &q, &s);
-    for (size_t i = 0; i < xa.size(); ++i) xa[i] = double(int8_t(q[i])) * double(s[i / size_t(r.in)]);
+    for (size_t i = 0; i < xa.size(); ++i)
+      xa[i] = double(int8_t(q[i])) * double(s[i / size_t(r.in)]);
   }
   for (int64_t t = 0; t < r.n; ++t)
     for (int64_t o2 = 0; o2 < r.out; ++o2) {
@@ -278,7 +291,8 @@ Outcome runPacked(Backend& be, const Row& r, std::mt19937& rng) {
       o.budget.push_back(1e-6 + 1e-5 * sabs);
     }
   for (int64_t t = 0; t < r.n; ++t)
-    for (int p = 0; p < r.pad; ++p) o.pad_ok &= y[size_t(t * (r.out + r.pad) + r.out + p)] == kSentinel;
+    for (int p = 0; p < r.pad; ++p)
+      o.pad_ok &= y[size_t(t * (r.out + r.pad) + r.out + p)] == kSentinel;
   return o;
 }
 
@@ -321,7 +335,8 @@ Outcome runQuantize(Backend& be, const Row& r, std::mt19937& rng) {
       o.ref.push_back(rq[size_t(t * r.in + k)]);
       o.budget.push_back(0);
     }
-    for (size_t p = size_t(r.in); p < q_stride; ++p) o.pad_ok &= q[size_t(t) * q_stride + p] == 0xAB;
+    for (size_t p = size_t(r.in); p < q_stride; ++p)
+      o.pad_ok &= q[size_t(t) * q_stride + p] == 0xAB;
     o.got.push_back(s[size_t(t)]);
     o.ref.push_back(rs[size_t(t)]);
     o.budget.push_back(0);
@@ -368,13 +383,15 @@ Outcome runDequantize(Backend& be, const Row& r, std::mt19937& rng) {
       o.ref.push_back(mulRn(v, s[size_t(t)]));
       o.budget.push_back(0);
     }
-    for (int p = 0; p < r.pad; ++p) o.pad_ok &= y[size_t(t * (r.in + r.pad) + r.in + p)] == kSentinel;
+    for (int p = 0; p < r.pad; ++p)
+      o.pad_ok &= y[size_t(t * (r.in + r.pad) + r.in + p)] == kSentinel;
   }
   return o;
 }
 
 // Random codes of t: int8 in [-127, 127], fp8 finite, f16 of N(0, 1).
-std::vector<uint8_t> randomCodes(LowpType t, int64_t count, std::mt19937& rng, std::vector<double>* values) {
+std::vector<uint8_t> randomCodes(LowpType t, int64_t count, std::mt19937& rng,
+                                 std::vector<double>* values) {
   std::vector<uint8_t> bytes(size_t(count) * lowpTypeBytes(t));
   values->resize(size_t(count));
   std::uniform_int_distribution<int> i8(-127, 127);
@@ -439,14 +456,16 @@ Outcome runGemm(Backend& be, const Row& r, std::mt19937& rng) {
         sum += p;
         sabs += std::fabs(p);
       }
-      const double sc = r.null_scales ? 1.0 : double(ws[size_t(r.per_channel ? o2 : 0)]) * xs[size_t(t)];
+      const double sc =
+          r.null_scales ? 1.0 : double(ws[size_t(r.per_channel ? o2 : 0)]) * xs[size_t(t)];
       o.got.push_back(y[size_t(t * (r.out + r.pad) + o2)]);
       o.ref.push_back(sum * sc);
-      // int8: exact int32 sums (per 16/32-input chunk on the CPU, whose chunk sums are then added in
-      // f32 after scaling), then rounded multiplies; fp8/f16: f32 sums of exact products
+      // int8: exact int32 sums (per 16/32-input chunk on the CPU, whose chunk sums are then added
+      // in f32 after scaling), then rounded multiplies; fp8/f16: f32 sums of exact products
       o.budget.push_back(r.type == LowpType::Int8 ? 1e-6 * sabs * sc : (1e-5 * sabs + 1e-6) * sc);
     }
-    for (int p = 0; p < r.pad; ++p) o.pad_ok &= y[size_t(t * (r.out + r.pad) + r.out + p)] == kSentinel;
+    for (int p = 0; p < r.pad; ++p)
+      o.pad_ok &= y[size_t(t * (r.out + r.pad) + r.out + p)] == kSentinel;
   }
   return o;
 }
@@ -470,12 +489,15 @@ class TestBackendLowp : public QObject {
       s.probe = p;
       if (p.available) {
         auto b = createBackend(p.name);
-        if (b.ok()) s.backend = std::move(b.value());
-        else s.create_error = b.error().message;
+        if (b.ok())
+          s.backend = std::move(b.value());
+        else
+          s.create_error = b.error().message;
       }
       backends_[p.name] = std::move(s);
     }
-    QVERIFY2(backends_.count("cpu") && backends_["cpu"].backend, "the CPU backend must always exist");
+    QVERIFY2(backends_.count("cpu") && backends_["cpu"].backend,
+             "the CPU backend must always exist");
   }
 
   void ops_data() {
@@ -483,8 +505,9 @@ class TestBackendLowp : public QObject {
     QTest::addColumn<int>("index");
     for (const char* name : {"cpu", "cuda"})
       for (size_t i = 0; i < rows_.size(); ++i)
-        QTest::newRow(qPrintable(QString("%1: %2").arg(name, QString::fromStdString(rows_[i].name)))) << QString(name)
-                                                                                                    << int(i);
+        QTest::newRow(
+            qPrintable(QString("%1: %2").arg(name, QString::fromStdString(rows_[i].name))))
+            << QString(name) << int(i);
   }
 
   void ops() {
@@ -494,8 +517,10 @@ class TestBackendLowp : public QObject {
     auto it = backends_.find(backend.toStdString());
     if (it == backends_.end()) QSKIP(qPrintable(backend + " backend not known to the registry"));
     if (!it->second.probe.available) {
-      const QString why = backend + " backend unavailable: " + QString::fromStdString(it->second.probe.detail);
-      if (backend == "cuda" && qEnvironmentVariableIntValue("PRECIS_REQUIRE_CUDA") == 1) QFAIL(qPrintable(why));
+      const QString why =
+          backend + " backend unavailable: " + QString::fromStdString(it->second.probe.detail);
+      if (backend == "cuda" && qEnvironmentVariableIntValue("PRECIS_REQUIRE_CUDA") == 1)
+        QFAIL(qPrintable(why));
       QSKIP(qPrintable(why));
     }
     QVERIFY2(it->second.backend, it->second.create_error.c_str());
@@ -509,15 +534,26 @@ class TestBackendLowp : public QObject {
     std::mt19937 rng(seed);
     Outcome o;
     switch (r.kind) {
-      case Kind::Packed: o = runPacked(be, r, rng); break;
-      case Kind::Quantize: o = runQuantize(be, r, rng); break;
-      case Kind::Dequantize: o = runDequantize(be, r, rng); break;
-      case Kind::Gemm: o = runGemm(be, r, rng); break;
+      case Kind::Packed:
+        o = runPacked(be, r, rng);
+        break;
+      case Kind::Quantize:
+        o = runQuantize(be, r, rng);
+        break;
+      case Kind::Dequantize:
+        o = runDequantize(be, r, rng);
+        break;
+      case Kind::Gemm:
+        o = runGemm(be, r, rng);
+        break;
     }
     if (!o.skip.empty()) QSKIP(qPrintable(backend + ": " + QString::fromStdString(o.skip)));
-    QVERIFY2(be.lastError().empty(), qPrintable(QString("seed %1: backend error: %2").arg(seed).arg(
-                                         QString::fromStdString(be.lastError()))));
-    QVERIFY2(o.pad_ok, qPrintable(QString("seed %1: the op wrote into the padding of a strided view").arg(seed)));
+    QVERIFY2(be.lastError().empty(), qPrintable(QString("seed %1: backend error: %2")
+                                                    .arg(seed)
+                                                    .arg(QString::fromStdString(be.lastError()))));
+    QVERIFY2(
+        o.pad_ok,
+        qPrintable(QString("seed %1: the op wrote into the padding of a strided view").arg(seed)));
     QVERIFY(!o.got.empty());
     double worst = 0;
     size_t wi = 0;
@@ -530,13 +566,14 @@ class TestBackendLowp : public QObject {
         wi = i;
       }
     }
-    const QString detail = QString("%1 on %2: worst error %3 of the budget at element %4 (got %5, ref %6); seed %7")
-                               .arg(QString::fromStdString(r.name), backend)
-                               .arg(worst, 0, 'g', 3)
-                               .arg(wi)
-                               .arg(o.got[wi], 0, 'g', 9)
-                               .arg(o.ref[wi], 0, 'g', 9)
-                               .arg(seed);
+    const QString detail =
+        QString("%1 on %2: worst error %3 of the budget at element %4 (got %5, ref %6); seed %7")
+            .arg(QString::fromStdString(r.name), backend)
+            .arg(worst, 0, 'g', 3)
+            .arg(wi)
+            .arg(o.got[wi], 0, 'g', 9)
+            .arg(o.ref[wi], 0, 'g', 9)
+            .arg(seed);
     if (qEnvironmentVariableIsSet("PRECIS_TEST_VERBOSE")) qInfo("%s", qPrintable(detail));
     QVERIFY2(worst <= 1.0, qPrintable(detail));
   }
@@ -566,7 +603,8 @@ class TestBackendLowp : public QObject {
                       TensorView{dy.ptr(), DType::F32, 3, 10, 40});
       be.synchronize();
       const QString err = QString::fromStdString(be.lastError());
-      QVERIFY2(err.contains("matmul_packed") && err.contains("shapes"), qPrintable(name.c_str() + QString(": ") + err));
+      QVERIFY2(err.contains("matmul_packed") && err.contains("shapes"),
+               qPrintable(name.c_str() + QString(": ") + err));
     }
   }
 };

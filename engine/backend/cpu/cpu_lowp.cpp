@@ -25,8 +25,10 @@ cpu::PackedActKind kindOf(PackedActMode a) {
 // Decoded value of code i of a row of type t (Int8: the integer, Fp8/F16: the float).
 float codeValue(LowpType t, const uint8_t* row, int64_t i) {
   switch (t) {
-    case LowpType::Int8: return float(int8_t(row[i]));
-    case LowpType::Fp8E4M3: return fp8E4M3ToFp32(row[i]);
+    case LowpType::Int8:
+      return float(int8_t(row[i]));
+    case LowpType::Fp8E4M3:
+      return fp8E4M3ToFp32(row[i]);
     case LowpType::F16: {
       uint16_t h;
       std::memcpy(&h, row + 2 * i, 2);
@@ -36,7 +38,9 @@ float codeValue(LowpType t, const uint8_t* row, int64_t i) {
   return 0;
 }
 
-int64_t chunkRows(int64_t cols) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1)); }
+int64_t chunkRows(int64_t cols) {
+  return std::max<int64_t>(1, 16384 / std::max<int64_t>(cols, 1));
+}
 
 }  // namespace
 
@@ -44,20 +48,23 @@ std::string packedKernelName(const PackedWeightsView& w, PackedActMode a) {
   if (!lowp_checks::packedView(w).empty() || !cpu::packedProblem(w, kindOf(a)).empty()) return "";
   const std::string k = cpu::packedKernelName(w, kindOf(a));
   if (a == PackedActMode::F32) return k;
-  return std::string(a == PackedActMode::Int8Token ? "int8 per-token" : "int8 static") + " act quantize + " + k;
+  return std::string(a == PackedActMode::Int8Token ? "int8 per-token" : "int8 static") +
+         " act quantize + " + k;
 }
 
-std::string matmulPacked(ThreadPool& pool, const PackedWeightsView& w, PackedActMode a, float static_amax,
-                         const TensorView& x, const TensorView& y) {
+std::string matmulPacked(ThreadPool& pool, const PackedWeightsView& w, PackedActMode a,
+                         float static_amax, const TensorView& x, const TensorView& y) {
   if (std::string e = lowp_checks::packedMatmul(w, x, y); !e.empty()) return e;
   if (std::string e = cpu::packedProblem(w, kindOf(a)); !e.empty()) return e;
-  if (a == PackedActMode::Int8Static && !(static_amax > 0)) return "int8 static activations without a range";
+  if (a == PackedActMode::Int8Static && !(static_amax > 0))
+    return "int8 static activations without a range";
   const int64_t n = x.rows, in = x.cols;
   std::vector<float> xc;
   const float* xp = x.row<float>(0);
   if (x.stride != size_t(in) * 4) {
     xc.resize(size_t(n * in));
-    for (int64_t t = 0; t < n; ++t) std::memcpy(&xc[size_t(t * in)], x.row<float>(t), size_t(in) * 4);
+    for (int64_t t = 0; t < n; ++t)
+      std::memcpy(&xc[size_t(t * in)], x.row<float>(t), size_t(in) * 4);
     xp = xc.data();
   }
   cpu::PackedActs acts;
@@ -69,7 +76,8 @@ std::string matmulPacked(ThreadPool& pool, const PackedWeightsView& w, PackedAct
   if (a != PackedActMode::F32) {
     q.resize(size_t(n * in));
     s.resize(size_t(n));
-    cpu::quantizeActsInt8(xp, n, in, a == PackedActMode::Int8Static ? static_amax : 0.f, q.data(), s.data());
+    cpu::quantizeActsInt8(xp, n, in, a == PackedActMode::Int8Static ? static_amax : 0.f, q.data(),
+                          s.data());
     acts.kind = cpu::PackedActKind::Int8;
     acts.q = q.data();
     acts.scale = s.data();
@@ -86,25 +94,34 @@ std::string matmulPacked(ThreadPool& pool, const PackedWeightsView& w, PackedAct
 std::string lowpKernelName(LowpOp op, LowpType t) {
   switch (op) {
     case LowpOp::QuantizeActs:
-      return t == LowpType::F16 ? "" : std::string("cpu quantize f32 -> ") + lowpTypeName(t) + " (scale per token or static)";
-    case LowpOp::DequantizeActs: return t == LowpType::F16 ? "" : std::string("cpu dequantize ") + lowpTypeName(t) + " -> f32";
+      return t == LowpType::F16 ? ""
+                                : std::string("cpu quantize f32 -> ") + lowpTypeName(t) +
+                                      " (scale per token or static)";
+    case LowpOp::DequantizeActs:
+      return t == LowpType::F16 ? "" : std::string("cpu dequantize ") + lowpTypeName(t) + " -> f32";
     case LowpOp::Gemm:
-      if (t == LowpType::Int8) return "int8 x int8 packed int32 dot (cpu, " +
-                                      std::string(cpu::cpuHasAvx2Kernels() ? "avx2" : "portable") + "), f32 scale epilogue";
-      return std::string(lowpTypeName(t)) + " decoded to f32 + openblas sgemm (cpu twin), f32 scale epilogue";
+      if (t == LowpType::Int8)
+        return "int8 x int8 packed int32 dot (cpu, " +
+               std::string(cpu::cpuHasAvx2Kernels() ? "avx2" : "portable") +
+               "), f32 scale epilogue";
+      return std::string(lowpTypeName(t)) +
+             " decoded to f32 + openblas sgemm (cpu twin), f32 scale epilogue";
   }
   return "";
 }
 
 std::string lowpUnsupportedReason(LowpOp op, LowpType t) {
-  return lowpKernelName(op, t).empty() ? std::string(lowpOpName(op)) + " has no " + lowpTypeName(t) + " form" : "";
+  return lowpKernelName(op, t).empty()
+             ? std::string(lowpOpName(op)) + " has no " + lowpTypeName(t) + " form"
+             : "";
 }
 
 std::string quantizeActs(ThreadPool& pool, const ActQuantArgs& a) {
   if (std::string e = lowp_checks::actQuant(a); !e.empty()) return e;
   pool.parallelFor(a.n, chunkRows(a.cols), [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
-      const float* x = reinterpret_cast<const float*>(reinterpret_cast<const char*>(a.x) + t * a.x_stride);
+      const float* x =
+          reinterpret_cast<const float*>(reinterpret_cast<const char*>(a.x) + t * a.x_stride);
       uint8_t* q = static_cast<uint8_t*>(a.q) + t * a.q_stride;
       float amax = a.static_amax;
       if (!(amax > 0))
@@ -139,7 +156,8 @@ std::string lowpGemm(ThreadPool& pool, const LowpGemmArgs& a) {
   if (std::string e = lowp_checks::gemm(a); !e.empty()) return e;
   if (a.n == 0 || a.out == 0) return "";
   if (a.in == 0) {  // empty sums
-    for (int64_t t = 0; t < a.n; ++t) std::fill(a.y + t * int64_t(a.y_stride / 4), a.y + t * int64_t(a.y_stride / 4) + a.out, 0.f);
+    for (int64_t t = 0; t < a.n; ++t)
+      std::fill(a.y + t * int64_t(a.y_stride / 4), a.y + t * int64_t(a.y_stride / 4) + a.out, 0.f);
     return "";
   }
   const std::vector<float> ones(size_t(std::max(a.n, a.out)), 1.f);
@@ -159,7 +177,8 @@ std::string lowpGemm(ThreadPool& pool, const LowpGemmArgs& a) {
     w.cols = a.in;
     std::vector<int8_t> xc(size_t(a.n * a.in));
     for (int64_t t = 0; t < a.n; ++t)
-      std::memcpy(&xc[size_t(t * a.in)], static_cast<const char*>(a.x) + t * a.x_stride, size_t(a.in));
+      std::memcpy(&xc[size_t(t * a.in)], static_cast<const char*>(a.x) + t * a.x_stride,
+                  size_t(a.in));
     cpu::PackedActs acts;
     acts.kind = cpu::PackedActKind::Int8;
     acts.n = a.n;
@@ -175,13 +194,15 @@ std::string lowpGemm(ThreadPool& pool, const LowpGemmArgs& a) {
   std::vector<float> wf(size_t(a.out * a.in)), xf(size_t(a.n * a.in));
   for (int64_t r = 0; r < a.out; ++r)
     for (int64_t k = 0; k < a.in; ++k)
-      wf[size_t(r * a.in + k)] = codeValue(a.type, static_cast<const uint8_t*>(a.w) + r * a.w_stride, k);
+      wf[size_t(r * a.in + k)] =
+          codeValue(a.type, static_cast<const uint8_t*>(a.w) + r * a.w_stride, k);
   for (int64_t t = 0; t < a.n; ++t)
     for (int64_t k = 0; k < a.in; ++k)
-      xf[size_t(t * a.in + k)] = codeValue(a.type, static_cast<const uint8_t*>(a.x) + t * a.x_stride, k);
+      xf[size_t(t * a.in + k)] =
+          codeValue(a.type, static_cast<const uint8_t*>(a.x) + t * a.x_stride, k);
   pool.parallelFor(a.out, 64, [&](int64_t r0, int64_t r1) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(a.n), int(r1 - r0), int(a.in), 1.f, xf.data(),
-                int(a.in), wf.data() + r0 * a.in, int(a.in), 0.f, y + r0, int(ys));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(a.n), int(r1 - r0), int(a.in), 1.f,
+                xf.data(), int(a.in), wf.data() + r0 * a.in, int(a.in), 0.f, y + r0, int(ys));
     for (int64_t t = 0; t < a.n; ++t)
       for (int64_t r = r0; r < r1; ++r)
         y[t * ys + r] = mulRn(mulRn(y[t * ys + r], ws[a.w_per_channel ? r : 0]), xs[t]);

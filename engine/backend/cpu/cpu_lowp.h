@@ -16,8 +16,8 @@ class ThreadPool;
 namespace cpu_lowp {
 
 std::string packedKernelName(const PackedWeightsView& w, PackedActMode a);
-std::string matmulPacked(ThreadPool& pool, const PackedWeightsView& w, PackedActMode a, float static_amax,
-                         const TensorView& x, const TensorView& y);
+std::string matmulPacked(ThreadPool& pool, const PackedWeightsView& w, PackedActMode a,
+                         float static_amax, const TensorView& x, const TensorView& y);
 std::string lowpKernelName(LowpOp op, LowpType t);
 std::string lowpUnsupportedReason(LowpOp op, LowpType t);
 std::string quantizeActs(ThreadPool& pool, const ActQuantArgs& a);

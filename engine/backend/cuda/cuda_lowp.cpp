@@ -41,11 +41,15 @@ bool ltWeights(const PackedWeightsView& w) {
   return w.bits == 8 && !w.asym && (w.scale_stride == 0 || w.group == w.cols);
 }
 
-bool fitsInt(int64_t v) { return v >= 0 && v <= INT_MAX; }
+bool fitsInt(int64_t v) {
+  return v >= 0 && v <= INT_MAX;
+}
 
 }  // namespace
 
-int CudaBackend::ccMajor() const { return std::atoi(info_.compute_capability.c_str()); }
+int CudaBackend::ccMajor() const {
+  return std::atoi(info_.compute_capability.c_str());
+}
 int CudaBackend::ccMinor() const {
   const size_t dot = info_.compute_capability.find('.');
   return dot == std::string::npos ? 0 : std::atoi(info_.compute_capability.c_str() + dot + 1);
@@ -63,8 +67,8 @@ const float* CudaBackend::ones(int64_t count, const char* op) {
   if (count <= lowp_ones_count_) return static_cast<const float*>(lowp_ones_.ptr);
   void* p = scratch(lowp_ones_, size_t(count) * sizeof(float), op);
   const std::vector<float> host(size_t(count), 1.f);
-  if (!p || !check(cudaMemcpy(p, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice), op,
-                   "cudaMemcpy (ones)"))
+  if (!p || !check(cudaMemcpy(p, host.data(), host.size() * sizeof(float), cudaMemcpyHostToDevice),
+                   op, "cudaMemcpy (ones)"))
     return nullptr;
   lowp_ones_count_ = count;
   return static_cast<const float*>(p);
@@ -74,7 +78,8 @@ std::string CudaBackend::packedKernelName(const PackedWeightsView& w, PackedActM
   if (!lowp_checks::packedView(w).empty()) return "";
   const std::string wn = std::string(weightName(w)) + ", " + scalesName(w);
   if (a == PackedActMode::F32) {
-    const bool gemv = w.cols % 16 == 0 && w.group % 16 == 0 && w.code_stride % (w.bits == 4 ? 8 : 16) == 0;
+    const bool gemv =
+        w.cols % 16 == 0 && w.group % 16 == 0 && w.code_stride % (w.bits == 4 ? 8 : 16) == 0;
     return gemv ? "cuda " + wn + " x f32: fused dequant gemv (n <= 8) / tiled dequant gemm (n > 8)"
                 : "cuda " + wn + " x f32: tiled dequant gemm";
   }
@@ -84,12 +89,14 @@ std::string CudaBackend::packedKernelName(const PackedWeightsView& w, PackedActM
   return quant + "cuda " + wn + " x int8 int32 warp dot";
 }
 
-void CudaBackend::matmulPacked(const PackedWeightsView& w, PackedActMode a, float static_amax, const TensorView& x,
-                               const TensorView& y) {
+void CudaBackend::matmulPacked(const PackedWeightsView& w, PackedActMode a, float static_amax,
+                               const TensorView& x, const TensorView& y) {
   const char* op = "matmul_packed";
-  if (!begin(op) || !require(lowp_checks::packedMatmul(w, x, y).empty(), op, lowp_checks::packedMatmul(w, x, y)))
+  if (!begin(op) ||
+      !require(lowp_checks::packedMatmul(w, x, y).empty(), op, lowp_checks::packedMatmul(w, x, y)))
     return;
-  if (!require(a != PackedActMode::Int8Static || static_amax > 0, op, "int8 static activations without a range"))
+  if (!require(a != PackedActMode::Int8Static || static_amax > 0, op,
+               "int8 static activations without a range"))
     return;
   const int64_t n = x.rows, in = x.cols, out = w.rows;
   if (n == 0) return;
@@ -97,9 +104,11 @@ void CudaBackend::matmulPacked(const PackedWeightsView& w, PackedActMode a, floa
   float* yp = static_cast<float*>(y.data);
   if (a == PackedActMode::F32) {
     if (n <= cuda::kPackedGemvMaxTokens && cuda::packedGemvFits(w, xp, x.stride))
-      check(cuda::launchPackedGemv(stream_, w, xp, x.stride, yp, y.stride, n), op, "packed gemv launch");
+      check(cuda::launchPackedGemv(stream_, w, xp, x.stride, yp, y.stride, n), op,
+            "packed gemv launch");
     else
-      check(cuda::launchPackedGemmTiled(stream_, w, xp, x.stride, yp, y.stride, n), op, "packed gemm launch");
+      check(cuda::launchPackedGemmTiled(stream_, w, xp, x.stride, yp, y.stride, n), op,
+            "packed gemm launch");
     return;
   }
   auto* q = static_cast<int8_t*>(scratch(lowp_q_, size_t(n * in), op));
@@ -111,26 +120,29 @@ void CudaBackend::matmulPacked(const PackedWeightsView& w, PackedActMode a, floa
     return;
   if (ltWeights(w)) {
     bool failed = false;
-    const std::string why = ltInt8(w.codes, w.code_stride, q, size_t(in), w.scales, w.scale_stride != 0, xs, y, n,
-                                   out, in, op, &failed);
+    const std::string why = ltInt8(w.codes, w.code_stride, q, size_t(in), w.scales,
+                                   w.scale_stride != 0, xs, y, n, out, in, op, &failed);
     if (failed || why.empty()) return;
-    if (lt_ && why.rfind("cuBLASLt has no", 0) == 0)  // the name promised cuBLASLt: say what ran instead
+    if (lt_ &&
+        why.rfind("cuBLASLt has no", 0) == 0)  // the name promised cuBLASLt: say what ran instead
       std::fprintf(stderr, "cuda %s: %s; ran the int32 warp-dot kernel\n", op, why.c_str());
   }
   for (int64_t t0 = 0; t0 < n; t0 += kMaxGridTokens) {
     const int64_t nt = std::min(kMaxGridTokens, n - t0);
-    if (!check(cuda::launchPackedInt8Act(stream_, w, q + t0 * in, size_t(in), xs + t0, yp + t0 * int64_t(y.stride / 4),
-                                         y.stride, nt),
+    if (!check(cuda::launchPackedInt8Act(stream_, w, q + t0 * in, size_t(in), xs + t0,
+                                         yp + t0 * int64_t(y.stride / 4), y.stride, nt),
                op, "packed int8-activation kernel launch"))
       return;
   }
 }
 
 std::string CudaBackend::ltInt8(const void* w, size_t w_stride, const int8_t* q, size_t q_stride,
-                                const float* w_scales, bool per_channel, const float* x_scales, const TensorView& y,
-                                int64_t n, int64_t out, int64_t in, const char* op, bool* failed) {
+                                const float* w_scales, bool per_channel, const float* x_scales,
+                                const TensorView& y, int64_t n, int64_t out, int64_t in,
+                                const char* op, bool* failed) {
   *failed = false;
-  if (std::string e = cuda_lt::int8Problem(n, out, in, w, w_stride, q, q_stride); !e.empty()) return e;
+  if (std::string e = cuda_lt::int8Problem(n, out, in, w, w_stride, q, q_stride); !e.empty())
+    return e;
   if (n > kMaxGridTokens) return "more tokens than the epilogue's grid";
   cuda_lt::LtGemm* g = lt(op);
   auto* acc = static_cast<int32_t*>(scratch(lowp_acc_, size_t(n * out) * sizeof(int32_t), op));
@@ -139,16 +151,18 @@ std::string CudaBackend::ltInt8(const void* w, size_t w_stride, const int8_t* q,
     *failed = true;
     return "";
   }
-  const std::string e = g->run(stream_, LowpType::Int8, w, w_stride, q, q_stride, acc, out, n, out, in, ws,
-                               cuda_lt::LtGemm::kWorkspaceBytes);
+  const std::string e = g->run(stream_, LowpType::Int8, w, w_stride, q, q_stride, acc, out, n, out,
+                               in, ws, cuda_lt::LtGemm::kWorkspaceBytes);
   if (!e.empty()) {
-    if (e.rfind("cuBLASLt has no", 0) == 0) return e;  // no algorithm: the caller runs its own kernel
+    if (e.rfind("cuBLASLt has no", 0) == 0)
+      return e;  // no algorithm: the caller runs its own kernel
     fail(op, e);
     *failed = true;
     return "";
   }
-  *failed = !check(cuda::launchScaleEpilogue(stream_, acc, true, size_t(out) * sizeof(int32_t), w_scales,
-                                             per_channel, x_scales, static_cast<float*>(y.data), y.stride, n, out),
+  *failed = !check(cuda::launchScaleEpilogue(stream_, acc, true, size_t(out) * sizeof(int32_t),
+                                             w_scales, per_channel, x_scales,
+                                             static_cast<float*>(y.data), y.stride, n, out),
                    op, "scale epilogue launch");
   return "";
 }
@@ -156,12 +170,16 @@ std::string CudaBackend::ltInt8(const void* w, size_t w_stride, const int8_t* q,
 std::string CudaBackend::lowpKernelName(LowpOp op, LowpType t) const {
   switch (op) {
     case LowpOp::QuantizeActs:
-      return t == LowpType::F16 ? "" : std::string("cuda quantize f32 -> ") + lowpTypeName(t) + " (block per token)";
+      return t == LowpType::F16
+                 ? ""
+                 : std::string("cuda quantize f32 -> ") + lowpTypeName(t) + " (block per token)";
     case LowpOp::DequantizeActs:
-      return t == LowpType::F16 ? "" : std::string("cuda dequantize ") + lowpTypeName(t) + " -> f32";
+      return t == LowpType::F16 ? ""
+                                : std::string("cuda dequantize ") + lowpTypeName(t) + " -> f32";
     case LowpOp::Gemm:
       if (t == LowpType::Int8)
-        return "cublasLt int8 gemm (int32 accumulate) + scale epilogue (int32 warp-dot kernel where cuBLASLt's "
+        return "cublasLt int8 gemm (int32 accumulate) + scale epilogue (int32 warp-dot kernel "
+               "where cuBLASLt's "
                "layout rules are not met)";
       if (t == LowpType::Fp8E4M3)
         return cuda_lt::fp8DeviceProblem(ccMajor(), ccMinor()).empty()
@@ -173,29 +191,35 @@ std::string CudaBackend::lowpKernelName(LowpOp op, LowpType t) const {
 }
 
 std::string CudaBackend::lowpUnsupportedReason(LowpOp op, LowpType t) const {
-  if (op == LowpOp::Gemm && t == LowpType::Fp8E4M3) return cuda_lt::fp8DeviceProblem(ccMajor(), ccMinor());
-  if (op != LowpOp::Gemm && t == LowpType::F16) return std::string(lowpOpName(op)) + " has no f16 form";
+  if (op == LowpOp::Gemm && t == LowpType::Fp8E4M3)
+    return cuda_lt::fp8DeviceProblem(ccMajor(), ccMinor());
+  if (op != LowpOp::Gemm && t == LowpType::F16)
+    return std::string(lowpOpName(op)) + " has no f16 form";
   return "";
 }
 
 void CudaBackend::quantizeActs(const ActQuantArgs& a) {
   const char* op = "quantize_acts";
-  if (!begin(op) || !require(lowp_checks::actQuant(a).empty(), op, lowp_checks::actQuant(a))) return;
+  if (!begin(op) || !require(lowp_checks::actQuant(a).empty(), op, lowp_checks::actQuant(a)))
+    return;
   if (a.n == 0 || a.cols == 0) return;
-  check(cuda::launchQuantizeActs(stream_, a.type == LowpType::Fp8E4M3, a.x, a.x_stride, a.q, a.q_stride, a.scales,
-                                 a.n, a.cols, a.static_amax),
+  check(cuda::launchQuantizeActs(stream_, a.type == LowpType::Fp8E4M3, a.x, a.x_stride, a.q,
+                                 a.q_stride, a.scales, a.n, a.cols, a.static_amax),
         op, "kernel launch");
 }
 
 void CudaBackend::dequantizeActs(const ActDequantArgs& a) {
   const char* op = "dequantize_acts";
-  if (!begin(op) || !require(lowp_checks::actDequant(a).empty(), op, lowp_checks::actDequant(a))) return;
+  if (!begin(op) || !require(lowp_checks::actDequant(a).empty(), op, lowp_checks::actDequant(a)))
+    return;
   for (int64_t t0 = 0; t0 < a.n; t0 += kMaxGridTokens)
-    if (!check(cuda::launchDequantizeActs(stream_, a.type == LowpType::Fp8E4M3,
-                                          static_cast<const char*>(a.q) + t0 * int64_t(a.q_stride), a.q_stride,
-                                          a.scales + t0, reinterpret_cast<float*>(reinterpret_cast<char*>(a.y) + t0 * int64_t(a.y_stride)),
-                                          a.y_stride, std::min(kMaxGridTokens, a.n - t0), a.cols),
-               op, "kernel launch"))
+    if (!check(
+            cuda::launchDequantizeActs(
+                stream_, a.type == LowpType::Fp8E4M3,
+                static_cast<const char*>(a.q) + t0 * int64_t(a.q_stride), a.q_stride, a.scales + t0,
+                reinterpret_cast<float*>(reinterpret_cast<char*>(a.y) + t0 * int64_t(a.y_stride)),
+                a.y_stride, std::min(kMaxGridTokens, a.n - t0), a.cols),
+            op, "kernel launch"))
       return;
 }
 
@@ -207,14 +231,16 @@ void CudaBackend::lowpGemm(const LowpGemmArgs& a) {
     return;
   if (a.n == 0 || a.out == 0) return;
   if (a.in == 0) {
-    check(cudaMemset2DAsync(a.y, a.y_stride, 0, size_t(a.out) * 4, size_t(a.n), stream_), op, "cudaMemset2DAsync");
+    check(cudaMemset2DAsync(a.y, a.y_stride, 0, size_t(a.out) * 4, size_t(a.n), stream_), op,
+          "cudaMemset2DAsync");
     return;
   }
   const TensorView y = TensorView{a.y, DType::F32, a.n, a.out, a.y_stride};
   if (a.type == LowpType::Int8) {
     bool failed = false;
-    const std::string why = ltInt8(a.w, a.w_stride, static_cast<const int8_t*>(a.x), a.x_stride, a.w_scales,
-                                   a.w_per_channel, a.x_scales, y, a.n, a.out, a.in, op, &failed);
+    const std::string why =
+        ltInt8(a.w, a.w_stride, static_cast<const int8_t*>(a.x), a.x_stride, a.w_scales,
+               a.w_per_channel, a.x_scales, y, a.n, a.out, a.in, op, &failed);
     if (failed || why.empty()) return;
     PackedWeightsView w;  // the custom kernel: int8 codes, one scale per row (or one for all)
     w.bits = 8;
@@ -227,31 +253,36 @@ void CudaBackend::lowpGemm(const LowpGemmArgs& a) {
     w.cols = a.in;
     const float* xs = a.x_scales ? a.x_scales : ones(a.n, op);
     if (!w.scales || !xs) return;
-    check(cuda::launchPackedInt8Act(stream_, w, static_cast<const int8_t*>(a.x), a.x_stride, xs, a.y, a.y_stride, a.n),
+    check(cuda::launchPackedInt8Act(stream_, w, static_cast<const int8_t*>(a.x), a.x_stride, xs,
+                                    a.y, a.y_stride, a.n),
           op, "int32 warp-dot kernel launch");
     return;
   }
   if (a.type == LowpType::Fp8E4M3) {
-    const std::string why = cuda_lt::fp8Problem(ccMajor(), ccMinor(), a.n, a.out, a.in, a.w, a.w_stride, a.x, a.x_stride);
+    const std::string why = cuda_lt::fp8Problem(ccMajor(), ccMinor(), a.n, a.out, a.in, a.w,
+                                                a.w_stride, a.x, a.x_stride);
     if (!require(why.empty(), op, why)) return;
-    if (!require(a.y_stride % 16 == 0, op, "cuBLASLt fp8 needs 16-byte aligned output rows")) return;
+    if (!require(a.y_stride % 16 == 0, op, "cuBLASLt fp8 needs 16-byte aligned output rows"))
+      return;
     cuda_lt::LtGemm* g = lt(op);
     void* ws = scratch(lt_workspace_, cuda_lt::LtGemm::kWorkspaceBytes, op);
     if (!g || !ws) return;
-    const std::string e = g->run(stream_, LowpType::Fp8E4M3, a.w, a.w_stride, a.x, a.x_stride, a.y,
-                                 int64_t(a.y_stride / 4), a.n, a.out, a.in, ws, cuda_lt::LtGemm::kWorkspaceBytes);
+    const std::string e =
+        g->run(stream_, LowpType::Fp8E4M3, a.w, a.w_stride, a.x, a.x_stride, a.y,
+               int64_t(a.y_stride / 4), a.n, a.out, a.in, ws, cuda_lt::LtGemm::kWorkspaceBytes);
     if (!require(e.empty(), op, e)) return;
   } else {  // F16: cublasGemmEx, f32 compute and output (the layout of cuda_matmul.cpp)
     const float alpha = 1.f, beta = 0.f;
-    if (!checkBlas(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(a.out), int(a.n), int(a.in), &alpha, a.w,
-                                CUDA_R_16F, int(a.w_stride / 2), a.x, CUDA_R_16F, int(a.x_stride / 2), &beta, a.y,
-                                CUDA_R_32F, int(a.y_stride / 4), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+    if (!checkBlas(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(a.out), int(a.n), int(a.in),
+                                &alpha, a.w, CUDA_R_16F, int(a.w_stride / 2), a.x, CUDA_R_16F,
+                                int(a.x_stride / 2), &beta, a.y, CUDA_R_32F, int(a.y_stride / 4),
+                                CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                    op, "cublasGemmEx"))
       return;
   }
   if (a.w_scales || a.x_scales)
-    check(cuda::launchScaleEpilogue(stream_, a.y, false, a.y_stride, a.w_scales, a.w_per_channel, a.x_scales, a.y,
-                                    a.y_stride, a.n, a.out),
+    check(cuda::launchScaleEpilogue(stream_, a.y, false, a.y_stride, a.w_scales, a.w_per_channel,
+                                    a.x_scales, a.y, a.y_stride, a.n, a.out),
           op, "scale epilogue launch");
 }
 

@@ -7,6 +7,9 @@
 // Tested by tests/kernels/test_backend_lowp.cpp (lowp_gemm and matmul_packed int8 rows on a GPU)
 // and tests/bench/bench_lowp_gemm.cpp (4096^3 against cuBLAS f16).
 #pragma once
+#include <cublasLt.h>
+#include <cuda_runtime_api.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -14,19 +17,16 @@
 #include <string>
 #include <tuple>
 
-#include <cublasLt.h>
-#include <cuda_runtime_api.h>
-
 #include "engine/backend/lowp_ops.h"
 
 namespace precis::cuda_lt {
 
 // "" when cuBLASLt's int8 (or fp8) GEMM takes these operands, else why not (the caller then runs
 // its own kernel, or for fp8 reports it unsupported). Strides in bytes, pointers device memory.
-std::string int8Problem(int64_t n, int64_t out, int64_t in, const void* w, size_t w_stride, const void* x,
-                        size_t x_stride);
-std::string fp8Problem(int cc_major, int cc_minor, int64_t n, int64_t out, int64_t in, const void* w,
-                       size_t w_stride, const void* x, size_t x_stride);
+std::string int8Problem(int64_t n, int64_t out, int64_t in, const void* w, size_t w_stride,
+                        const void* x, size_t x_stride);
+std::string fp8Problem(int cc_major, int cc_minor, int64_t n, int64_t out, int64_t in,
+                       const void* w, size_t w_stride, const void* x, size_t x_stride);
 // Why this GPU has no fp8 GEMM ("" when it has one: sm_89 or newer).
 std::string fp8DeviceProblem(int cc_major, int cc_minor);
 
@@ -40,8 +40,9 @@ class LtGemm {
 
   // d (n, out) row-major, ldd elements apart: int32 for Int8, f32 for Fp8E4M3 (type F16 is not
   // handled here). ws: device workspace of ws_bytes. Returns "" or the failing call and status.
-  std::string run(cudaStream_t stream, LowpType type, const void* w, size_t w_stride, const void* x, size_t x_stride,
-                  void* d, int64_t ldd, int64_t n, int64_t out, int64_t in, void* ws, size_t ws_bytes);
+  std::string run(cudaStream_t stream, LowpType type, const void* w, size_t w_stride, const void* x,
+                  size_t x_stride, void* d, int64_t ldd, int64_t n, int64_t out, int64_t in,
+                  void* ws, size_t ws_bytes);
 
   static constexpr size_t kWorkspaceBytes = size_t(32) << 20;
 
