@@ -32,7 +32,8 @@ Result<std::unique_ptr<PackedBackend>> PackedBackend::create(Backend& target, Ba
     if (p == q.packed.end() || t == tensors.end() || !tr.simulated) continue;
     Result<PackedWeightsView> v = packedWeightsView(p->second);
     if (!v) {
-      tr.reason += std::string(tr.reason.empty() ? "" : "; ") + "runs simulated: " + v.error().message;
+      const std::string why = device ? "no " + target.device().backend + " kernel for " + tr.to : v.error().message;
+      tr.reason += std::string(tr.reason.empty() ? "" : "; ") + "runs simulated: " + why;
       continue;
     }
     Entry e{tr.name, tr.to, *v, {}};
