@@ -9,8 +9,14 @@
 
 namespace precis::lowp_checks {
 
+// "(a, b)", built with += (GCC 12 warns falsely, -Wrestrict, on "(" + std::to_string(a) + ...).
 inline std::string dims(int64_t a, int64_t b) {
-  return "(" + std::to_string(a) + ", " + std::to_string(b) + ")";
+  std::string s = "(";
+  s += std::to_string(a);
+  s += ", ";
+  s += std::to_string(b);
+  s += ")";
+  return s;
 }
 
 inline std::string packedView(const PackedWeightsView& w) {

@@ -76,17 +76,29 @@ const float* CudaBackend::ones(int64_t count, const char* op) {
 
 std::string CudaBackend::packedKernelName(const PackedWeightsView& w, PackedActMode a) const {
   if (!lowp_checks::packedView(w).empty()) return "";
-  const std::string wn = std::string(weightName(w)) + ", " + scalesName(w);
-  if (a == PackedActMode::F32) {
-    const bool gemv =
-        w.cols % 16 == 0 && w.group % 16 == 0 && w.code_stride % (w.bits == 4 ? 8 : 16) == 0;
-    return gemv ? "cuda " + wn + " x f32: fused dequant gemv (n <= 8) / tiled dequant gemm (n > 8)"
-                : "cuda " + wn + " x f32: tiled dequant gemm";
+  // Built with += (GCC 12 warns falsely, -Wrestrict, on chains of operator+ here).
+  std::string name = "cuda ";
+  if (a != PackedActMode::F32) {
+    name += packedActModeName(a);
+    name += " act quantize + ";
   }
-  const std::string quant = std::string("cuda ") + packedActModeName(a) + " act quantize + ";
-  if (ltWeights(w) && w.cols % 4 == 0 && w.rows % 4 == 0 && w.code_stride % 4 == 0)
-    return quant + "cublasLt int8 gemm (int32 accumulate) + scale epilogue, " + wn;
-  return quant + "cuda " + wn + " x int8 int32 warp dot";
+  if (a != PackedActMode::F32 && ltWeights(w) && w.cols % 4 == 0 && w.rows % 4 == 0 && w.code_stride % 4 == 0) {
+    name += "cublasLt int8 gemm (int32 accumulate) + scale epilogue, ";
+    name += weightName(w);
+    name += ", ";
+    name += scalesName(w);
+    return name;
+  }
+  name += weightName(w);
+  name += ", ";
+  name += scalesName(w);
+  if (a != PackedActMode::F32) {
+    name += " x int8 int32 warp dot";
+    return name;
+  }
+  const bool gemv = w.cols % 16 == 0 && w.group % 16 == 0 && w.code_stride % (w.bits == 4 ? 8 : 16) == 0;
+  name += gemv ? " x f32: fused dequant gemv (n <= 8) / tiled dequant gemm (n > 8)" : " x f32: tiled dequant gemm";
+  return name;
 }
 
 void CudaBackend::matmulPacked(const PackedWeightsView& w, PackedActMode a, float static_amax,
