@@ -206,7 +206,23 @@ void gemvs(Backend& be, int64_t out, int64_t in, double bw, std::mt19937& rng, i
     std::printf("%-22s %9.1f %9.2f %8.1f %6.1f%%  %s\n", sp.name, bytes / 1e6, s * 1e6,
                 bytes / s / 1e9, 100.0 * bytes / s / bw, kernel.c_str());
   }
-  // the f32 GEMV of the same shape, for scale
+  // q4_0 (the GGUF 4-bit format's fused GEMV) and f32 of the same shape, for scale
+  {
+    std::vector<float> row(static_cast<size_t>(in));
+    const size_t rb = rowBytes(DType::Q4_0, in);
+    std::vector<uint8_t> q(rb * size_t(out));
+    for (int64_t r = 0; r < out; ++r) {
+      for (float& v : row) v = nd(rng) * 0.02f;
+      dtypeTraits(DType::Q4_0).from_float(row.data(), q.data() + size_t(r) * rb, in);
+    }
+    auto bq = put(be, q);
+    const TensorView vq = makeView(bq->data(), DType::Q4_0, out, in);
+    const double sq = secondsPerCall(be, [&] { be.matmul(vq, vx, vy); });
+    if (ok(be, "q4_0 gemv", failures))
+      std::printf("%-22s %9.1f %9.2f %8.1f %6.1f%%  %s\n", "q4_0 (reference)", double(q.size()) / 1e6, sq * 1e6,
+                  double(q.size()) / sq / 1e9, 100.0 * double(q.size()) / sq / bw,
+                  be.kernelName(Op::MatMul, DType::Q4_0).c_str());
+  }
   std::vector<float> wf(size_t(out * in));
   for (float& v : wf) v = nd(rng) * 0.02f;
   auto bw32 = put(be, wf);

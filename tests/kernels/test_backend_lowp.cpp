@@ -60,8 +60,9 @@ std::vector<Row> buildRows() {
     int64_t n, out, in;
     int pad;
   };
-  const Shape shapes[] = {
-      {1, 67, 128, 0}, {3, 64, 256, 0}, {8, 36, 64, 0}, {17, 40, 96, 3}, {2, 33, 72, 1}};
+  // in = 2048 and 1040 give every lane of the CUDA GEMV several 16-input chunks (1040: 65 chunks)
+  const Shape shapes[] = {{1, 67, 128, 0}, {3, 64, 256, 0}, {8, 36, 64, 0}, {17, 40, 96, 3}, {2, 33, 72, 1},
+                          {1, 24, 2048, 0}, {5, 20, 1040, 0}};
   for (int bits : {8, 4})
     for (bool asym : {false, true})
       for (int64_t group : {int64_t(0), int64_t(-1), int64_t(32), int64_t(8)})
