@@ -72,6 +72,11 @@ for be in cpu cuda; do  # end to end on a fixed token file: the numbers must agr
   done
   step "generate-$be" 30 "$cli" generate "$m" --tokens 1 -n 64 --temperature 0 --ids --backend "$be" || status=1
 done
+for g in group:32 channel; do  # the quantization lab's packed formats on the CUDA kernels (issue 3)
+  step "eval-int4-$g-cuda" 30 "$cli" eval "$m" --tokens "$out/tokens.txt" --weights int4 --granularity "$g" --backend cuda --no-log --json || status=1
+  step "eval-int4-$g-cpu" 30 "$cli" eval "$m" --tokens "$out/tokens.txt" --weights int4 --granularity "$g" --backend cpu --no-log --json || status=1
+done
+step eval-int8-channel-cuda 30 "$cli" eval "$m" --tokens "$out/tokens.txt" --weights int8 --granularity channel --backend cuda --no-log --json || status=1
 for w in fp32 fp16 q8_0 q4_0; do
   note "eval $w cpu/cuda: $(grep -hE '"(perplexity|reference_perplexity|top1_agreement)"|"mean"' "$out/eval-$w-cpu.log" | head -4 | tr -d ' \n') | $(grep -hE '"(perplexity|reference_perplexity|top1_agreement)"|"mean"' "$out/eval-$w-cuda.log" | head -4 | tr -d ' \n')"
 done
@@ -86,8 +91,10 @@ step bench-inference-1b-cuda 150 "$b/bench_inference" --preset 1b --backend cuda
 # f32 / tf32 throughput measured in the same run.
 step bench-train-110m-cuda 90 "$b/bench_train" --preset 110m --backend cuda --steps 10 || status=1
 step bench-train-110m-cuda-tf32 90 "$b/bench_train" --preset 110m --backend cuda --steps 10 --tf32 || status=1
+# issue 3: INT8/FP8 GEMM vs cuBLAS f16 at 4096^3, W4A16 GEMV vs measured bandwidth, quantize GB/s
+step bench-lowp-gemm 120 "$b/bench_lowp_gemm" --backend auto --size 4096 || status=1
 for e in "$b"/*; do  # benchmarks added later: run once with --backend cuda
-  case "$(basename "$e")" in bench_inference|bench_serve|bench_train) continue;; esac
+  case "$(basename "$e")" in bench_inference|bench_serve|bench_train|bench_lowp_gemm) continue;; esac
   [ -x "$e" ] && { step "$(basename "$e")-cuda" 60 "$e" --backend cuda || status=1; }
 done
 step nvidia-smi-after 30 nvidia-smi

@@ -89,10 +89,10 @@ Result<SchemeRuntime> buildSchemeRuntime(const Model& stored, const QuantScheme&
     run.act = std::move(*a);
     be = run.act.get();
   }
-  // Real packed int8/int4 kernels on the CPU, as precis-cli eval runs them (engine/quant/packed_backend.h);
-  // static (calibrated) activations keep the simulated path here.
+  // Real packed int8/int4 kernels (the CPU's, or the CUDA backend's), as precis-cli eval runs them
+  // (engine/quant/packed_backend.h); static (calibrated) activations keep the simulated path here.
   const bool static_acts = scheme.activations != ActFormat::None && scheme.act_granularity == ActGranularity::Tensor;
-  if (backend.device().backend == "cpu" && !static_acts) {
+  if (!static_acts) {
     const PackedBackend::Options po{scheme.activations, scheme.act_granularity, stored.config.vocab_size,
                                     scheme.include_embeddings};
     Result<std::unique_ptr<PackedBackend>> p = PackedBackend::create(backend, *be, run.quantized, po);

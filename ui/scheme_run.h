@@ -45,7 +45,7 @@ Result<QuantizedModel> quantizeInterruptible(const Model& model, const QuantSche
 struct SchemeRuntime {
   QuantizedModel quantized;
   std::unique_ptr<ActQuantBackend> act;
-  std::unique_ptr<PackedBackend> packed;  // real int8/int4 kernels for packed weights (CPU backend)
+  std::unique_ptr<PackedBackend> packed;  // real int8/int4 kernels for packed weights (CPU or CUDA)
   std::unique_ptr<LlamaRuntime> runtime;
 };
 Result<SchemeRuntime> buildSchemeRuntime(const Model& stored, const QuantScheme& scheme, Backend& backend,

@@ -171,7 +171,7 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
       be = run.act.get();
     }
   }
-  if (backend.device().backend == "cpu") {  // real packed int8/int4 kernels (engine/quant/packed_backend.h)
+  {  // real packed int8/int4 kernels (engine/quant/packed_backend.h): the CPU's, or the CUDA backend's
     const PackedBackend::Options po{sc.activations, sc.act_granularity, stored.config.vocab_size, sc.include_embeddings};
     Result<std::unique_ptr<PackedBackend>> p = PackedBackend::create(backend, *be, run.quantized, po);
     if (!p) return p.error();

@@ -34,7 +34,7 @@ struct SchemeRun {
   QuantizedModel quantized;
   std::unique_ptr<ActQuantBackend> act;     // dynamic (per-token) activations
   std::unique_ptr<CalibActBackend> calib;   // static (per-tensor) activations, calibrated
-  std::unique_ptr<PackedBackend> packed;    // real int8/int4 kernels for packed weights (CPU backend)
+  std::unique_ptr<PackedBackend> packed;    // real int8/int4 kernels for packed weights (CPU or CUDA)
   std::unique_ptr<LlamaRuntime> runtime;
   ActClipMap act_clip;                      // static ranges in use (calibrated or from the file)
   std::vector<ActTensorStats> act_stats;    // measured on the calibration data (stats)

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "engine/backend/lowp_ops.h"
 #include "kernels/common/dtype.h"
 
 namespace precis {
@@ -120,6 +121,24 @@ class Backend {
   virtual void siluMul(const TensorView& a, const TensorView& b) = 0;
   // y += x                                        x, y (n, d)
   virtual void add(const TensorView& y, const TensorView& x) = 0;
+
+  // ---- quantization lab: low-precision ops (engine/backend/lowp_ops.h; issue 3) ----
+  // The pointers inside PackedWeightsView and the *Args structs are memory of this backend.
+  // The kernel that runs matmulPacked(w, a, ...) here, or "" when this backend has none (the
+  // caller then simulates, and says so).
+  virtual std::string packedKernelName(const PackedWeightsView& w, PackedActMode a) const = 0;
+  // y = x * dequantize(w)^T                       w (out, in) packed; x (n, in) F32; y (n, out) F32
+  // a: activations kept f32, or quantized to int8 inside the op (per token, or with the static
+  // range static_amax > 0 for Int8Static).
+  virtual void matmulPacked(const PackedWeightsView& w, PackedActMode a, float static_amax,
+                            const TensorView& x, const TensorView& y) = 0;
+  // The kernel that runs `op` on codes of type t here, or "" when none does (e.g. fp8 GEMM on a
+  // GPU older than sm_89: the reason is in the name's absence and lowpUnsupportedReason()).
+  virtual std::string lowpKernelName(LowpOp op, LowpType t) const = 0;
+  virtual std::string lowpUnsupportedReason(LowpOp op, LowpType t) const = 0;
+  virtual void quantizeActs(const ActQuantArgs& a) = 0;
+  virtual void dequantizeActs(const ActDequantArgs& a) = 0;
+  virtual void lowpGemm(const LowpGemmArgs& a) = 0;
 };
 
 }  // namespace precis

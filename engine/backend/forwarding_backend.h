@@ -34,6 +34,21 @@ class ForwardingBackend : public Backend {
   }
   void siluMul(const TensorView& a, const TensorView& b) override { inner_.siluMul(a, b); }
   void add(const TensorView& y, const TensorView& x) override { inner_.add(y, x); }
+  // quantization lab (engine/backend/lowp_ops.h)
+  std::string packedKernelName(const PackedWeightsView& w, PackedActMode a) const override {
+    return inner_.packedKernelName(w, a);
+  }
+  void matmulPacked(const PackedWeightsView& w, PackedActMode a, float amax, const TensorView& x,
+                    const TensorView& y) override {
+    inner_.matmulPacked(w, a, amax, x, y);
+  }
+  std::string lowpKernelName(LowpOp op, LowpType t) const override { return inner_.lowpKernelName(op, t); }
+  std::string lowpUnsupportedReason(LowpOp op, LowpType t) const override {
+    return inner_.lowpUnsupportedReason(op, t);
+  }
+  void quantizeActs(const ActQuantArgs& a) override { inner_.quantizeActs(a); }
+  void dequantizeActs(const ActDequantArgs& a) override { inner_.dequantizeActs(a); }
+  void lowpGemm(const LowpGemmArgs& a) override { inner_.lowpGemm(a); }
 
  protected:
   Backend& inner_;

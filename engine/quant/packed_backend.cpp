@@ -13,12 +13,16 @@
 
 namespace precis {
 
-Result<std::unique_ptr<PackedBackend>> PackedBackend::create(Backend& cpu, Backend& inner, QuantizedModel& q,
+Result<std::unique_ptr<PackedBackend>> PackedBackend::create(Backend& target, Backend& inner, QuantizedModel& q,
                                                              const Options& options) {
-  ThreadPool* pool = cpuBackendThreadPool(cpu);
-  if (pool == nullptr)
-    return makeError("the packed int8/int4 kernels run on the CPU backend only (got " + cpu.device().backend + ")");
-  std::unique_ptr<PackedBackend> b(new PackedBackend(cpu, inner, *pool, options));
+  ThreadPool* pool = cpuBackendThreadPool(target);
+  const bool device = target.device().backend != "cpu";
+  if (pool == nullptr && !device)
+    return makeError("the packed int8/int4 kernels run on the CPU backend itself or on a device backend (got a "
+                     "decorator of the CPU backend)");
+  if (device && options.activations == ActFormat::Fp8E4M3)
+    return makeError("fp8-e4m3 activations have no " + target.device().backend + " kernel; use --backend cpu");
+  std::unique_ptr<PackedBackend> b(new PackedBackend(target, inner, pool, options));
   std::map<std::string, const WeightTensor*> tensors;
   for (const WeightTensor& t : q.model.tensors) tensors[t.name] = &t;
   ModelQuantReport& rep = q.report;
@@ -28,15 +32,53 @@ Result<std::unique_ptr<PackedBackend>> PackedBackend::create(Backend& cpu, Backe
     if (p == q.packed.end() || t == tensors.end() || !tr.simulated) continue;
     Result<PackedWeightsView> v = packedWeightsView(p->second);
     if (!v) {
-      tr.reason += std::string(tr.reason.empty() ? "" : "; ") + "runs simulated: " + v.error().message;
+      const std::string why = device ? "no " + target.device().backend + " kernel for " + tr.to : v.error().message;
+      tr.reason += std::string(tr.reason.empty() ? "" : "; ") + "runs simulated: " + why;
       continue;
     }
+    Entry e{tr.name, tr.to, *v, {}};
+    if (device) {
+      Result<PackedWeightsView> dv = b->uploadPacked(*v, e);
+      if (!dv) return dv.error();
+      e.view = *dv;
+      if (target.packedKernelName(e.view, b->deviceMode(e)).empty()) {
+        tr.reason += std::string(tr.reason.empty() ? "" : "; ") + "runs simulated: no " + target.device().backend +
+                     " kernel for " + tr.to;
+        continue;
+      }
+    }
     b->by_source_[t->second->data] = b->entries_.size();
-    b->entries_.push_back({tr.name, tr.to, *v});
+    b->entries_.push_back(std::move(e));
     tr.simulated = false;
     --rep.simulated_tensors;
   }
   return b;
+}
+
+Result<PackedWeightsView> PackedBackend::uploadPacked(const PackedWeightsView& host, Entry& e) {
+  PackedWeightsView v = host;
+  const int64_t scales = host.scale_stride == 0 ? 1 : host.rows * host.scale_stride;
+  auto put = [&](const void* src, size_t bytes) -> void* {
+    std::unique_ptr<Buffer> buf = cpu_.alloc(bytes);
+    if (!buf) return nullptr;
+    cpu_.upload(*buf, 0, src, bytes);
+    void* p = buf->data();
+    e.device.push_back(std::move(buf));
+    return p;
+  };
+  v.codes = static_cast<const uint8_t*>(put(host.codes, host.code_stride * size_t(host.rows)));
+  v.scales = static_cast<const float*>(put(host.scales, size_t(scales) * sizeof(float)));
+  v.zeros = host.asym ? static_cast<const uint8_t*>(put(host.zeros, size_t(scales))) : nullptr;
+  if (!v.codes || !v.scales || (host.asym && !v.zeros))
+    return makeError("out of " + cpu_.device().backend + " memory for the packed weights of " + e.name);
+  if (std::string err = cpu_.lastError(); !err.empty()) return makeError("uploading " + e.name + ": " + err);
+  return v;
+}
+
+PackedActMode PackedBackend::deviceMode(const Entry& e) const {
+  if (!quantizesInputsOf(e)) return PackedActMode::F32;
+  if (opt_.act_granularity == ActGranularity::Tensor && clips_.count(e.name)) return PackedActMode::Int8Static;
+  return PackedActMode::Int8Token;
 }
 
 void PackedBackend::upload(Buffer& d, size_t o, const void* s, size_t bytes) {
@@ -60,6 +102,13 @@ void PackedBackend::matmul(const TensorView& w, const TensorView& x, const Tenso
   }
   const Entry& e = entries_[it->second];
   const int64_t n = x.rows, in = x.cols;
+  if (pool_ == nullptr) {  // a device backend: its own kernel on the uploaded packed weights
+    const PackedActMode m = deviceMode(e);
+    auto c = clips_.find(e.name);
+    cpu_.matmulPacked(e.view, m, m == PackedActMode::Int8Static ? c->second : 0.f, x, y);
+    if (m != PackedActMode::F32) act_values_ += uint64_t(n * in);
+    return;
+  }
   const float* xp = x.row<float>(0);
   const bool quant = quantizesInputsOf(e);
   float static_clip = 0;
@@ -99,7 +148,7 @@ void PackedBackend::matmul(const TensorView& w, const TensorView& x, const Tenso
   float* yp = y.row<float>(0);
   const int64_t ys = int64_t(y.stride / sizeof(float));
   const int64_t min_rows = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, n));
-  pool_.parallelFor(w.rows, std::min<int64_t>(min_rows, 64), [&](int64_t r0, int64_t r1) {
+  pool_->parallelFor(w.rows, std::min<int64_t>(min_rows, 64), [&](int64_t r0, int64_t r1) {
     cpu::matmulPackedRows(cpu::CpuIsa::Best, e.view, acts, yp, ys, r0, r1);
   });
 }
@@ -111,7 +160,11 @@ std::vector<PackedBackend::KernelRow> PackedBackend::kernelRows() const {
     KernelRow k;
     k.weights = e.spec;
     k.tensors = 1;
-    if (quantizesInputsOf(e) && opt_.activations == ActFormat::Int8) {
+    if (pool_ == nullptr) {  // device backend: its kernel's own name
+      const PackedActMode m = deviceMode(e);
+      k.activations = m == PackedActMode::F32 ? "f32" : m == PackedActMode::Int8Static ? "int8" + gran : "int8 per-token (dynamic)";
+      k.kernel = cpu_.packedKernelName(e.view, m);
+    } else if (quantizesInputsOf(e) && opt_.activations == ActFormat::Int8) {
       k.activations = "int8" + gran;
       k.kernel = cpu::packedKernelName(e.view, cpu::PackedActKind::Int8);
     } else if (quantizesInputsOf(e)) {

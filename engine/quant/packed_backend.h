@@ -11,7 +11,12 @@
 // fake-quantized here (fakeQuantizeRow, the simulated path's numerics) and then run the packed
 // f32-activation kernel: real weights, simulated activations, and the kernel name says so.
 // nf4 / fp8 weights have no kernel and keep running simulated (their report rows say why).
-// CPU backend only: the kernels share its thread pool.
+// On the CPU backend the kernels share its thread pool. On any other backend (CUDA) the packed
+// codes, scales and zero points are uploaded to it once and each matmul runs the backend's own
+// matmulPacked (engine/backend/lowp_ops.h; kernels/cuda/packed_gemv.cu ...), whose name the kernel
+// rows report; a weight the backend has no kernel for stays simulated and its report says so.
+// There int8 activations are quantized by the device (clipped values are not counted) and fp8
+// activations have no device kernel (their weights stay simulated).
 // Tested by tests/kernels/test_packed_backend.cpp (stories260K: packed logits match the simulated
 // path within stated tolerances for every format; reports, kernel names, static clips).
 #pragma once
@@ -49,11 +54,12 @@ class PackedBackend : public ForwardingBackend {
     bool activations_simulated = false;
   };
 
-  // cpu: the CPU backend (its thread pool runs the kernels); inner: where the other ops and the
-  // unpacked matmuls go (cpu itself, or an activation decorator over it). Marks the report rows
-  // of the tensors that now run real kernels as not simulated, and says why for those that stay
-  // simulated. q must outlive the backend; create the runtime over this backend after create().
-  static Result<std::unique_ptr<PackedBackend>> create(Backend& cpu, Backend& inner, QuantizedModel& q,
+  // target: the backend whose packed kernels run: the CPU backend (its thread pool runs
+  // kernels/cpu), or a device backend (CUDA: its matmulPacked). inner: where the other ops and the
+  // unpacked matmuls go (target itself, or an activation decorator over the CPU). Marks the report
+  // rows of the tensors that now run real kernels as not simulated, and says why for those that
+  // stay simulated. q must outlive the backend; create the runtime over this backend after create().
+  static Result<std::unique_ptr<PackedBackend>> create(Backend& target, Backend& inner, QuantizedModel& q,
                                                        const Options& options);
 
   // Observe: every matmul goes to the inner backend unchanged (for static calibration).
@@ -83,14 +89,19 @@ class PackedBackend : public ForwardingBackend {
   struct Entry {
     std::string name;
     std::string spec;  // weightSpecName
-    PackedWeightsView view;
+    PackedWeightsView view;  // host storage (CPU kernels), or the device copy (device backends)
+    std::vector<std::unique_ptr<Buffer>> device;  // codes, scales, zero points on a device backend
   };
-  PackedBackend(Backend& cpu, Backend& inner, ThreadPool& pool, const Options& o)
-      : ForwardingBackend(inner), cpu_(cpu), pool_(pool), opt_(o) {}
+  PackedBackend(Backend& target, Backend& inner, ThreadPool* pool, const Options& o)
+      : ForwardingBackend(inner), cpu_(target), pool_(pool), opt_(o) {}
   bool quantizesInputsOf(const Entry& e) const;
+  // The device path's activation mode for e (F32, or int8 per token / static).
+  PackedActMode deviceMode(const Entry& e) const;
+  // Uploads q's packed storage to the device backend; the device view, or why not.
+  Result<PackedWeightsView> uploadPacked(const PackedWeightsView& host, Entry& e);
 
-  Backend& cpu_;
-  ThreadPool& pool_;
+  Backend& cpu_;      // the target backend (named for its first use: the CPU)
+  ThreadPool* pool_;  // the CPU backend's pool; null on a device backend
   Options opt_;
   Mode mode_ = Mode::Apply;
   std::map<std::string, float> clips_;

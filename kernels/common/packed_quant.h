@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/common/fp8.h"
 #include "kernels/common/int_quant.h"
 #include "kernels/common/numerics.h"
 
@@ -71,6 +72,13 @@ PRECIS_HD float int8ActInv(float s) { return s > 0.0f ? divRn(1.0f, s) : 0.0f; }
 // Int8 code of one activation, inv = int8ActInv(s): round half away from zero, clamped to +-127.
 PRECIS_HD int8_t int8ActCode(float x, float inv) {
   return inv > 0.0f ? int8_t(quantizeSym(x, inv, 127)) : int8_t(0);
+}
+
+// Fp8-e4m3 activations (the simulated fake-quant's rule, engine/quant/act_quant_backend.cpp):
+// s = amax / 448, code = fp32ToFp8E4M3(x * (1 / s), saturating), value = decode(code) * s.
+PRECIS_HD float fp8ActScale(float amax) { return amax > 0.0f ? divRn(amax, kFp8E4M3Max) : 0.0f; }
+PRECIS_HD uint8_t fp8ActCode(float x, float inv) {
+  return inv > 0.0f ? fp32ToFp8E4M3(mulRn(x, inv), true) : uint8_t(0);
 }
 
 }  // namespace precis

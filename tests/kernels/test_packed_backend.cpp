@@ -11,11 +11,13 @@
 //    least half of the positions within 1e-5, and the RMS difference over all logits at most 25%
 //    of the quantization's own RMS effect (simulated vs the f32 model).
 // Also: reports say which tensors run real kernels (nf4 stays simulated and says why), kernel
-// names, static clips clip, and the classifier keeps f32 activations unless asked.
+// names, static clips clip, the classifier keeps f32 activations unless asked, and the device
+// path (packed storage uploaded to a non-CPU backend, its matmulPacked and kernel names).
 #include <QtTest>
 
 #include <cmath>
 
+#include "engine/backend/forwarding_backend.h"
 #include "engine/backend/registry.h"
 #include "engine/model/loader.h"
 #include "engine/quant/act_quant_backend.h"
@@ -231,7 +233,68 @@ class TestPackedBackend : public QObject {
     QVERIFY(a.ok());
     auto p = PackedBackend::create(**a, *cpu_, *q, PackedBackend::Options{});  // a decorator is not the CPU backend
     QVERIFY(!p.ok());
-    QVERIFY2(p.error().message.find("CPU backend only") != std::string::npos, p.error().message.c_str());
+    QVERIFY2(p.error().message.find("decorator of the CPU backend") != std::string::npos, p.error().message.c_str());
+  }
+
+  // The device path (issue 3: what runs on CUDA), on a stand-in device backend that is the CPU
+  // backend under another name: the packed storage is uploaded through alloc/upload and every
+  // packed matmul goes to the backend's matmulPacked, whose kernel name the rows report. The
+  // stand-in runs the CPU twins, so the logits must equal the CPU path's exactly.
+  void devicePathUploadsAndRunsTheBackendsKernel_data() {
+    QTest::addColumn<QString>("format");
+    QTest::addColumn<QString>("granularity");
+    QTest::addColumn<int>("act");
+    QTest::addRow("int4 group:32") << "int4" << "group:32" << int(ActFormat::None);
+    QTest::addRow("int8-asym channel") << "int8-asym" << "channel" << int(ActFormat::None);
+    QTest::addRow("int8 channel a8") << "int8" << "channel" << int(ActFormat::Int8);
+  }
+  void devicePathUploadsAndRunsTheBackendsKernel() {
+    QFETCH(QString, format);
+    QFETCH(QString, granularity);
+    QFETCH(int, act);
+    struct StandIn : ForwardingBackend {
+      explicit StandIn(Backend& b) : ForwardingBackend(b) { info = b.device(); info.backend = "stand-in"; }
+      const DeviceInfo& device() const override { return info; }
+      DeviceInfo info;
+      int packed_calls = 0;
+      void matmulPacked(const PackedWeightsView& w, PackedActMode a, float amax, const TensorView& x,
+                        const TensorView& y) override {
+        ++packed_calls;
+        ForwardingBackend::matmulPacked(w, a, amax, x, y);
+      }
+    } dev(*cpu_);
+    QuantScheme s = scheme(format.toUtf8().constData(), granularity.toUtf8().constData());
+    s.activations = ActFormat(act);
+    PackedBackend::Options po;
+    po.activations = s.activations;
+    po.vocab_size = src_.config.vocab_size;
+    Result<QuantizedModel> qc = quantizeModel(src_, s);
+    Result<QuantizedModel> qd = quantizeModel(src_, s);
+    QVERIFY(qc.ok() && qd.ok());
+    auto pc = PackedBackend::create(*cpu_, *cpu_, *qc, po);
+    auto pd = PackedBackend::create(dev, dev, *qd, po);
+    QVERIFY2(pd.ok(), pd.ok() ? "" : pd.error().message.c_str());
+    QVERIFY(pc.ok());
+    QCOMPARE((*pd)->packedTensors(), (*pc)->packedTensors());
+    QCOMPARE(qd->report.simulated_tensors, 0);
+    const std::vector<float> a = logits(qc->model, **pc), b = logits(qd->model, **pd);
+    QVERIFY(dev.packed_calls > 0);
+    QVERIFY(a == b);
+    for (const auto& r : (*pd)->kernelRows()) {
+      const std::string want = act == int(ActFormat::None) ? "f32" : "int8 per-token (dynamic)";
+      if (r.tensors == 1 && r.activations == "f32" && act != int(ActFormat::None)) continue;  // the classifier
+      QCOMPARE(r.activations, want);
+      // the stand-in's kernel is the CPU twin: its name comes from the backend, not from kernels/cpu directly
+      QVERIFY2(r.kernel.find(act == int(ActFormat::None) ? "x f32 packed dot" : "act quantize + ") != std::string::npos,
+               r.kernel.c_str());
+      QVERIFY(!r.activations_simulated);
+    }
+    // fp8 activations have no device kernel: refused with a reason, never run silently
+    po.activations = ActFormat::Fp8E4M3;
+    auto pf = PackedBackend::create(dev, dev, *qd, po);
+    QVERIFY(!pf.ok());
+    QVERIFY2(pf.error().message.find("fp8-e4m3 activations have no stand-in kernel") != std::string::npos,
+             pf.error().message.c_str());
   }
 };
 

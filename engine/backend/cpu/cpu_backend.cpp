@@ -6,11 +6,13 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "engine/backend/cpu/cpu_info.h"
+#include "engine/backend/cpu/cpu_lowp.h"
 #include "engine/core/thread_pool.h"
 #include "kernels/cpu/matmul_quant.h"
 #include "kernels/cpu/ops_f32.h"
@@ -179,9 +181,36 @@ class CpuBackend final : public Backend {
     });
   }
 
+  // ---- quantization lab: the CPU twins of the low-precision ops (cpu_lowp.h) ----
+  std::string lastError() const override { return lowp_error_; }
+  std::string packedKernelName(const PackedWeightsView& w, PackedActMode a) const override {
+    return cpu_lowp::packedKernelName(w, a);
+  }
+  void matmulPacked(const PackedWeightsView& w, PackedActMode a, float amax, const TensorView& x,
+                    const TensorView& y) override {
+    keep("matmul_packed", cpu_lowp::matmulPacked(pool_, w, a, amax, x, y));
+  }
+  std::string lowpKernelName(LowpOp op, LowpType t) const override { return cpu_lowp::lowpKernelName(op, t); }
+  std::string lowpUnsupportedReason(LowpOp op, LowpType t) const override {
+    return cpu_lowp::lowpUnsupportedReason(op, t);
+  }
+  void quantizeActs(const ActQuantArgs& a) override { keep("quantize_acts", cpu_lowp::quantizeActs(pool_, a)); }
+  void dequantizeActs(const ActDequantArgs& a) override {
+    keep("dequantize_acts", cpu_lowp::dequantizeActs(pool_, a));
+  }
+  void lowpGemm(const LowpGemmArgs& a) override { keep("lowp_gemm", cpu_lowp::lowpGemm(pool_, a)); }
+
  private:
+  // The first error of a low-precision op (bad arguments), printed once and kept for lastError().
+  void keep(const char* op, const std::string& e) {
+    if (e.empty() || !lowp_error_.empty()) return;
+    lowp_error_ = std::string(op) + ": " + e;
+    std::fprintf(stderr, "cpu backend: %s\n", lowp_error_.c_str());
+  }
+
   ThreadPool pool_;
   DeviceInfo info_;
+  std::string lowp_error_;
   std::vector<unsigned char> scratch_;
   std::vector<float> xcopy_;
 };

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "engine/backend/cuda/cuda_views.h"
+#include "engine/backend/cuda/packed_gemm_lt.h"
 #include "kernels/cuda/ops.cuh"
 
 namespace precis {
@@ -124,6 +125,9 @@ CudaBackend::~CudaBackend() {
   if (act_scratch_.ptr) cudaFree(act_scratch_.ptr);
   if (weight_scratch_.ptr) cudaFree(weight_scratch_.ptr);
   if (attn_scratch_.ptr) cudaFree(attn_scratch_.ptr);
+  for (Scratch* s : {&lowp_q_, &lowp_scales_, &lowp_acc_, &lt_workspace_, &lowp_ones_})
+    if (s->ptr) cudaFree(s->ptr);
+  lt_.reset();
   if (blas_) cublasDestroy(blas_);
   if (stream_) cudaStreamDestroy(stream_);
 }

@@ -16,6 +16,7 @@
 #include <cuda_runtime_api.h>
 
 #include "engine/backend/backend.h"
+#include "engine/backend/cuda/packed_gemm_lt.h"
 
 namespace precis {
 
@@ -49,6 +50,16 @@ class CudaBackend final : public Backend {
   void siluMul(const TensorView& a, const TensorView& b) override;
   void add(const TensorView& y, const TensorView& x) override;
 
+  // ---- quantization lab: low-precision ops (cuda_lowp.cpp, packed_gemm_lt.cpp; issue 3) ----
+  std::string packedKernelName(const PackedWeightsView& w, PackedActMode a) const override;
+  void matmulPacked(const PackedWeightsView& w, PackedActMode a, float static_amax, const TensorView& x,
+                    const TensorView& y) override;
+  std::string lowpKernelName(LowpOp op, LowpType t) const override;
+  std::string lowpUnsupportedReason(LowpOp op, LowpType t) const override;
+  void quantizeActs(const ActQuantArgs& a) override;
+  void dequantizeActs(const ActDequantArgs& a) override;
+  void lowpGemm(const LowpGemmArgs& a) override;
+
  private:
   // Device memory that grows on demand (activation / weight staging of the matmuls).
   struct Scratch {
@@ -75,6 +86,26 @@ class CudaBackend final : public Backend {
   // y(n, out) = x16(n, in) * w16(out, in)^T via cublasGemmEx with f32 compute. Types F16 or BF16.
   bool gemm16(const void* w16, DType type, int64_t w_ld, const void* x16, int64_t x_ld, float* y,
               int64_t y_ld, int64_t n, int64_t out, int64_t in);
+
+  // ---- quantization lab (cuda_lowp.cpp) ----
+  // The cuBLASLt handle and plans, made on first use; nullptr with the reason in *why if that fails.
+  cuda_lt::LtGemm* lt(const char* op);
+  // y (n, out) = scales applied to int8 codes q (n, in) x int8 weights through cuBLASLt, or ""
+  // problem when cuBLASLt cannot take them (nothing queued then).
+  std::string ltInt8(const void* w, size_t w_stride, const int8_t* q, size_t q_stride, const float* w_scales,
+                     bool per_channel, const float* x_scales, const TensorView& y, int64_t n, int64_t out,
+                     int64_t in, const char* op, bool* failed);
+  // Device array of `count` ones (null weight scales of the fallback int8 kernel).
+  const float* ones(int64_t count, const char* op);
+  int ccMajor() const;
+  int ccMinor() const;
+  std::unique_ptr<cuda_lt::LtGemm> lt_;
+  Scratch lowp_q_;       // (n, in) int8/fp8 activation codes
+  Scratch lowp_scales_;  // (n,) their scales
+  Scratch lowp_acc_;     // (n, out) int32 cuBLASLt output
+  Scratch lt_workspace_; // cuBLASLt workspace
+  Scratch lowp_ones_;    // ones()
+  int64_t lowp_ones_count_ = 0;
 
   int device_ = 0;
   cudaStream_t stream_ = nullptr;

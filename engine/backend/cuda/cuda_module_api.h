@@ -10,8 +10,10 @@ namespace precis {
 class Backend;
 
 // Bump whenever backend.h (the Backend/Buffer/TensorView layout) or these signatures change.
-// 2: attention reads a paged KV cache (block table); 3: packed lab-format ops; 4: training ops
-// (precis_cuda_train_create / precis_cuda_train_destroy, engine/train/train_backend.h).
+// 2: attention reads a paged KV cache (block table)
+// 3: the quantization lab's low-precision ops (engine/backend/lowp_ops.h: matmulPacked,
+//    quantizeActs, dequantizeActs, lowpGemm and their kernel-name queries)
+// 4: training ops (precis_cuda_train_create / precis_cuda_train_destroy, engine/train/train_backend.h)
 constexpr int kPrecisCudaAbiVersion = 4;
 
 // Names of the exported symbols and their types, for dlsym.
