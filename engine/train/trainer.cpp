@@ -144,6 +144,30 @@ Result<std::unique_ptr<Trainer>> Trainer::create(TrainParams init, const TrainOp
   return std::unique_ptr<Trainer>(new Trainer(std::move(impl)));
 }
 
+namespace {
+
+// A step whose loss or gradient norm is not finite stops training with advice.
+Status checkFinite(double grad_norm, const LossStats& ls, int64_t step) {
+  if (std::isfinite(grad_norm) && std::isfinite(ls.loss)) return {};
+  return makeError("trainer: loss or gradient became non-finite at step " + std::to_string(step + 1) +
+                   " (lower the learning rate)");
+}
+
+// Fills a finished step's metrics (its grad_norm is already set); `tokens` = batch x ctx.
+void finishMetrics(StepMetrics& sm, const LossStats& ls, float lr, int64_t step, int64_t tokens,
+                   std::chrono::steady_clock::time_point t0) {
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  sm.step = step;
+  sm.loss = ls.loss;
+  sm.ce = ls.ce;
+  sm.kl = ls.kl;
+  sm.agreement = ls.agreement;
+  sm.lr = lr;
+  sm.tokens_per_s = secs > 0 ? double(tokens) / secs : 0;
+}
+
+}  // namespace
+
 Result<StepMetrics> Trainer::step() {
   Impl& m = *impl_;
   const auto t0 = std::chrono::steady_clock::now();
@@ -165,20 +189,11 @@ Result<StepMetrics> Trainer::step() {
   m.graph->backward(*m.pool, fp, m.grads);
   StepMetrics sm;
   sm.grad_norm = clipGradNorm(m.grads, m.opt.clip);
-  if (!std::isfinite(sm.grad_norm) || !std::isfinite(ls.loss))
-    return makeError("trainer: loss or gradient became non-finite at step " + std::to_string(m.step + 1) +
-                     " (lower the learning rate)");
+  if (Status s = checkFinite(sm.grad_norm, ls, m.step); !s) return s.error();
   const float lr = scheduledLr(m.opt.adam.lr, m.step, m.opt.warmup, m.opt.steps, m.opt.min_lr_ratio);
   m.adam->step(m.params, m.grads, lr, m.pool.get());
   ++m.step;
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  sm.step = m.step;
-  sm.loss = ls.loss;
-  sm.ce = ls.ce;
-  sm.kl = ls.kl;
-  sm.agreement = ls.agreement;
-  sm.lr = lr;
-  sm.tokens_per_s = secs > 0 ? double(B) * T / secs : 0;
+  finishMetrics(sm, ls, lr, m.step, int64_t(B) * T, t0);
   return sm;
 }
 
@@ -258,9 +273,7 @@ Result<StepMetrics> Trainer::deviceStep(std::chrono::steady_clock::time_point t0
   StepMetrics sm;
   sm.grad_norm = g.clipGradNorm(m.opt.clip);
   if (Status s = m.deviceStatus("training step"); !s) return s.error();
-  if (!std::isfinite(sm.grad_norm) || !std::isfinite(ls.loss))
-    return makeError("trainer: loss or gradient became non-finite at step " + std::to_string(m.step + 1) +
-                     " (lower the learning rate)");
+  if (Status s = checkFinite(sm.grad_norm, ls, m.step); !s) return s.error();
   const float lr = scheduledLr(m.opt.adam.lr, m.step, m.opt.warmup, m.opt.steps, m.opt.min_lr_ratio);
   m.adam->setSteps(m.adam->steps() + 1);
   g.adamwStep(m.opt.adam, lr, m.adam->steps());
@@ -268,14 +281,7 @@ Result<StepMetrics> Trainer::deviceStep(std::chrono::steady_clock::time_point t0
   if (Status s = m.deviceStatus("AdamW update"); !s) return s.error();
   m.host_stale = true;
   ++m.step;
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  sm.step = m.step;
-  sm.loss = ls.loss;
-  sm.ce = ls.ce;
-  sm.kl = ls.kl;
-  sm.agreement = ls.agreement;
-  sm.lr = lr;
-  sm.tokens_per_s = secs > 0 ? double(B) * T / secs : 0;
+  finishMetrics(sm, ls, lr, m.step, int64_t(B) * T, t0);
   return sm;
 }
 

@@ -41,36 +41,39 @@ __device__ __forceinline__ float loadElement(const void* row, int64_t j) {
   }
 }
 
-__device__ __forceinline__ float warpSum(float v) {
+// Sum (or max) over a warp / the whole block, in float or double; every thread gets the result.
+// blockDim.x must be a multiple of 32 and at most 1024. `scratch` holds 32 values of shared memory;
+// the block versions begin and end with a __syncthreads so `scratch` can be reused right away.
+template <typename T>
+__device__ __forceinline__ T warpSum(T v) {
   for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
   return v;
 }
-__device__ __forceinline__ float warpMax(float v) {
-  for (int o = kWarp / 2; o > 0; o /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+template <typename T>
+__device__ __forceinline__ T warpMax(T v) {
+  for (int o = kWarp / 2; o > 0; o /= 2) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
-
-// Sum (or max) over the whole block; every thread gets the result. blockDim.x must be a multiple
-// of 32 and at most 1024. `scratch` holds 32 floats of shared memory; the call begins and ends
-// with a __syncthreads so `scratch` can be reused right away.
-__device__ __forceinline__ float blockSum(float v, float* scratch) {
+template <typename T>
+__device__ __forceinline__ T blockSum(T v, T* scratch) {
   const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, warps = blockDim.x / kWarp;
   v = warpSum(v);
   __syncthreads();
   if (lane == 0) scratch[warp] = v;
   __syncthreads();
-  v = lane < warps ? scratch[lane] : 0.f;
+  v = lane < warps ? scratch[lane] : T(0);
   v = warpSum(v);
   __syncthreads();
   return v;
 }
-__device__ __forceinline__ float blockMax(float v, float* scratch) {
+template <typename T>
+__device__ __forceinline__ T blockMax(T v, T* scratch) {
   const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, warps = blockDim.x / kWarp;
   v = warpMax(v);
   __syncthreads();
   if (lane == 0) scratch[warp] = v;
   __syncthreads();
-  v = lane < warps ? scratch[lane] : -INFINITY;
+  v = lane < warps ? scratch[lane] : T(-INFINITY);
   v = warpMax(v);
   __syncthreads();
   return v;

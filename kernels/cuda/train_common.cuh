@@ -1,5 +1,6 @@
-// Device helpers of the CUDA training kernels (kernels/cuda/train_*.cu): block reductions in
-// double and a block arg-max that keeps the first index on ties (as std::max_element does).
+// Device helpers of the CUDA training kernels (kernels/cuda/train_*.cu): a block arg-max that
+// keeps the first index on ties (as std::max_element does); the block sums and maxima (float or
+// double) are device_common.cuh's.
 // Included by .cu files only. Tested through tests/train/test_train_backend_ops.cpp.
 #pragma once
 #include <cuda_runtime.h>
@@ -9,39 +10,6 @@
 namespace precis::cuda {
 
 constexpr int kTrainThreads = 256;
-
-__device__ __forceinline__ double warpSumD(double v) {
-  for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
-  return v;
-}
-__device__ __forceinline__ double warpMaxD(double v) {
-  for (int o = kWarp / 2; o > 0; o /= 2) v = fmax(v, __shfl_xor_sync(0xffffffffu, v, o));
-  return v;
-}
-// Sum / max over the block (blockDim.x a multiple of 32); every thread gets the result.
-// `scratch`: 32 doubles of shared memory; begins and ends with __syncthreads.
-__device__ __forceinline__ double blockSumD(double v, double* scratch) {
-  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, warps = blockDim.x / kWarp;
-  v = warpSumD(v);
-  __syncthreads();
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  v = lane < warps ? scratch[lane] : 0.0;
-  v = warpSumD(v);
-  __syncthreads();
-  return v;
-}
-__device__ __forceinline__ double blockMaxD(double v, double* scratch) {
-  const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, warps = blockDim.x / kWarp;
-  v = warpMaxD(v);
-  __syncthreads();
-  if (lane == 0) scratch[warp] = v;
-  __syncthreads();
-  v = lane < warps ? scratch[lane] : -INFINITY;
-  v = warpMaxD(v);
-  __syncthreads();
-  return v;
-}
 
 // Index of the largest value over the block (smallest index among equal values); every thread
 // gets it. `value`/`index`: this thread's best (index INT64_MAX when it saw none).

@@ -14,10 +14,10 @@ namespace {
 __device__ double logPartition(const float* z, int64_t V, double T, double* scratch) {
   double mx = -INFINITY;
   for (int64_t i = threadIdx.x; i < V; i += blockDim.x) mx = fmax(mx, double(z[i]) / T);
-  mx = blockMaxD(mx, scratch);
+  mx = blockMax<double>(mx, scratch);
   double sum = 0.0;
   for (int64_t i = threadIdx.x; i < V; i += blockDim.x) sum += exp(double(z[i]) / T - mx);
-  sum = blockSumD(sum, scratch);
+  sum = blockSum<double>(sum, scratch);
   return mx + log(sum);
 }
 
@@ -30,7 +30,7 @@ __device__ double klDivergence(const float* a, double la, const float* b, double
     const double p = exp(lp);
     if (p > 0) kl += p * (lp - (double(b[i]) / T - lb));
   }
-  kl = blockSumD(kl, scratch);
+  kl = blockSum<double>(kl, scratch);
   return fmax(kl, 0.0);
 }
 

@@ -16,7 +16,7 @@ __global__ void sumSquaresKernel(const float* x, int64_t n, double* partials) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x)
     s += double(x[i]) * x[i];
-  s = blockSumD(s, scratch);
+  s = blockSum<double>(s, scratch);
   if (threadIdx.x == 0) partials[blockIdx.x] = s;
 }
 

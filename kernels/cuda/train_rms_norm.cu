@@ -18,7 +18,7 @@ __global__ void rmsNormForwardKernel(const float* x, const float* w, float eps, 
   float* yr = y + r * dim;
   double ss = 0.0;
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) ss += double(xr[i]) * xr[i];
-  ss = blockSumD(ss, scratch);
+  ss = blockSum<double>(ss, scratch);
   const float inv = static_cast<float>(1.0 / sqrt(ss / double(dim) + double(eps)));
   if (threadIdx.x == 0) rstd[r] = inv;
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = xr[i] * inv * w[i];
@@ -35,7 +35,7 @@ __global__ void rmsNormBackwardDxKernel(const float* dy, const float* x, const f
   const double r = rstd[row];
   double dot = 0.0;
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x) dot += double(dyr[i]) * w[i] * xr[i];
-  dot = blockSumD(dot, scratch);
+  dot = blockSum<double>(dot, scratch);
   const double c = r * r * r * dot / double(dim);
   for (int64_t i = threadIdx.x; i < dim; i += blockDim.x)
     dxr[i] += rmsNormDx(r, w[i], dyr[i], c, xr[i]);

@@ -28,7 +28,7 @@ __global__ void causalSoftmaxKernel(float* scores, int64_t T, float scale) {
     pr[u] = expf(pr[u] - mx);
     sum += pr[u];
   }
-  sum = blockSumD(sum, dscratch);
+  sum = blockSum<double>(sum, dscratch);
   const float inv = static_cast<float>(1.0 / sum);
   for (int64_t u = threadIdx.x; u < T; u += blockDim.x) pr[u] = u <= t ? pr[u] * inv : 0.f;
 }
@@ -41,7 +41,7 @@ __global__ void causalSoftmaxBackwardKernel(const float* probs, float* dp, int64
   float* dr = dp + r * T;
   double pdp = 0.0;
   for (int64_t u = threadIdx.x; u <= t; u += blockDim.x) pdp += double(pr[u]) * dr[u];
-  pdp = blockSumD(pdp, scratch);
+  pdp = blockSum<double>(pdp, scratch);
   const float c = static_cast<float>(pdp);
   for (int64_t u = threadIdx.x; u < T; u += blockDim.x)
     dr[u] = u <= t ? pr[u] * (dr[u] - c) * scale : 0.f;
