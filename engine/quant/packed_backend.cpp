@@ -17,7 +17,7 @@ Result<std::unique_ptr<PackedBackend>> PackedBackend::create(Backend& cpu, Backe
                                                              const Options& options) {
   ThreadPool* pool = cpuBackendThreadPool(cpu);
   if (pool == nullptr)
-    return makeError("the packed int8/int4 kernels run on the CPU backend only (got " + cpu.device().backend + ")");
+    return makeError("the packed low-bit kernels run on the CPU backend only (got " + cpu.device().backend + ")");
   std::unique_ptr<PackedBackend> b(new PackedBackend(cpu, inner, *pool, options));
   std::map<std::string, const WeightTensor*> tensors;
   for (const WeightTensor& t : q.model.tensors) tensors[t.name] = &t;
@@ -49,6 +49,10 @@ bool PackedBackend::quantizesInputsOf(const Entry& e) const {
   return opt_.activations != ActFormat::None && (opt_.quantize_classifier || e.view.rows != opt_.vocab_size);
 }
 
+bool PackedBackend::int8Kernel(const Entry& e) const {
+  return opt_.activations == ActFormat::Int8 && cpu::packedProblem(e.view, cpu::PackedActKind::Int8).empty();
+}
+
 void PackedBackend::matmul(const TensorView& w, const TensorView& x, const TensorView& y) {
   auto it = by_device_.find(w.data);
   if (mode_ == Mode::Observe || it == by_device_.end() || x.type != DType::F32 ||
@@ -67,8 +71,10 @@ void PackedBackend::matmul(const TensorView& w, const TensorView& x, const Tenso
     auto c = clips_.find(e.name);
     if (c != clips_.end()) static_clip = c->second;
   }
-  const bool fp8 = quant && opt_.activations == ActFormat::Fp8E4M3;
-  if (x.stride != size_t(in) * sizeof(float) || fp8) {
+  // Int8 activations run the integer kernels; fp8 activations, and any activations of nf4/fp8
+  // weights (no integer kernel), are fake-quantized here like the simulated path, then the f32 one.
+  const bool fake = quant && !int8Kernel(e);
+  if (x.stride != size_t(in) * sizeof(float) || fake) {
     xcopy_.resize(size_t(n * in));
     for (int64_t r = 0; r < n; ++r) std::memcpy(&xcopy_[size_t(r * in)], x.row<float>(r), size_t(in) * sizeof(float));
     xp = xcopy_.data();
@@ -77,7 +83,7 @@ void PackedBackend::matmul(const TensorView& w, const TensorView& x, const Tenso
   acts.n = n;
   acts.in = in;
   acts.x = xp;
-  if (quant && !fp8) {
+  if (quant && !fake) {
     xq_.resize(size_t(n * in));
     xs_.resize(size_t(n));
     clipped_ += uint64_t(cpu::quantizeActsInt8(xp, n, in, static_clip, xq_.data(), xs_.data()));
@@ -85,16 +91,16 @@ void PackedBackend::matmul(const TensorView& w, const TensorView& x, const Tenso
     acts.kind = cpu::PackedActKind::Int8;
     acts.q = xq_.data();
     acts.scale = xs_.data();
-  } else if (fp8) {  // no CPU kernel for fp8 activations: fake-quantized like the simulated path
+  } else if (fake) {
     for (int64_t r = 0; r < n; ++r) {
       float* row = xcopy_.data() + r * in;
       float amax = static_clip;
       if (amax == 0)
         for (int64_t k = 0; k < in; ++k) amax = std::max(amax, std::fabs(row[k]));
-      clipped_ += uint64_t(fakeQuantizeRow(ActFormat::Fp8E4M3, row, in, amax));
+      clipped_ += uint64_t(fakeQuantizeRow(opt_.activations, row, in, amax));
     }
     act_values_ += uint64_t(n * in);
-    fp8_ran_ = true;
+    fake_ran_ = true;
   }
   float* yp = y.row<float>(0);
   const int64_t ys = int64_t(y.stride / sizeof(float));
@@ -111,7 +117,7 @@ std::vector<PackedBackend::KernelRow> PackedBackend::kernelRows() const {
     KernelRow k;
     k.weights = e.spec;
     k.tensors = 1;
-    if (quantizesInputsOf(e) && opt_.activations == ActFormat::Int8) {
+    if (quantizesInputsOf(e) && int8Kernel(e)) {
       k.activations = "int8" + gran;
       k.kernel = cpu::packedKernelName(e.view, cpu::PackedActKind::Int8);
     } else if (quantizesInputsOf(e)) {

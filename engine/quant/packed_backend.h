@@ -1,16 +1,16 @@
 // Real low-bit kernels for a quantized model without touching the model code: a Backend decorator
-// that runs the matmuls of packed int8 / int4 weights (W8A16, W4A16; with int8 activations W8A8,
-// W4A8) through kernels/cpu/matmul_packed.h, reading the QuantizedModel's packed storage in place,
+// that runs the matmuls of packed int8 / int4 / nf4 / fp8 weights (W8A16, W4A16; with int8
+// activations and integer weights W8A8, W4A8) through kernels/cpu/matmul_packed.h, reading the QuantizedModel's packed storage in place,
 // and forwards everything else to the inner backend (the CPU backend, or an activation
 // fake-quant decorator over it, which then only sees the matmuls of unpacked weights).
 // The runtime still uploads the dequantized f32 copy that quantizeModel builds: the decorator keys
 // each packed matrix by that upload's address, and Observe mode (static activation calibration)
 // forwards every matmul to the inner backend so the calibration decorator sees f32 weights.
 // Activations: int8 per token (dynamic) or per tensor (static clip per weight name, set after
-// calibration) are quantized here and run the real int8 kernels; fp8-e4m3 activations are
-// fake-quantized here (fakeQuantizeRow, the simulated path's numerics) and then run the packed
-// f32-activation kernel: real weights, simulated activations, and the kernel name says so.
-// nf4 / fp8 weights have no kernel and keep running simulated (their report rows say why).
+// calibration) are quantized here and run the real int8 kernels; fp8-e4m3 activations, and int8
+// activations of nf4/fp8 weights (no integer kernel for table codes), are fake-quantized here
+// (fakeQuantizeRow, the simulated path's numerics) and then run the packed f32-activation kernel:
+// real weights, simulated activations, and the kernel name says so.
 // CPU backend only: the kernels share its thread pool.
 // Tested by tests/kernels/test_packed_backend.cpp (stories260K: packed logits match the simulated
 // path within stated tolerances for every format; reports, kernel names, static clips).
@@ -62,10 +62,10 @@ class PackedBackend : public ForwardingBackend {
   // per-token max for that call (as the simulated static path does).
   void setStaticClips(std::map<std::string, float> clips) { clips_ = std::move(clips); }
   std::vector<KernelRow> kernelRows() const;
-  // Whether some activations have been fake-quantized so far (simulated): fp8 activations, or the
-  // quantized inputs of weights that run unpacked (kept in f32, or a format without a kernel)
-  // and went to the inner decorator. Ask after the forwards.
-  bool activationsSimulated() const { return fp8_ran_ || inner_quantized_; }
+  // Whether some activations have been fake-quantized so far (simulated): fp8 activations, int8
+  // activations of nf4/fp8 weights, or the quantized inputs of weights that run unpacked (kept in
+  // f32, or a format without a kernel) and went to the inner decorator. Ask after the forwards.
+  bool activationsSimulated() const { return fake_ran_ || inner_quantized_; }
   size_t packedTensors() const { return entries_.size(); }
   // Values clipped by static int8/fp8 activation scales in the packed matmuls, and all values.
   uint64_t clippedActivations() const { return clipped_; }
@@ -88,6 +88,7 @@ class PackedBackend : public ForwardingBackend {
   PackedBackend(Backend& cpu, Backend& inner, ThreadPool& pool, const Options& o)
       : ForwardingBackend(inner), cpu_(cpu), pool_(pool), opt_(o) {}
   bool quantizesInputsOf(const Entry& e) const;
+  bool int8Kernel(const Entry& e) const;  // int8 activations run the integer kernel for e
 
   Backend& cpu_;
   ThreadPool& pool_;
@@ -101,7 +102,7 @@ class PackedBackend : public ForwardingBackend {
   std::vector<int8_t> xq_;                   // (n, in) int8 activation codes
   std::vector<float> xs_;                    // (n,) their scales
   uint64_t clipped_ = 0, act_values_ = 0;
-  bool fp8_ran_ = false, inner_quantized_ = false;
+  bool fake_ran_ = false, inner_quantized_ = false;
 };
 
 }  // namespace precis

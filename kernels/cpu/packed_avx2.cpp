@@ -2,6 +2,9 @@
 // time by cpuHasAvx2Kernels(). Weights stay packed; each 16/32-input chunk is unpacked in registers.
 //  - f32 activations (W8A16, W4A16): 16 codes -> int32 -> minus zero -> fp32 -> times the scale
 //    (the dequantized weight, bit-identical to dequantizeMatrix), FMA with x into 2 x 8 lanes.
+//    nf4: the 16-entry table lives in two registers; 8 codes pick their entries with two
+//    permutevar8x32 and a blend on bit 3. fp8: 8 codes gather from the 256-entry table (1 KiB,
+//    in L1). Either value is then times the scale, as for the integer codes.
 //  - int8 activations (W8A8, W4A8): 32 signed weight values as int8 (int8 symmetric, int4 with
 //    zero subtracted) x 32 int8 activations with maddubs/madd: |w| <= 127 and |x| <= 127 keep every
 //    pair sum below 2^15, so the int32 lanes are exact. int8 asymmetric values (code - zero in
@@ -56,8 +59,21 @@ PRECIS_AVX2 inline __m256i load32Nibbles(const uint8_t* row, int64_t k) {
 
 // ---- f32 activations ----
 
-template <int Bits, bool Asym, int T>
-PRECIS_AVX2 void rowF32(const PackedWeightsView& w, int64_t r, const float* const* xs, float* out) {
+// Table values of 8 codes (int32 lanes): nf4 from the two table halves, fp8 gathered.
+template <int Bits>
+PRECIS_AVX2 inline __m256 lookup8(__m256i idx, __m256 lo, __m256 hi, const float* table) {
+  if constexpr (Bits == 4) {
+    const __m256 a = _mm256_permutevar8x32_ps(lo, idx), b = _mm256_permutevar8x32_ps(hi, idx);
+    return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+  } else {
+    return _mm256_i32gather_ps(table, idx, 4);
+  }
+}
+
+// Lut: Asym is true (the raw unsigned code indexes table).
+template <int Bits, bool Asym, bool Lut, int T>
+PRECIS_AVX2 void rowF32(const PackedWeightsView& w, int64_t r, const float* const* xs, const float* table,
+                        float* out) {
   const uint8_t* row = w.codes + size_t(r) * w.code_stride;
   __m256 acc[T][2];
   float tail[T];
@@ -65,32 +81,41 @@ PRECIS_AVX2 void rowF32(const PackedWeightsView& w, int64_t r, const float* cons
     acc[t][0] = acc[t][1] = _mm256_setzero_ps();
     tail[t] = 0.f;
   }
+  __m256 tlo = _mm256_setzero_ps(), thi = _mm256_setzero_ps();
+  if constexpr (Lut && Bits == 4) {
+    tlo = _mm256_loadu_ps(table);
+    thi = _mm256_loadu_ps(table + 8);
+  }
   for (int64_t g = 0, k0 = 0; k0 < w.cols; ++g, k0 += w.group) {
     const float s = packedScale(w, r, g);
-    const int z = packedZero(w, r, g);
+    const int z = Lut ? 0 : packedZero(w, r, g);
     const __m256 vs = _mm256_set1_ps(s);
     const __m256i vz = _mm256_set1_epi32(z);
     const int64_t k1 = k0 + w.group;
     int64_t k = k0;
     for (; k + 16 <= k1; k += 16) {
       const __m128i b = load16<Bits>(row, k);
-      __m256i i0, i1;
-      if constexpr (Bits == 8 && !Asym) {
-        i0 = _mm256_cvtepi8_epi32(b);
-        i1 = _mm256_cvtepi8_epi32(_mm_srli_si128(b, 8));
+      __m256 c0, c1;
+      if constexpr (Lut) {
+        c0 = lookup8<Bits>(_mm256_cvtepu8_epi32(b), tlo, thi, table);
+        c1 = lookup8<Bits>(_mm256_cvtepu8_epi32(_mm_srli_si128(b, 8)), tlo, thi, table);
+      } else if constexpr (Bits == 8 && !Asym) {
+        c0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b));
+        c1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8)));
       } else {
-        i0 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(b), vz);
-        i1 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(b, 8)), vz);
+        c0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(b), vz));
+        c1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(b, 8)), vz));
       }
-      const __m256 w0 = _mm256_mul_ps(_mm256_cvtepi32_ps(i0), vs);
-      const __m256 w1 = _mm256_mul_ps(_mm256_cvtepi32_ps(i1), vs);
+      const __m256 w0 = _mm256_mul_ps(c0, vs);
+      const __m256 w1 = _mm256_mul_ps(c1, vs);
       for (int t = 0; t < T; ++t) {
         acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xs[t] + k), acc[t][0]);
         acc[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xs[t] + k + 8), acc[t][1]);
       }
     }
     for (; k < k1; ++k) {
-      const float v = mulRn(float(rawCode<Bits, Asym>(row, k) - z), s);
+      const int c = rawCode<Bits, Asym>(row, k);
+      const float v = mulRn(Lut ? table[c] : float(c - z), s);
       for (int t = 0; t < T; ++t) tail[t] += v * xs[t][k];
     }
   }
@@ -190,12 +215,13 @@ PRECIS_AVX2 void rowI8(const PackedWeightsView& w, int64_t r, const int8_t* cons
   for (int t = 0; t < T; ++t) out[t] = (hsum(acc[t]) + tail[t]) * xscale[t];
 }
 
-template <int Bits, bool Asym, PackedActKind A, int T>
-PRECIS_AVX2 void rowGroup(const PackedWeightsView& w, const PackedActs& x, int64_t r, int64_t t, float* out) {
+template <int Bits, bool Asym, bool Lut, PackedActKind A, int T>
+PRECIS_AVX2 void rowGroup(const PackedWeightsView& w, const PackedActs& x, int64_t r, int64_t t, const float* table,
+                          float* out) {
   if constexpr (A == PackedActKind::F32) {
     const float* xs[T];
     for (int i = 0; i < T; ++i) xs[i] = x.x + (t + i) * x.in;
-    rowF32<Bits, Asym, T>(w, r, xs, out);
+    rowF32<Bits, Asym, Lut, T>(w, r, xs, table, out);
   } else {
     const int8_t* qs[T];
     for (int i = 0; i < T; ++i) qs[i] = x.q + (t + i) * x.in;
@@ -203,18 +229,18 @@ PRECIS_AVX2 void rowGroup(const PackedWeightsView& w, const PackedActs& x, int64
   }
 }
 
-template <int Bits, bool Asym, PackedActKind A>
+template <int Bits, bool Asym, bool Lut, PackedActKind A>
 PRECIS_AVX2 void tile(const PackedWeightsView& w, const PackedActs& x, float* y, int64_t y_stride, int64_t r0,
-                      int64_t r1, int64_t t0, int64_t t1) {
+                      int64_t r1, int64_t t0, int64_t t1, const float* table) {
   float out[kTokGroup];
   for (int64_t r = r0; r < r1; ++r) {
     int64_t t = t0;
     for (; t + kTokGroup <= t1; t += kTokGroup) {
-      rowGroup<Bits, Asym, A, kTokGroup>(w, x, r, t, out);
+      rowGroup<Bits, Asym, Lut, A, kTokGroup>(w, x, r, t, table, out);
       for (int i = 0; i < kTokGroup; ++i) y[(t + i) * y_stride + r] = out[i];
     }
     for (; t < t1; ++t) {
-      rowGroup<Bits, Asym, A, 1>(w, x, r, t, out);
+      rowGroup<Bits, Asym, Lut, A, 1>(w, x, r, t, table, out);
       y[t * y_stride + r] = out[0];
     }
   }
@@ -222,15 +248,19 @@ PRECIS_AVX2 void tile(const PackedWeightsView& w, const PackedActs& x, float* y,
 
 template <PackedActKind A>
 PackedTileFn pick(int bits, bool asym) {
-  if (bits == 8) return asym ? tile<8, true, A> : tile<8, false, A>;
-  if (bits == 4) return asym ? tile<4, true, A> : tile<4, false, A>;
+  if (bits == 8) return asym ? tile<8, true, false, A> : tile<8, false, false, A>;
+  if (bits == 4) return asym ? tile<4, true, false, A> : tile<4, false, false, A>;
   return nullptr;
 }
 
 }  // namespace
 
-PackedTileFn packedAvx2Tile(int bits, bool asym, PackedActKind a) {
-  return a == PackedActKind::F32 ? pick<PackedActKind::F32>(bits, asym) : pick<PackedActKind::Int8>(bits, asym);
+PackedTileFn packedAvx2Tile(const PackedWeightsView& w, PackedActKind a) {
+  if (w.codebook != PackedCodebook::Int) {
+    if (a != PackedActKind::F32) return nullptr;
+    return w.bits == 4 ? tile<4, true, true, PackedActKind::F32> : tile<8, true, true, PackedActKind::F32>;
+  }
+  return a == PackedActKind::F32 ? pick<PackedActKind::F32>(w.bits, w.asym) : pick<PackedActKind::Int8>(w.bits, w.asym);
 }
 
 }  // namespace precis::cpu
