@@ -175,6 +175,8 @@ Result<QuantizedModel> quantizeModel(const Model& model, const QuantScheme& sche
       qbytes += tr.bytes;
     }
     rep.tensors.push_back(std::move(tr));
+    if (options.progress && !options.progress(int(rep.tensors.size()), int(model.tensors.size())))
+      return makeError("quantization cancelled");
   }
   rep.bits_per_weight = total ? 8.0 * double(rep.bytes) / double(total) : 0;
   rep.quantized_bits_per_weight = qelems ? 8.0 * double(qbytes) / double(qelems) : 0;

@@ -6,6 +6,7 @@
 // kept tensors, simulated flags, the runtime runs).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -48,6 +49,9 @@ struct QuantizedModel {
 
 struct QuantizeModelOptions {
   bool stats = false;  // compute QuantStats for every converted tensor (costs a dequantize pass)
+  // Called after each tensor (done, total); returning false stops there with the error
+  // "quantization cancelled" (the workbench's Cancel waits for at most one tensor).
+  std::function<bool(int done, int total)> progress;
 };
 
 // Decisions, in order: non-float tensors and 1-D tensors (norms) are kept (f32); the first

@@ -60,8 +60,8 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
   } else {
     QuantizeModelOptions qo;
     qo.stats = stats;
-    Result<QuantizedModel> q = opt.progress ? quantizeInterruptible(stored, scheme, opt.progress, qo)
-                                            : quantizeModel(stored, scheme, qo);
+    qo.progress = opt.progress;
+    Result<QuantizedModel> q = quantizeModel(stored, scheme, qo);
     if (!q) return q.error();
     run.quantized = std::move(*q);
   }
@@ -161,38 +161,9 @@ bool activationsSimulated(const SchemeRun& run) {
 Result<QuantizedModel> quantizeInterruptible(const Model& model, const QuantScheme& scheme,
                                              const std::function<bool(int, int)>& progress,
                                              const QuantizeModelOptions& options) {
-  QuantizedModel out;
-  out.model.config = model.config;
-  out.model.tokenizer = model.tokenizer;
-  out.model.path = model.path;
-  out.model.format = model.format;
-  out.model.metadata = model.metadata;
-  ModelQuantReport& rep = out.report;
-  int64_t total = 0, qelems = 0;
-  uint64_t qbytes = 0;
-  const int n = static_cast<int>(model.tensors.size());
-  Model one;  // a one-tensor view (tensors share their data)
-  one.config = model.config;
-  one.path = model.path;
-  one.format = model.format;
-  for (int i = 0; i < n; ++i) {
-    one.tensors = {model.tensors[size_t(i)]};
-    Result<QuantizedModel> q = quantizeModel(one, scheme, options);
-    if (!q) return q.error();
-    for (WeightTensor& t : q->model.tensors) out.model.tensors.push_back(std::move(t));
-    for (auto& [name, m] : q->packed) out.packed.emplace(name, std::move(m));
-    for (TensorQuantReport& tr : q->report.tensors) {
-      rep.bytes += tr.bytes;
-      total += tr.elements;
-      if (tr.quantized) qelems += tr.elements, qbytes += tr.bytes;
-      rep.tensors.push_back(std::move(tr));
-    }
-    rep.simulated_tensors += q->report.simulated_tensors;
-    if (progress && !progress(i + 1, n)) return makeError("quantization cancelled");
-  }
-  rep.bits_per_weight = total ? 8.0 * double(rep.bytes) / double(total) : 0;
-  rep.quantized_bits_per_weight = qelems ? 8.0 * double(qbytes) / double(qelems) : 0;
-  return out;
+  QuantizeModelOptions o = options;
+  o.progress = progress;
+  return quantizeModel(model, scheme, o);
 }
 
 }  // namespace precis

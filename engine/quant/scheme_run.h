@@ -7,7 +7,7 @@
 // mode (the packed decorator forwards to the f32 copy), each weight's clip is chosen by
 // scheme.act_calibration, then both the fake-quant decorator and the packed kernels use it.
 // Options: per-tensor statistics; a progress callback per converted tensor that may cancel
-// (quantizeInterruptible, same model and report as quantizeModel); and build_runtime = false for
+// (quantizeModel's own); and build_runtime = false for
 // callers that make their own runtimes over the decorators (serve-sim).
 // Tested by tests/quant/test_quant_scheme_run.cpp (static activations run the packed int8 kernels and
 // match eval; no runtime when not asked; cancel), tests/ui/test_scheme_run.cpp,
@@ -66,9 +66,8 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
 // unpacked weights (ask after a forward).
 bool activationsSimulated(const SchemeRun& run);
 
-// quantizeModel one tensor at a time (its decisions are per tensor), summing the report as it
-// does: the same model and report. `progress` after every tensor; returning false stops there with
-// the error "quantization cancelled".
+// quantizeModel with a progress callback (QuantizeModelOptions::progress): called after every
+// tensor; returning false stops there with the error "quantization cancelled".
 Result<QuantizedModel> quantizeInterruptible(const Model& model, const QuantScheme& scheme,
                                              const std::function<bool(int done, int total)>& progress,
                                              const QuantizeModelOptions& options = {});

@@ -100,11 +100,13 @@ std::string packedKernelName(const PackedWeightsView& w, PackedActKind a, CpuIsa
   const std::string scales = w.scale_stride == 0 ? "tensor scale"
                              : w.group == w.cols ? "channel scales"
                                                  : "group:" + std::to_string(w.group) + " scales";
-  const std::string body = a == PackedActKind::Int8               ? " x int8 packed int32 dot, "
-                           : w.codebook == PackedCodebook::Int      ? " x f32 packed dot (dequantized in registers), "
-                           : w.codebook == PackedCodebook::Nf4      ? " x f32 packed dot (16-entry table in registers), "
-                                                                    : " x f32 packed dot (256-entry table lookup), ";
-  const char* suffix = isa == CpuIsa::Best && cpuHasAvx2Kernels() ? " (avx2)" : " (portable)";
+  const bool avx2 = isa == CpuIsa::Best && cpuHasAvx2Kernels();
+  const std::string body = a == PackedActKind::Int8          ? " x int8 packed int32 dot, "
+                           : w.codebook == PackedCodebook::Int ? " x f32 packed dot (dequantized in registers), "
+                           : w.codebook == PackedCodebook::Nf4 ? " x f32 packed dot (16-entry table in registers), "
+                           : avx2                              ? " x f32 packed dot (decoded via fp16 in registers), "
+                                                               : " x f32 packed dot (256-entry table lookup), ";
+  const char* suffix = avx2 ? " (avx2)" : " (portable)";
   return weightName(w) + body + scales + suffix;
 }
 

@@ -1,8 +1,9 @@
 // CPU matmul of packed int8 / int4 / nf4 / fp8 weights (kernels/common/packed_quant.h) on a range
 // of output rows, y = x W^T, with the weights read packed and dequantized inside the dot product:
-//  - W8A16 / W4A16 (PackedActKind::F32): f32 activations; each weight is decoded to
-//    (code - zero) * scale, or table[code] * scale for nf4 (16 entries) and fp8 (256 entries),
-//    the dequantized value, bit-identical to the simulated path, and accumulated in fp32.
+//  - W8A16 / W4A16 (PackedActKind::F32): f32 activations; a weight's value is (code - zero) *
+//    scale, or table[code] * scale for nf4 (16 entries) and fp8 (256 entries), the dequantized
+//    value of the simulated path; accumulated in fp32 (portable: per weight; AVX2: the unscaled
+//    values per scale group, then the group's sums times its scale).
 //  - W8A8 / W4A8 (PackedActKind::Int8, integer code books only): int8 activations with one scale
 //    per token; exact int32
 //    sums of (code - zero) * x_code per 16/32-input chunk, scaled by the weight scale in fp32,
@@ -54,6 +55,7 @@ void matmulPackedReference(const PackedWeightsView& w, const PackedActs& x, floa
 
 // What matmulPackedRows runs, e.g. "int4 x f32 packed dot (dequantized in registers), group:32
 // scales (avx2)", "nf4 x f32 packed dot (16-entry table in registers), channel scales (avx2)",
+// "fp8-e4m3 x f32 packed dot (decoded via fp16 in registers), tensor scale (avx2)",
 // "int8-asym x int8 packed int32 dot, channel scales (portable)".
 std::string packedKernelName(const PackedWeightsView& w, PackedActKind a, CpuIsa isa = CpuIsa::Best);
 

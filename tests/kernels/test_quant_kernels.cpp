@@ -374,6 +374,52 @@ class TestQuantKernels : public QObject {
     }
   }
 
+  // Non-finite fp8 codes decode as the quantizer defines them and propagate like the dequantized
+  // dot: an e4m3 NaN code (S.1111.111) gives NaN, an e5m2 infinity gives infinity (the quantizer
+  // saturates, so these only come from NaN/inf inputs; dequantizeMatrix keeps them).
+  void nonFiniteFp8Codes_data() {
+    QTest::addColumn<int>("format");
+    QTest::addColumn<int>("code");
+    QTest::addColumn<double>("want");
+    QTest::addRow("e4m3 +NaN") << int(WeightFormat::Fp8E4M3) << 0x7f << double(NAN);
+    QTest::addRow("e4m3 -NaN") << int(WeightFormat::Fp8E4M3) << 0xff << double(NAN);
+    QTest::addRow("e5m2 +inf") << int(WeightFormat::Fp8E5M2) << 0x7c << double(INFINITY);
+    QTest::addRow("e5m2 -inf") << int(WeightFormat::Fp8E5M2) << 0xfc << -double(INFINITY);
+    QTest::addRow("e5m2 NaN") << int(WeightFormat::Fp8E5M2) << 0x7e << double(NAN);
+  }
+  void nonFiniteFp8Codes() {
+    QFETCH(int, format);
+    QFETCH(int, code);
+    QFETCH(double, want);
+    QuantizedMatrix q;
+    q.spec = specOf(WeightFormat(format), -1);
+    q.rows = 2;
+    q.cols = 48;
+    q.span = 96;
+    q.scales = {0.25f};
+    q.codes.assign(96, 0x38);  // 1.0 in e4m3, 0.5 in e5m2
+    q.codes[17] = uint8_t(code);  // row 0, inside the first 16-code chunk
+    std::vector<float> dq(96);
+    dequantizeMatrix(q, dq.data());
+    Result<PackedWeightsView> v = packedWeightsView(q);
+    QVERIFY(v.ok());
+    std::vector<float> x(48, 1.f);
+    PackedActs a;
+    a.n = 1;
+    a.in = 48;
+    a.x = x.data();
+    double ref = 0;
+    for (int k = 0; k < 48; ++k) ref += double(dq[size_t(k)]);
+    QCOMPARE(std::isnan(ref), std::isnan(want));
+    for (CpuIsa isa : {CpuIsa::Best, CpuIsa::Portable}) {
+      float y[2] = {0, 0};
+      matmulPackedRows(isa, *v, a, y, 2, 0, 2);
+      if (std::isnan(want)) QVERIFY2(std::isnan(y[0]), qPrintable(QString::number(y[0])));
+      else QCOMPARE(double(y[0]), want);
+      QCOMPARE(y[1], float(48 * double(dq[48])));  // the finite row is unaffected
+    }
+  }
+
   void kernelNames() {
     const Case c = makeCase(WeightFormat::Int4, 32, 64, 2, 1, PackedActKind::F32, 1);
     QCOMPARE(packedKernelName(c.view, PackedActKind::F32, CpuIsa::Portable),

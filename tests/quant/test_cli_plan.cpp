@@ -16,15 +16,8 @@
 #include "test_paths.h"
 
 namespace {
-struct Run {
-  int code = -1;
-  QByteArray out, err;
-};
-Run cli(const QStringList& args) {
-  const precis::test::CliProcessResult p =
-      precis::test::runCliProcess(args, QProcessEnvironment::systemEnvironment(), 240000);
-  return {p.code, p.out, p.err};
-}
+using Run = precis::test::CliProcessResult;
+Run cli(const QStringList& args) { return precis::test::runCliProcess(args, QProcessEnvironment::systemEnvironment(), 240000); }
 const QStringList kData{"--sample", "64", "--seed", "2", "--backend", "cpu", "--no-log", "--json"};
 }  // namespace
 
