@@ -58,13 +58,16 @@ class TestQuantSchemeRun : public QObject {
     forwardAll(*run->runtime);
     QVERIFY(!activationsSimulated(*run));  // every quantized input went through the int8 kernels
     QVERIFY(run->packed->quantizedActivations() > 0);
+    int int8_rows = 0;
     for (const PackedBackend::KernelRow& k : run->packed->kernelRows()) {
       if (k.tensors > 0 && k.weights.rfind("int4", 0) == 0 && k.activations.rfind("int8", 0) == 0) {
+        ++int8_rows;
         QCOMPARE(k.activations, std::string("int8 per-tensor (static, calibrated)"));
         QVERIFY2(k.kernel.rfind("int4 x int8 packed int32 dot", 0) == 0, k.kernel.c_str());
         QVERIFY(!k.activations_simulated);
       }
     }
+    QVERIFY(int8_rows > 0);
   }
 
   void nf4RunsTableKernel() {
