@@ -12,10 +12,12 @@ bool sameSpec(const WeightSpec& a, const WeightSpec& b) {
 
 // A weight spec from {"format" or "weights", "granularity"} of object o (where: for errors).
 Result<WeightSpec> specFrom(const nlohmann::json& o, const char* key, const std::string& where) {
-  if (!o.contains(key) || !o[key].is_string()) return makeError(where + ": needs a string \"" + key + "\"");
+  if (!o.contains(key) || !o[key].is_string())
+    return makeError(where + ": needs a string \"" + key + "\"");
   Result<WeightFormat> f = parseWeightFormat(o[key].get<std::string>());
   if (!f) return makeError(where + ": " + f.error().message);
-  if (o.contains("granularity") && !o["granularity"].is_string()) return makeError(where + ": \"granularity\" must be a string");
+  if (o.contains("granularity") && !o["granularity"].is_string())
+    return makeError(where + ": \"granularity\" must be a string");
   Result<WeightSpec> w = parseGranularity(o.value("granularity", std::string("channel")), *f);
   if (!w) return makeError(where + ": " + w.error().message);
   return *w;
@@ -68,13 +70,15 @@ Result<QuantPlan> loadQuantPlan(const std::string& path) {
       plan.weights = *w;
     }
     if (s.contains("calibration")) {
-      if (!s["calibration"].is_string()) return makeError(where + ": \"calibration\" must be a string");
+      if (!s["calibration"].is_string())
+        return makeError(where + ": \"calibration\" must be a string");
       Result<Calibration> c = parseCalibration(s["calibration"].get<std::string>());
       if (!c) return makeError(where + ": " + c.error().message);
       plan.calibration = *c;
     }
     if (s.contains("quantize_embeddings")) {
-      if (!s["quantize_embeddings"].is_boolean()) return makeError(where + ": \"quantize_embeddings\" must be true or false");
+      if (!s["quantize_embeddings"].is_boolean())
+        return makeError(where + ": \"quantize_embeddings\" must be true or false");
       plan.include_embeddings = s["quantize_embeddings"].get<bool>();
     }
   }
@@ -87,15 +91,18 @@ Result<std::vector<OverrideRule>> loadOverrideFile(const std::string& path) {
   return std::move(p->overrides);
 }
 
-nlohmann::ordered_json quantPlanJson(const QuantScheme& scheme, const nlohmann::ordered_json& extra) {
+nlohmann::ordered_json quantPlanJson(const QuantScheme& scheme,
+                                     const nlohmann::ordered_json& extra) {
   nlohmann::ordered_json s = specJson("weights", scheme.weights);
   s["calibration"] = calibrationName(scheme.calibration);
   s["quantize_embeddings"] = scheme.include_embeddings;
   nlohmann::ordered_json ov = nlohmann::ordered_json::array();
   for (const OverrideRule& r : scheme.overrides) {
     nlohmann::ordered_json o{{"pattern", r.pattern}};
-    if (r.keep) o["keep"] = true;
-    else o.update(specJson("format", r.spec));
+    if (r.keep)
+      o["keep"] = true;
+    else
+      o.update(specJson("format", r.spec));
     ov.push_back(std::move(o));
   }
   nlohmann::ordered_json j{{"format_version", 1}, {"scheme", s}, {"overrides", ov}};
@@ -103,7 +110,8 @@ nlohmann::ordered_json quantPlanJson(const QuantScheme& scheme, const nlohmann::
   return j;
 }
 
-Status writeQuantPlan(const std::string& path, const QuantScheme& scheme, const nlohmann::ordered_json& extra) {
+Status writeQuantPlan(const std::string& path, const QuantScheme& scheme,
+                      const nlohmann::ordered_json& extra) {
   std::ofstream out(path);
   if (!out) return makeError(path + ": cannot write the plan file");
   out << quantPlanJson(scheme, extra).dump(2) << "\n";
@@ -114,17 +122,21 @@ Status writeQuantPlan(const std::string& path, const QuantScheme& scheme, const 
 Status applyQuantPlan(const QuantPlan& plan, const ExplicitFlags& given, QuantScheme& scheme) {
   if (plan.weights) {
     const bool fmt_differs = given.weights && scheme.weights.format != plan.weights->format;
-    const bool gran_differs = given.granularity && !sameSpec(WeightSpec{plan.weights->format, scheme.weights.granularity,
-                                                                       scheme.weights.group}, *plan.weights);
+    const bool gran_differs =
+        given.granularity && !sameSpec(WeightSpec{plan.weights->format, scheme.weights.granularity,
+                                                  scheme.weights.group},
+                                       *plan.weights);
     if (fmt_differs || gran_differs)
-      return makeError("--weights/--granularity " + weightSpecName(scheme.weights) + " contradict the plan's " +
-                       weightSpecName(*plan.weights) + " (leave them out to use the plan's)");
+      return makeError("--weights/--granularity " + weightSpecName(scheme.weights) +
+                       " contradict the plan's " + weightSpecName(*plan.weights) +
+                       " (leave them out to use the plan's)");
     scheme.weights = *plan.weights;
   }
   if (plan.calibration) {
-    if (given.calibration && calibrationName(scheme.calibration) != calibrationName(*plan.calibration))
-      return makeError("--calibration " + calibrationName(scheme.calibration) + " contradicts the plan's " +
-                       calibrationName(*plan.calibration));
+    if (given.calibration &&
+        calibrationName(scheme.calibration) != calibrationName(*plan.calibration))
+      return makeError("--calibration " + calibrationName(scheme.calibration) +
+                       " contradicts the plan's " + calibrationName(*plan.calibration));
     scheme.calibration = *plan.calibration;
   }
   if (plan.include_embeddings) {

@@ -15,7 +15,8 @@ Status runCalibration(LlamaRuntime& rt, const CalibrationData& calib, int vocab)
     std::vector<BatchToken> batch;
     const int n = std::min<int>(int(w.size()), rt.options().max_ctx);
     for (int i = 0; i < n; ++i) batch.push_back({w[size_t(i)], i, 0, i == n - 1});
-    if (Status s = rt.forward(batch, logits); !s) return makeError("calibration: " + s.error().message);
+    if (Status s = rt.forward(batch, logits); !s)
+      return makeError("calibration: " + s.error().message);
   }
   return {};
 }
@@ -27,11 +28,14 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
                                  const SchemeRunOptions& opt) {
   const int window = ro.max_ctx > 0 ? ro.max_ctx : stored.config.context_length;
   return buildSchemeRun(stored, scheme, backend, ro,
-                        calibrationFromTokens({calib_tokens}, int64_t(calib_tokens.size()), window, "evaluation tokens"), opt);
+                        calibrationFromTokens({calib_tokens}, int64_t(calib_tokens.size()), window,
+                                              "evaluation tokens"),
+                        opt);
 }
 
 Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme, Backend& backend,
-                                 const RuntimeOptions& ro, const CalibrationData& calib, const SchemeRunOptions& opt) {
+                                 const RuntimeOptions& ro, const CalibrationData& calib,
+                                 const SchemeRunOptions& opt) {
   const bool stats = opt.stats;
   SchemeRun run;
   run.scheme = scheme;
@@ -67,11 +71,13 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
   }
   const QuantScheme& sc = run.scheme;
   Backend* be = &backend;
-  const bool static_acts = sc.activations != ActFormat::None && sc.act_granularity == ActGranularity::Tensor;
+  const bool static_acts =
+      sc.activations != ActFormat::None && sc.act_granularity == ActGranularity::Tensor;
   if (sc.activations != ActFormat::None) {
     if (sc.weights.format == WeightFormat::Q8_0 || sc.weights.format == WeightFormat::Q4_0)
-      return makeError(std::string("activations: the ") + weightFormatName(sc.weights.format) +
-                       " kernels already quantize activations to q8_0 blocks; use activations none");
+      return makeError(
+          std::string("activations: the ") + weightFormatName(sc.weights.format) +
+          " kernels already quantize activations to q8_0 blocks; use activations none");
     if (static_acts) {
       CalibActBackend::Options co;
       co.format = sc.activations;
@@ -94,9 +100,12 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
       be = run.act.get();
     }
   }
-  if (backend.device().backend == "cpu") {  // real packed low-bit kernels (engine/quant/packed_backend.h)
-    const PackedBackend::Options po{sc.activations, sc.act_granularity, stored.config.vocab_size, sc.include_embeddings};
-    Result<std::unique_ptr<PackedBackend>> p = PackedBackend::create(backend, *be, run.quantized, po);
+  if (backend.device().backend ==
+      "cpu") {  // real packed low-bit kernels (engine/quant/packed_backend.h)
+    const PackedBackend::Options po{sc.activations, sc.act_granularity, stored.config.vocab_size,
+                                    sc.include_embeddings};
+    Result<std::unique_ptr<PackedBackend>> p =
+        PackedBackend::create(backend, *be, run.quantized, po);
     if (!p) return p.error();
     run.packed = std::move(*p);
     be = run.packed.get();
@@ -113,10 +122,14 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
     // One token through every matmul (packed ones included) so the decorator learns the weights'
     // names in runtime order, as the calibration pass does for a fresh scheme.
     if (run.packed) run.packed->setMode(PackedBackend::Mode::Observe);
-    if (Status s = runCalibration(*run.runtime, calibrationFromTokens({{0}}, 1, 1, "naming pass"), vocab); !s) return s.error();
+    if (Status s =
+            runCalibration(*run.runtime, calibrationFromTokens({{0}}, 1, 1, "naming pass"), vocab);
+        !s)
+      return s.error();
     if (run.packed) run.packed->setMode(PackedBackend::Mode::Apply);
   } else if (run.calib) {
-    if (calib.tokens == 0) return makeError("static (per-tensor) activation ranges: no calibration tokens");
+    if (calib.tokens == 0)
+      return makeError("static (per-tensor) activation ranges: no calibration tokens");
     run.calib->setMode(CalibActBackend::Mode::Observe);
     if (run.packed) run.packed->setMode(PackedBackend::Mode::Observe);  // calibrate on the f32 path
     if (Status s = runCalibration(*run.runtime, calib, vocab); !s) return s.error();
@@ -142,7 +155,8 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
     Result<std::unique_ptr<CalibActBackend>> obs = CalibActBackend::create(backend, co);
     if (!obs) return obs.error();
     (*obs)->setMode(CalibActBackend::Mode::Observe);
-    Result<std::unique_ptr<LlamaRuntime>> ort = LlamaRuntime::create(run.quantized.model, **obs, ro);
+    Result<std::unique_ptr<LlamaRuntime>> ort =
+        LlamaRuntime::create(run.quantized.model, **obs, ro);
     if (!ort) return makeError("statistics runtime: " + ort.error().message);
     if (Status s = runCalibration(**ort, calib, vocab); !s) return s.error();
     if (Result<ActClipMap> c = (*obs)->calibrate(); !c) return c.error();

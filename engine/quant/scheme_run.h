@@ -9,8 +9,8 @@
 // Options: per-tensor statistics; a progress callback per converted tensor that may cancel
 // (quantizeModel's own); and build_runtime = false for
 // callers that make their own runtimes over the decorators (serve-sim).
-// Tested by tests/quant/test_quant_scheme_run.cpp (static activations run the packed int8 kernels and
-// match eval; no runtime when not asked; cancel), tests/ui/test_scheme_run.cpp,
+// Tested by tests/quant/test_quant_scheme_run.cpp (static activations run the packed int8 kernels
+// and match eval; no runtime when not asked; cancel), tests/ui/test_scheme_run.cpp,
 // tests/ui/test_quantize_lab.cpp and the CLI suites (tests/quant/test_cli_quant.cpp, ...).
 #pragma once
 #include <functional>
@@ -29,24 +29,25 @@
 namespace precis {
 
 struct SchemeRun {
-  QuantScheme scheme;  // what ran: the given scheme, or for a stored model the file's own
-  bool stored = false; // the model as stored (no conversion)
+  QuantScheme scheme;   // what ran: the given scheme, or for a stored model the file's own
+  bool stored = false;  // the model as stored (no conversion)
   QuantizedModel quantized;
-  std::unique_ptr<ActQuantBackend> act;     // dynamic (per-token) activations, simulated
-  std::unique_ptr<CalibActBackend> calib;   // static (per-tensor) activations, calibrated
-  std::unique_ptr<PackedBackend> packed;    // real low-bit kernels for packed weights (CPU backend)
-  std::unique_ptr<LlamaRuntime> runtime;    // null when SchemeRunOptions::build_runtime is false
-  ActClipMap act_clip;                      // static ranges in use (calibrated or from the file)
-  std::vector<ActTensorStats> act_stats;    // measured on the calibration data (stats)
-  std::string calib_desc;                   // where the calibration tokens came from ("" if none ran)
+  std::unique_ptr<ActQuantBackend> act;    // dynamic (per-token) activations, simulated
+  std::unique_ptr<CalibActBackend> calib;  // static (per-tensor) activations, calibrated
+  std::unique_ptr<PackedBackend> packed;   // real low-bit kernels for packed weights (CPU backend)
+  std::unique_ptr<LlamaRuntime> runtime;   // null when SchemeRunOptions::build_runtime is false
+  ActClipMap act_clip;                     // static ranges in use (calibrated or from the file)
+  std::vector<ActTensorStats> act_stats;   // measured on the calibration data (stats)
+  std::string calib_desc;  // where the calibration tokens came from ("" if none ran)
   // The backend the decorators end in (packed, else act/calib, else the given backend): what a
   // caller's own runtime should run on.
   Backend* backend = nullptr;
 };
 
 struct SchemeRunOptions {
-  bool stats = false;          // per-tensor weight statistics; activation statistics with calibration data
-  bool build_runtime = true;   // false: run.runtime is null (it is still built, then dropped, when calibrating)
+  bool stats = false;  // per-tensor weight statistics; activation statistics with calibration data
+  bool build_runtime =
+      true;  // false: run.runtime is null (it is still built, then dropped, when calibrating)
   // Called after each converted tensor; returning false cancels ("quantization cancelled").
   std::function<bool(int done, int total)> progress;
 };
@@ -55,7 +56,8 @@ struct SchemeRunOptions {
 // scheme.act_calibration; a stored quantize output uses its own ranges. With stats and calibration
 // tokens, activation statistics are measured on them too (for any activation setting).
 Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme, Backend& backend,
-                                 const RuntimeOptions& ro, const CalibrationData& calib, const SchemeRunOptions& opt);
+                                 const RuntimeOptions& ro, const CalibrationData& calib,
+                                 const SchemeRunOptions& opt);
 // The same with one calibration sequence (windows of the runtime's context).
 Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme, Backend& backend,
                                  const RuntimeOptions& ro, const std::vector<int32_t>& calib_tokens,
@@ -68,8 +70,9 @@ bool activationsSimulated(const SchemeRun& run);
 
 // quantizeModel with a progress callback (QuantizeModelOptions::progress): called after every
 // tensor; returning false stops there with the error "quantization cancelled".
-Result<QuantizedModel> quantizeInterruptible(const Model& model, const QuantScheme& scheme,
-                                             const std::function<bool(int done, int total)>& progress,
-                                             const QuantizeModelOptions& options = {});
+Result<QuantizedModel> quantizeInterruptible(
+    const Model& model, const QuantScheme& scheme,
+    const std::function<bool(int done, int total)>& progress,
+    const QuantizeModelOptions& options = {});
 
 }  // namespace precis

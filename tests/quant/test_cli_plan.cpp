@@ -7,9 +7,7 @@
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
-
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "cli_process.h"
@@ -17,7 +15,9 @@
 
 namespace {
 using Run = precis::test::CliProcessResult;
-Run cli(const QStringList& args) { return precis::test::runCliProcess(args, QProcessEnvironment::systemEnvironment(), 240000); }
+Run cli(const QStringList& args) {
+  return precis::test::runCliProcess(args, QProcessEnvironment::systemEnvironment(), 240000);
+}
 const QStringList kData{"--sample", "64", "--seed", "2", "--backend", "cpu", "--no-log", "--json"};
 }  // namespace
 
@@ -30,8 +30,8 @@ class TestCliPlan : public QObject {
     PRECIS_REQUIRE_MODEL("stories260K.bin");
     const QString m = QString::fromStdString(precis::test::modelPath("stories260K.bin"));
     const QString plan = dir_.filePath("plan.json");
-    Run s = cli(QStringList{"sensitivity", m, "--sample", "64", "--seed", "2", "--weights", "int4", "--budget", "5",
-                            "--plan-out", plan, "--no-log", "--json"});
+    Run s = cli(QStringList{"sensitivity", m, "--sample", "64", "--seed", "2", "--weights", "int4",
+                            "--budget", "5", "--plan-out", plan, "--no-log", "--json"});
     QVERIFY2(s.code == 0, s.err.constData());
     const nlohmann::json sj = nlohmann::json::parse(s.out.toStdString());
     const nlohmann::json& mixed = sj["mixed"]["verified"][0];
@@ -44,7 +44,8 @@ class TestCliPlan : public QObject {
     QCOMPARE(pj["scheme"]["weights"].get<std::string>(), std::string("int4"));
     QCOMPARE(pj["scheme"]["granularity"].get<std::string>(), std::string("channel"));
     QCOMPARE(pj["overrides"].size(), sj["ranking"].size());
-    QCOMPARE(pj["overrides"][0]["pattern"].get<std::string>(), sj["mixed"]["assignment"][0]["name"].get<std::string>());
+    QCOMPARE(pj["overrides"][0]["pattern"].get<std::string>(),
+             sj["mixed"]["assignment"][0]["name"].get<std::string>());
     QCOMPARE(pj["mixed"]["budget"].get<double>(), 5.0);
 
     Run e = cli(QStringList{"eval", m, "--plan", plan} + kData);
@@ -53,7 +54,8 @@ class TestCliPlan : public QObject {
     QCOMPARE(ej["kl"]["mean"].get<double>(), mixed["kl_mean"].get<double>());
     QCOMPARE(ej["top1_agreement"].get<double>(), mixed["top1_agreement"].get<double>());
     QCOMPARE(ej["perplexity"].get<double>(), mixed["perplexity"].get<double>());
-    QCOMPARE(ej["weights"]["bits_per_weight"].get<double>(), mixed["bits_per_weight"].get<double>());
+    QCOMPARE(ej["weights"]["bits_per_weight"].get<double>(),
+             mixed["bits_per_weight"].get<double>());
     QCOMPARE(ej["weights"]["overrides"].size(), pj["overrides"].size());
 
     // Written as a quantized model and read back: the same numbers.

@@ -4,7 +4,6 @@
 // plan's, and refuses flags that contradict it; bad entries are errors naming the file and entry.
 #include <QTemporaryDir>
 #include <QtTest>
-
 #include <fstream>
 
 #include "engine/quant/quant_plan.h"
@@ -12,7 +11,9 @@
 using namespace precis;
 
 namespace {
-void writeText(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+void writeText(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
 }  // namespace
 
 class TestQuantPlan : public QObject {
@@ -25,8 +26,8 @@ class TestQuantPlan : public QObject {
     s.weights = *parseGranularity("group:64", WeightFormat::Nf4);
     s.calibration = *parseCalibration("percentile:99.5");
     s.include_embeddings = true;
-    s.overrides = {*parseOverride("blk.0.attn_q.weight=int8@channel"), *parseOverride("output.weight=keep"),
-                   *parseOverride("blk.1.*=q4_0")};
+    s.overrides = {*parseOverride("blk.0.attn_q.weight=int8@channel"),
+                   *parseOverride("output.weight=keep"), *parseOverride("blk.1.*=q4_0")};
     const std::string path = dir_.filePath("p.json").toStdString();
     QVERIFY(writeQuantPlan(path, s, {{"mixed", {{"budget", 4.5}}}}).ok());
     Result<QuantPlan> p = loadQuantPlan(path);
@@ -48,7 +49,8 @@ class TestQuantPlan : public QObject {
 
   void applyFillsDefaultsAndRefusesContradictions() {
     const std::string path = dir_.filePath("a.json").toStdString();
-    writeText(path, R"({"scheme": {"weights": "int4", "granularity": "group:32", "calibration": "mse"},
+    writeText(path,
+              R"({"scheme": {"weights": "int4", "granularity": "group:32", "calibration": "mse"},
                         "overrides": [{"pattern": "blk.0.*", "format": "int8"}]})");
     Result<QuantPlan> p = loadQuantPlan(path);
     QVERIFY(p.ok());
@@ -70,7 +72,8 @@ class TestQuantPlan : public QObject {
     other.weights = *parseGranularity("channel", WeightFormat::Int4);
     Status st = applyQuantPlan(*p, ExplicitFlags{false, true, false, false}, other);
     QVERIFY(!st.ok());
-    QVERIFY2(st.error().message.find("int4 group:32") != std::string::npos, st.error().message.c_str());
+    QVERIFY2(st.error().message.find("int4 group:32") != std::string::npos,
+             st.error().message.c_str());
     QuantScheme cal = flags;
     cal.calibration = *parseCalibration("max");
     QVERIFY(!applyQuantPlan(*p, ExplicitFlags{false, false, true, false}, cal).ok());
@@ -78,7 +81,9 @@ class TestQuantPlan : public QObject {
 
   void overrideFileWithoutScheme() {
     const std::string path = dir_.filePath("o.json").toStdString();
-    writeText(path, R"({"overrides": [{"pattern": "blk.*.ffn_down.weight", "format": "int8", "granularity": "group:64"}]})");
+    writeText(
+        path,
+        R"({"overrides": [{"pattern": "blk.*.ffn_down.weight", "format": "int8", "granularity": "group:64"}]})");
     Result<QuantPlan> p = loadQuantPlan(path);
     QVERIFY(p.ok());
     QVERIFY(!p->weights && !p->calibration && !p->include_embeddings);
@@ -92,13 +97,22 @@ class TestQuantPlan : public QObject {
   void errorsNameTheEntry_data() {
     QTest::addColumn<QString>("text");
     QTest::addColumn<QString>("expect");
-    QTest::addRow("not json") << "{" << "not valid JSON";
-    QTest::addRow("no overrides") << R"({"scheme": {}})" << "\"overrides\" array";
-    QTest::addRow("bad format") << R"({"overrides": [{"pattern": "x", "format": "int3"}]})" << "overrides[0]";
-    QTest::addRow("no pattern") << R"({"overrides": [{"format": "int8"}]})" << "overrides[0]: needs a string \"pattern\"";
-    QTest::addRow("bad group") << R"({"overrides": [], "scheme": {"weights": "int4", "granularity": "group:48"}})" << "scheme";
-    QTest::addRow("bad calibration") << R"({"overrides": [], "scheme": {"calibration": "best"}})" << "scheme";
-    QTest::addRow("embeddings not bool") << R"({"overrides": [], "scheme": {"quantize_embeddings": "yes"}})" << "true or false";
+    QTest::addRow("not json") << "{"
+                              << "not valid JSON";
+    QTest::addRow("no overrides") << R"({"scheme": {}})"
+                                  << "\"overrides\" array";
+    QTest::addRow("bad format") << R"({"overrides": [{"pattern": "x", "format": "int3"}]})"
+                                << "overrides[0]";
+    QTest::addRow("no pattern") << R"({"overrides": [{"format": "int8"}]})"
+                                << "overrides[0]: needs a string \"pattern\"";
+    QTest::addRow("bad group")
+        << R"({"overrides": [], "scheme": {"weights": "int4", "granularity": "group:48"}})"
+        << "scheme";
+    QTest::addRow("bad calibration") << R"({"overrides": [], "scheme": {"calibration": "best"}})"
+                                     << "scheme";
+    QTest::addRow("embeddings not bool")
+        << R"({"overrides": [], "scheme": {"quantize_embeddings": "yes"}})"
+        << "true or false";
   }
   void errorsNameTheEntry() {
     QFETCH(QString, text);
@@ -108,7 +122,8 @@ class TestQuantPlan : public QObject {
     Result<QuantPlan> p = loadQuantPlan(path);
     QVERIFY(!p.ok());
     QVERIFY2(p.error().message.find("e.json") != std::string::npos, p.error().message.c_str());
-    QVERIFY2(p.error().message.find(expect.toStdString()) != std::string::npos, p.error().message.c_str());
+    QVERIFY2(p.error().message.find(expect.toStdString()) != std::string::npos,
+             p.error().message.c_str());
     QVERIFY(!loadQuantPlan(dir_.filePath("missing.json").toStdString()).ok());
   }
 };

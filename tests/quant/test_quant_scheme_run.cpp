@@ -20,7 +20,8 @@ QuantScheme scheme(const char* fmt, const char* gran, ActFormat act, ActGranular
   s.act_granularity = ag;
   return s;
 }
-const std::vector<int32_t> kCalib = {1, 461, 401, 378, 455, 473, 456, 435, 299, 362, 409, 283, 264, 452, 288, 13};
+const std::vector<int32_t> kCalib = {1,   461, 401, 378, 455, 473, 456, 435,
+                                     299, 362, 409, 283, 264, 452, 288, 13};
 }  // namespace
 
 class TestQuantSchemeRun : public QObject {
@@ -72,27 +73,31 @@ class TestQuantSchemeRun : public QObject {
 
   void nf4RunsTableKernel() {
     const QuantScheme s = scheme("nf4", "group:32", ActFormat::None, ActGranularity::Token);
-    Result<SchemeRun> run = buildSchemeRun(m_, s, *cpu_, ro_, std::vector<int32_t>{}, SchemeRunOptions{});
+    Result<SchemeRun> run =
+        buildSchemeRun(m_, s, *cpu_, ro_, std::vector<int32_t>{}, SchemeRunOptions{});
     QVERIFY(run.ok());
     QCOMPARE(run->quantized.report.simulated_tensors, 0);
     forwardAll(*run->runtime);
     const auto rows = run->packed->kernelRows();
     QVERIFY(!rows.empty());
     for (const PackedBackend::KernelRow& k : rows)
-      QVERIFY2(k.kernel.rfind("nf4 x f32 packed dot (16-entry table in registers)", 0) == 0, k.kernel.c_str());
+      QVERIFY2(k.kernel.rfind("nf4 x f32 packed dot (16-entry table in registers)", 0) == 0,
+               k.kernel.c_str());
   }
 
   void noRuntimeWhenNotAsked() {
     SchemeRunOptions o;
     o.build_runtime = false;
     Result<SchemeRun> run =
-        buildSchemeRun(m_, scheme("int8", "channel", ActFormat::Int8, ActGranularity::Token), *cpu_, ro_, std::vector<int32_t>{}, o);
+        buildSchemeRun(m_, scheme("int8", "channel", ActFormat::Int8, ActGranularity::Token), *cpu_,
+                       ro_, std::vector<int32_t>{}, o);
     QVERIFY(run.ok());
     QVERIFY(!run->runtime);
     QCOMPARE(run->backend, static_cast<Backend*>(run->packed.get()));
     // Static ranges still get calibrated (that needs a runtime for a moment), then it is dropped.
     Result<SchemeRun> st =
-        buildSchemeRun(m_, scheme("int8", "channel", ActFormat::Int8, ActGranularity::Tensor), *cpu_, ro_, kCalib, o);
+        buildSchemeRun(m_, scheme("int8", "channel", ActFormat::Int8, ActGranularity::Tensor),
+                       *cpu_, ro_, kCalib, o);
     QVERIFY(st.ok());
     QVERIFY(!st->runtime);
     QVERIFY(!st->act_clip.empty());
@@ -106,17 +111,20 @@ class TestQuantSchemeRun : public QObject {
       return !(done == 3 && total > 3);
     };
     Result<SchemeRun> run =
-        buildSchemeRun(m_, scheme("int4", "channel", ActFormat::None, ActGranularity::Token), *cpu_, ro_, std::vector<int32_t>{}, o);
+        buildSchemeRun(m_, scheme("int4", "channel", ActFormat::None, ActGranularity::Token), *cpu_,
+                       ro_, std::vector<int32_t>{}, o);
     QVERIFY(!run.ok());
     QCOMPARE(run.error().message, std::string("quantization cancelled"));
     QCOMPARE(calls, 3);
   }
 
   void ggufBlocksRefuseQuantizedActivations() {
-    Result<SchemeRun> run = buildSchemeRun(m_, scheme("q8_0", "channel", ActFormat::Int8, ActGranularity::Token), *cpu_, ro_,
-                                           std::vector<int32_t>{}, SchemeRunOptions{});
+    Result<SchemeRun> run =
+        buildSchemeRun(m_, scheme("q8_0", "channel", ActFormat::Int8, ActGranularity::Token), *cpu_,
+                       ro_, std::vector<int32_t>{}, SchemeRunOptions{});
     QVERIFY(!run.ok());
-    QVERIFY2(run.error().message.find("already quantize activations") != std::string::npos, run.error().message.c_str());
+    QVERIFY2(run.error().message.find("already quantize activations") != std::string::npos,
+             run.error().message.c_str());
   }
 };
 
