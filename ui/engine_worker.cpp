@@ -347,7 +347,7 @@ Result<EvalRecord> EngineWorker::runOne(Prepared& p, const EvalRequest& req, con
   ro.max_ctx = p.ctx;
   const std::vector<int32_t>& first = p.sequences.front();
   const std::vector<int32_t> calib(first.begin(), first.begin() + std::min<size_t>(first.size(), size_t(req.calib_tokens)));
-  Result<SchemeRuntime> run = buildSchemeRuntime(*model_, *scheme, *backend_, ro, calib, conversion);
+  Result<SchemeRun> run = buildSchemeRun(*model_, *scheme, *backend_, ro, calib, SchemeRunOptions{false, true, conversion});
   if (cancel_.load()) {
     if (Status s = log.interrupt(); !s) return makeError("experiment log: " + s.error().message);
     return makeError("evaluation cancelled");
@@ -400,6 +400,8 @@ Result<EvalRecord> EngineWorker::runOne(Prepared& p, const EvalRequest& req, con
   if (run->act)
     rec.kernels << QString(run->packed ? "activations of the unpacked matmuls: " : "activations: ") +
                        q(run->act->description()) + " (simulated)";
+  if (run->calib)  // static ranges: calibrated, then the packed int8 kernels (or the fake-quant) use them
+    rec.kernels << QString("activation ranges: %1 on %2").arg(q(run->calib->description())).arg(q(run->calib_desc));
   for (const KernelUse& k : run->runtime->kernelsUsed()) rec.kernels << q(k.op + ": " + k.types + " -> " + k.kernel);
   for (const TensorDecision& d : report.tensors)
     if (!d.reason.empty()) rec.kept << q(d.name + " as " + dtypeName(d.to) + ": " + d.reason);

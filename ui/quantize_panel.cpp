@@ -32,7 +32,7 @@
 namespace precis::ui {
 
 namespace {
-// GGUF/float formats (real kernels) first, then the lab formats (packed storage: int8/int4 on packed kernels, the others simulated).
+// GGUF/float formats (real kernels) first, then the lab formats (packed storage and packed CPU kernels).
 const QStringList kPlainFormats = {"f32", "f16", "bf16", "q8_0", "q4_0"};
 QStringList allFormats() {
   QStringList out = kPlainFormats;
@@ -51,9 +51,9 @@ QuantizePanel::QuantizePanel(QWidget* parent) : QWidget(parent) {
   format_ = new QComboBox();
   format_->addItems(allFormats());
   format_->setCurrentText("q8_0");
-  format_->setToolTip(tr("f32 … q4_0 run on their real kernels; int8 and int4 are stored packed and run packed "
-                         "int8/int4 kernels on the CPU (static activations: simulated); fp8 and nf4 are stored "
-                         "packed and simulated (dequantized to f32); the run's details say which ran"));
+  format_->setToolTip(tr("f32 … q4_0 run on their real kernels; int8, int4, nf4 and fp8 are stored packed and "
+                         "run packed kernels on the CPU (int8 activations: integer kernels for int8/int4, "
+                         "simulated for nf4/fp8; fp8 activations simulated); the run's details say which ran"));
   granularity_ = new QComboBox();
   granularity_->setEditable(true);
   granularity_->addItems({"channel", "tensor", "group:32", "group:64", "group:128"});

@@ -71,7 +71,8 @@ const CommandSpec& evalSpec() {
        {"--calib-data", "FILE", "calibration text or token file (default: the first evaluation tokens)"},
        {"--calib-tokens", "N", "calibration tokens (default 128); also for --stats activation statistics"},
        {"--override", "RULES", "comma-separated PATTERN=keep or PATTERN=FORMAT[@GRANULARITY]"},
-       {"--override-file", "FILE", "JSON overrides (docs/quantization.md)"},
+       planOptionSpec(),
+       {"--override-file", "FILE", "the same as --plan (docs/quantization.md)"},
        {"--stats", "", "per-tensor weight statistics (SQNR, clipping, scales, kurtosis, outliers)"},
        {"--quantize-embeddings", "", "convert token_embd too (kept at its stored type by default)"},
        {"--no-window-bos", "", "feed each window's first token as is (default: as BOS, like llama.cpp)"},
@@ -146,7 +147,10 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
     return usageError(spec, "--score: '" + score + "' is not one of all, second-half");
   Result<QuantScheme> scheme = schemeFromArgs(args, "q8_0");  // app/cli/quant_flags.h
   if (!scheme) return usageError(spec, scheme.error().message);
-  const std::string format_name = scheme->stored ? std::string("the stored formats") : weightSpecName(scheme->weights);
+  const std::string format_name =
+      scheme->stored ? std::string("the stored formats")
+                     : weightSpecName(scheme->weights) +
+                           (scheme->overrides.empty() ? "" : " with " + std::to_string(scheme->overrides.size()) + " per-tensor overrides");
   const std::optional<long long> calib_n = intOption(args, "--calib-tokens", 128, 1, 1 << 24, err);
   if (!calib_n) return usageError(spec, err);
   const std::string backend_name = args.get("--backend", "auto");
@@ -237,7 +241,7 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
   // Test model: the scheme's weights, through the activation fake-quant when asked (quant_flags.h).
   Result<CalibrationData> calib = calibrationFromArgs(args, *stored, ctx, sequences, "the first evaluation tokens");
   if (!calib) return runtimeError(spec, calib.error().message);
-  Result<SchemeRun> run = buildSchemeRun(*stored, *scheme, **backend, ro, *calib, args.has("--stats"));
+  Result<SchemeRun> run = buildSchemeRun(*stored, *scheme, **backend, ro, *calib, SchemeRunOptions{args.has("--stats")});
   if (!run) return runtimeError(spec, path + ": " + format_name + ": " + run.error().message);
   const ConvertReport report = toConvertReport(run->quantized.report);
   std::unique_ptr<LlamaRuntime>* test_rt = &run->runtime;

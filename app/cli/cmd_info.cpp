@@ -122,7 +122,7 @@ int runInfo(const ParsedArgs& args) {
               << " pieces, from " << m.tokenizer.source << "\n";
   if (sq->from_file)
     std::cout << "Quantized:    " << weightSpecName(sq->scheme.weights) << " by precis-cli quantize: " << sq->report.bytes
-              << " bytes stored, " << sq->report.bits_per_weight << " bits per weight (held packed; eval runs int8/int4 on packed kernels, other lab formats dequantized)\n";
+              << " bytes stored, " << sq->report.bits_per_weight << " bits per weight (held packed; eval runs them on the packed CPU kernels)\n";
   if (auto w = m.metadata.find("warnings"); w != m.metadata.end())
     std::cout << "Warnings:     " << w->second << "\n";
   std::cout << "Backends:\n";

@@ -114,10 +114,9 @@ int runQuantize(const ParsedArgs& args) {
                                                         "tokens sampled from the model (seed " + std::to_string(*seed) + ")");
     if (!calib) return runtimeError(spec, calib.error().message);
     std::fprintf(stderr, "quantize: calibrating on %s\n", calib->description.c_str());
-    Result<SchemeRun> r = buildSchemeRun(*model, *scheme, **backend, ro, *calib, stats);
+    Result<SchemeRun> r = buildSchemeRun(*model, *scheme, **backend, ro, *calib, SchemeRunOptions{stats, false, {}});
     if (!r) return runtimeError(spec, path + ": " + r.error().message);
     run = std::move(*r);
-    run.runtime.reset();
   } else {
     QuantizeModelOptions qo;
     qo.stats = stats;

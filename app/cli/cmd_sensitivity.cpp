@@ -1,8 +1,10 @@
 // `precis-cli sensitivity MODEL (--sample N | --tokens FILE) --weights F [--granularity G]
-// [--per-layer] [--budget BITS [--candidates LIST]] [--json]`: quantizes one tensor (or layer) at a
-// time, ranks by mean KL; with --budget, a mixed-precision assignment that meets the budget
-// (engine/quant/mixed_precision.h; test_mixed_precision.cpp, tests/cli/test_cli_quant.cpp),
-// verified by a real evaluation next to the uniform format of the nearest budget not above it.
+// [--per-layer] [--budget BITS [--candidates LIST] [--plan-out FILE]] [--json]`: quantizes one
+// tensor (or layer) at a time, ranks by mean KL; with --budget, a mixed-precision assignment that
+// meets the budget (engine/quant/mixed_precision.h; test_mixed_precision.cpp,
+// tests/cli/test_cli_quant.cpp), verified by a real evaluation next to the uniform format of the
+// nearest budget not above it; --plan-out writes it as a plan file (engine/quant/quant_plan.h) that
+// eval/quantize/sweep take with --plan (tests/quant/test_cli_plan.cpp).
 // Engine part tested by tests/quant/test_sensitivity.cpp; the logged run by tests/cli/test_cli_runs.cpp.
 #include <algorithm>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include "engine/eval/token_input.h"
 #include "engine/model/loader.h"
 #include "engine/quant/mixed_precision.h"
+#include "engine/quant/quant_plan.h"
 #include "engine/quant/sensitivity.h"
 
 namespace precis::cli {
@@ -49,7 +52,7 @@ bool sameSpec(const WeightSpec& a, const WeightSpec& b) {
 const CommandSpec& sensitivitySpec() {
   static const CommandSpec spec{
       "sensitivity",
-      "MODEL (--tokens FILE | --sample N [--seed S]) [--weights F] [--granularity G] [--per-layer] [--budget BITS [--candidates LIST]] [--json]",
+      "MODEL (--tokens FILE | --sample N [--seed S]) [--weights F] [--granularity G] [--per-layer] [--budget BITS [--candidates LIST] [--plan-out FILE]] [--json]",
       "Rank tensors by the KL their quantization alone causes; mixed precision under a bits budget.",
       "Each 2-D tensor (or each layer with --per-layer) is quantized to --weights/--granularity\n"
       "alone, the rest kept as stored, and the mean KL against the stored model is measured on the\n"
@@ -58,7 +61,10 @@ const CommandSpec& sensitivitySpec() {
       "the bits per weight over the ranked tensors stay <= BITS (an exact dynamic programme, then\n"
       "the bytes left go to upgrades that do not raise the KL). The uniform format with the largest\n"
       "bits per weight not above BITS (from --uniform) is found and added to the candidates; both\n"
-      "assignments are then evaluated for real and printed side by side.",
+      "assignments are then evaluated for real and printed side by side. --plan-out FILE writes the\n"
+      "mixed assignment (and the scheme and numbers it was verified with) as a plan file:\n"
+      "`eval MODEL --plan FILE` (same data flags) prints the same numbers, `quantize MODEL --plan FILE\n"
+      "--out OUT` writes that model.",
       {{"--tokens", "FILE", "token file"},
        {"--sample", "N", "N tokens sampled from the model (default input: 128)"},
        {"--seed", "S", "seed for --sample (default 0)"},
@@ -70,6 +76,7 @@ const CommandSpec& sensitivitySpec() {
        {"--budget", "BITS", "bits per weight budget for the mixed assignment"},
        {"--high", "F[@G]", "with --budget and no --candidates: the candidates are --weights and this (default int8@channel)"},
        {"--candidates", "LIST", "formats the mixed assignment chooses from, e.g. int4@channel,int4@group:32,int8@channel"},
+       {"--plan-out", "FILE", "with --budget: write the verified mixed assignment as a plan file (eval/quantize/sweep --plan FILE)"},
        {"--uniform", "LIST", "uniform formats compared at the nearest budget not above (default: int4, int4-asym, nf4, int8, fp8-e4m3 x tensor, channel, group:16..256; q4_0, q8_0, fp16)"},
        {"--tokenizer", "FILE", "llama2.c tokenizer.bin"},
        {"--threads", "N", "CPU threads"},
@@ -100,6 +107,8 @@ int runSensitivity(const ParsedArgs& args) {
     budget = parseNumber("--budget", args.get("--budget"), 1, 32, err);
     if (!budget) return usageError(spec, err);
   }
+  if (args.has("--plan-out") && (!budget || args.has("--per-layer")))
+    return usageError(spec, "--plan-out: needs --budget (and no --per-layer): it writes the mixed assignment");
   const bool json = args.has("--json");
   const std::string& path = args.positional[0];
   LoadOptions lo;
@@ -188,12 +197,14 @@ int runSensitivity(const ParsedArgs& args) {
     std::map<std::string, bool> is_decided;
     for (const MixedTensor& d : decided) is_decided[d.name] = true;
     nlohmann::ordered_json verify = nlohmann::ordered_json::array();
+    QuantScheme mixed_scheme = *scheme;
+    mixed_scheme.overrides = plan->overrides;
     for (bool mixed : {true, false}) {
       QuantScheme s = *scheme;
       s.overrides.clear();
-      if (mixed) s.overrides = plan->overrides;
+      if (mixed) s = mixed_scheme;
       else s.weights = uniform->spec;
-      auto run = buildSchemeRun(*model, s, **backend, ro, std::vector<int32_t>{}, false);
+      auto run = buildSchemeRun(*model, s, **backend, ro, std::vector<int32_t>{}, SchemeRunOptions{});
       if (!run) return runtimeError(spec, run.error().message);
       uint64_t bytes = 0;
       int64_t elems = 0;
@@ -225,6 +236,14 @@ int runSensitivity(const ParsedArgs& args) {
                     {"bytes", plan->bytes}, {"predicted_kl_sum", plan->predicted_cost}, {"assignment", assign},
                     {"uniform", {{"weights", weightSpecName(uniform->spec)}, {"bits_per_weight", uniform->bits_per_weight}}},
                     {"verified", verify}};
+    if (args.has("--plan-out")) {  // engine/quant/quant_plan.h: eval/quantize --plan reproduce verified[0]
+      nlohmann::ordered_json extra{{"source", path}, {"mixed", out["mixed"]}};
+      extra["mixed"].erase("assignment");  // the overrides are the assignment
+      if (Status st = writeQuantPlan(args.get("--plan-out"), mixed_scheme, extra); !st)
+        return runtimeError(spec, st.error().message);
+      if (!json) std::printf("\nPlan written to %s (eval/quantize %s --plan %s)\n", args.get("--plan-out").c_str(), path.c_str(),
+                             args.get("--plan-out").c_str());
+    }
     if (!json) {
       std::printf("\nMixed precision under %.4f bits/weight (over the %zu ranked tensors), candidates:", *budget, decided.size());
       for (const WeightSpec& c : candidates) std::printf(" %s", weightSpecName(c).c_str());

@@ -52,9 +52,10 @@ const CommandSpec& serveSimSpec() {
        {"--tpot-target", "MS", "TPOT target for goodput (default none)"},
        {"--seed", "S", "workload seed (default 0)"},
        {"--ctx", "N", "positions per sequence slot (default: longest prompt + output)"},
-       {"--weights", "FORMAT", "f32 (default: as stored), f16, bf16, q8_0, q4_0; or a lab format (int8, int8-asym, int4, int4-asym, nf4, fp8-e4m3, fp8-e5m2: packed int8/int4 kernels on the CPU) or stored (a quantize output)"},
+       {"--weights", "FORMAT", "f32 (default: as stored), f16, bf16, q8_0, q4_0; or a lab format (int8, int8-asym, int4, int4-asym, nf4, fp8-e4m3, fp8-e5m2: packed low-bit kernels on the CPU) or stored (a quantize output)"},
        {"--granularity", "G", "lab formats: tensor, channel (default), group:N"},
        {"--calibration", "C", "lab formats: weight clipping max (default), percentile:P, mse"},
+       planOptionSpec(),
        {"--quality", "FILE", "precis-cli eval --json of these weights: quality for quality goodput"},
        {"--quality-max-kl", "X", "acceptance policy: KL mean at most X (default 0.05)"},
        {"--quality-min-top1", "Y", "acceptance policy: top-1 agreement at least Y (default 0.9)"},
@@ -232,8 +233,9 @@ int runServeSim(const ParsedArgs& args) {
   Model model = std::move(*stored);
   ConvertReport report;
   // Lab formats (and `stored` quantize outputs) run through the quantization lab's scheme path, as
-  // eval runs them: packed int8/int4 kernels on the CPU backend, fake-quantized otherwise.
-  const bool gguf_format = weights == "f32" || weights == "f16" || weights == "bf16" || weights == "q8_0" || weights == "q4_0";
+  // eval runs them: packed low-bit kernels on the CPU backend, fake-quantized otherwise.
+  const bool gguf_format = !args.has("--plan") &&
+                           (weights == "f32" || weights == "f16" || weights == "bf16" || weights == "q8_0" || weights == "q4_0");
   std::optional<QuantScheme> lab_scheme;
   if (!gguf_format) {
     Result<QuantScheme> sc = schemeFromArgs(args, weights);
@@ -275,13 +277,12 @@ int runServeSim(const ParsedArgs& args) {
     RuntimeOptions lro;
     lro.max_slots = 1;
     lro.max_ctx = ctx;
-    Result<SchemeRun> sr = buildSchemeRun(model, *lab_scheme, **backend, lro, std::vector<int32_t>{}, false);
+    // Each policy gets its own runtime below, over the lab's decorators: no test runtime here.
+    Result<SchemeRun> sr = buildSchemeRun(model, *lab_scheme, **backend, lro, std::vector<int32_t>{},
+                                          SchemeRunOptions{false, false, {}});
     if (!sr) return runtimeError(spec, sr.error().message);
     lab = std::move(*sr);
-    // Each policy gets its own runtime below; the last one that ran replaces this one, so that the
-    // kernels reported are those the policies used.
-    if (lab->packed) serve_backend = lab->packed.get();
-    else if (lab->act) serve_backend = lab->act.get();
+    serve_backend = lab->backend;
     report = toConvertReport(lab->quantized.report);
   }
   const Model& serve_model = lab ? lab->quantized.model : model;

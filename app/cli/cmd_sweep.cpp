@@ -22,6 +22,7 @@
 #include "engine/eval/evaluator.h"
 #include "engine/eval/token_input.h"
 #include "engine/model/loader.h"
+#include "engine/quant/quant_plan.h"
 #include "engine/quant/convert.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -37,10 +38,12 @@ const CommandSpec& sweepSpec() {
         "evaluated like `precis-cli eval` against the same reference and data (computed once).\n"
         "Formats without a granularity (fp32, fp16, bf16, q8_0, q4_0) appear once. Defaults:\n"
         "--weights fp16,bf16,fp8-e4m3,int8,int4 --granularity tensor,channel,group:32\n"
-        "--activations none. Lab formats (fp8, int, nf4) are stored packed (their bytes are real). On the\n"
-        "CPU, int8/int4 weights run real packed kernels (W8A16, W4A16; W8A8, W4A8 with --activations\n"
-        "int8); nf4/fp8 weights and fp8 activations run dequantized to f32 (\"simulated\"). tokens/s is the test model's\n"
-        "prefill speed over the first window (at most 128 tokens).\n"
+        "--activations none. --plan FILE with a scheme (sensitivity --plan-out) and no --weights or\n"
+        "--granularity: the plan's weights, one row per --activations. Lab formats (fp8, int, nf4) are\n"
+        "stored packed (their bytes are real). On the CPU they run real packed kernels (int8/int4:\n"
+        "W8A16, W4A16; W8A8, W4A8 with --activations int8; nf4/fp8 weights with f32 activations);\n"
+        "fp8 activations, and int8 activations of nf4/fp8 weights, are fake-quantized (\"simulated\").\n"
+        "tokens/s is the test model's prefill speed over the first window (at most 128 tokens).\n"
         "\n"
         "Logging: a run of kind sweep and, as each row finishes, a child run of kind sweep-row\n"
         "(written whole in one transaction) whose params are those of the equivalent `eval`.\n"
@@ -112,8 +115,17 @@ int runSweep(const ParsedArgs& args) {
   Result<QuantScheme> base = schemeFromArgs(args, "fp16");
   if (!base) return usageError(spec, base.error().message);
   std::vector<QuantScheme> grid;
-  const auto formats = splitList(args.get("--weights", "fp16,bf16,fp8-e4m3,int8,int4"));
-  const auto grans = splitList(args.get("--granularity", "tensor,channel,group:32"));
+  auto formats = splitList(args.get("--weights", "fp16,bf16,fp8-e4m3,int8,int4"));
+  auto grans = splitList(args.get("--granularity", "tensor,channel,group:32"));
+  const char* plan_flag = args.has("--plan") ? "--plan" : "--override-file";
+  if (args.has(plan_flag) && !args.has("--weights") && !args.has("--granularity")) {
+    // A plan with a scheme (sensitivity --plan-out) fixes the weights: one row per --activations.
+    Result<QuantPlan> plan = loadQuantPlan(args.get(plan_flag));
+    if (plan && plan->weights) {
+      formats = {weightFormatName(base->weights.format)};
+      grans = {granularityName(base->weights)};
+    }
+  }
   const auto acts = splitList(args.get("--activations", "none"));
   if (formats.empty() || grans.empty() || acts.empty()) return usageError(spec, "an empty list");
   for (const std::string& fs : formats) {
@@ -201,7 +213,7 @@ int runSweep(const ParsedArgs& args) {
   for (const size_t item : items) {
     const QuantScheme& s = grid[item];
     const int64_t row_start = nowMs();
-    Result<SchemeRun> run = buildSchemeRun(*stored, s, **backend, test_ro, calib, false);
+    Result<SchemeRun> run = buildSchemeRun(*stored, s, **backend, test_ro, calib, SchemeRunOptions{});
     if (!run) return runtimeError(spec, path + ": " + weightSpecName(s.weights) + ": " + run.error().message);
     Result<EvalResult> r = evaluate(**ref_rt, *run->runtime, sequences, eo);
     if (!r) return runtimeError(spec, path + ": " + weightSpecName(s.weights) + ": " + r.error().message);

@@ -32,7 +32,7 @@ std::string absolutePath(const std::string& p) {
 }
 
 bool isPathOption(const std::string& k) {
-  return k == "--text" || k == "--tokens" || k == "--tokenizer" || k == "--override-file" || k == "--reference" ||
+  return k == "--text" || k == "--tokens" || k == "--tokenizer" || k == "--override-file" || k == "--plan" || k == "--reference" ||
          k == "--calib-data";
 }
 
@@ -93,7 +93,7 @@ Result<nlohmann::json> envelopeOf(RunStore& store, const Invocation& inv, const 
   Result<nlohmann::ordered_json> envelope = collectEnvelope(in);
   if (!envelope) return envelope.error();
   // Other input files that shape the numbers: the reference model, calibration data, overrides.
-  for (const char* k : {"--reference", "--calib-data", "--override-file"})
+  for (const char* k : {"--reference", "--calib-data", "--override-file", "--plan"})
     if (!get(k).empty()) {
       Result<std::string> d = sha256Path(get(k), &cache);
       if (!d) return d.error();

@@ -18,7 +18,7 @@ Result<std::unique_ptr<PackedBackend>> PackedBackend::create(Backend& target, Ba
   ThreadPool* pool = cpuBackendThreadPool(target);
   const bool device = target.device().backend != "cpu";
   if (pool == nullptr && !device)
-    return makeError("the packed int8/int4 kernels run on the CPU backend itself or on a device backend (got a "
+    return makeError("the packed low-bit kernels run on the CPU backend itself or on a device backend (got a "
                      "decorator of the CPU backend)");
   if (device && options.activations == ActFormat::Fp8E4M3)
     return makeError("fp8-e4m3 activations have no " + target.device().backend + " kernel; use --backend cpu");
@@ -75,6 +75,10 @@ Result<PackedWeightsView> PackedBackend::uploadPacked(const PackedWeightsView& h
   return v;
 }
 
+bool PackedBackend::int8Kernel(const Entry& e) const {
+  return opt_.activations == ActFormat::Int8 && cpu::packedProblem(e.view, cpu::PackedActKind::Int8).empty();
+}
+
 PackedActMode PackedBackend::deviceMode(const Entry& e) const {
   if (!quantizesInputsOf(e)) return PackedActMode::F32;
   if (opt_.act_granularity == ActGranularity::Tensor && clips_.count(e.name)) return PackedActMode::Int8Static;
@@ -116,8 +120,10 @@ void PackedBackend::matmul(const TensorView& w, const TensorView& x, const Tenso
     auto c = clips_.find(e.name);
     if (c != clips_.end()) static_clip = c->second;
   }
-  const bool fp8 = quant && opt_.activations == ActFormat::Fp8E4M3;
-  if (x.stride != size_t(in) * sizeof(float) || fp8) {
+  // Int8 activations run the integer kernels; fp8 activations, and any activations of nf4/fp8
+  // weights (no integer kernel), are fake-quantized here like the simulated path, then the f32 one.
+  const bool fake = quant && !int8Kernel(e);
+  if (x.stride != size_t(in) * sizeof(float) || fake) {
     xcopy_.resize(size_t(n * in));
     for (int64_t r = 0; r < n; ++r) std::memcpy(&xcopy_[size_t(r * in)], x.row<float>(r), size_t(in) * sizeof(float));
     xp = xcopy_.data();
@@ -126,7 +132,7 @@ void PackedBackend::matmul(const TensorView& w, const TensorView& x, const Tenso
   acts.n = n;
   acts.in = in;
   acts.x = xp;
-  if (quant && !fp8) {
+  if (quant && !fake) {
     xq_.resize(size_t(n * in));
     xs_.resize(size_t(n));
     clipped_ += uint64_t(cpu::quantizeActsInt8(xp, n, in, static_clip, xq_.data(), xs_.data()));
@@ -134,16 +140,16 @@ void PackedBackend::matmul(const TensorView& w, const TensorView& x, const Tenso
     acts.kind = cpu::PackedActKind::Int8;
     acts.q = xq_.data();
     acts.scale = xs_.data();
-  } else if (fp8) {  // no CPU kernel for fp8 activations: fake-quantized like the simulated path
+  } else if (fake) {
     for (int64_t r = 0; r < n; ++r) {
       float* row = xcopy_.data() + r * in;
       float amax = static_clip;
       if (amax == 0)
         for (int64_t k = 0; k < in; ++k) amax = std::max(amax, std::fabs(row[k]));
-      clipped_ += uint64_t(fakeQuantizeRow(ActFormat::Fp8E4M3, row, in, amax));
+      clipped_ += uint64_t(fakeQuantizeRow(opt_.activations, row, in, amax));
     }
     act_values_ += uint64_t(n * in);
-    fp8_ran_ = true;
+    fake_ran_ = true;
   }
   float* yp = y.row<float>(0);
   const int64_t ys = int64_t(y.stride / sizeof(float));
@@ -164,7 +170,7 @@ std::vector<PackedBackend::KernelRow> PackedBackend::kernelRows() const {
       const PackedActMode m = deviceMode(e);
       k.activations = m == PackedActMode::F32 ? "f32" : m == PackedActMode::Int8Static ? "int8" + gran : "int8 per-token (dynamic)";
       k.kernel = cpu_.packedKernelName(e.view, m);
-    } else if (quantizesInputsOf(e) && opt_.activations == ActFormat::Int8) {
+    } else if (quantizesInputsOf(e) && int8Kernel(e)) {
       k.activations = "int8" + gran;
       k.kernel = cpu::packedKernelName(e.view, cpu::PackedActKind::Int8);
     } else if (quantizesInputsOf(e)) {

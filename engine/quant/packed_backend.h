@@ -1,22 +1,22 @@
 // Real low-bit kernels for a quantized model without touching the model code: a Backend decorator
-// that runs the matmuls of packed int8 / int4 weights (W8A16, W4A16; with int8 activations W8A8,
-// W4A8) through kernels/cpu/matmul_packed.h, reading the QuantizedModel's packed storage in place,
+// that runs the matmuls of packed int8 / int4 / nf4 / fp8 weights (W8A16, W4A16; with int8
+// activations and integer weights W8A8, W4A8) through kernels/cpu/matmul_packed.h, reading the QuantizedModel's packed storage in place,
 // and forwards everything else to the inner backend (the CPU backend, or an activation
 // fake-quant decorator over it, which then only sees the matmuls of unpacked weights).
 // The runtime still uploads the dequantized f32 copy that quantizeModel builds: the decorator keys
 // each packed matrix by that upload's address, and Observe mode (static activation calibration)
 // forwards every matmul to the inner backend so the calibration decorator sees f32 weights.
 // Activations: int8 per token (dynamic) or per tensor (static clip per weight name, set after
-// calibration) are quantized here and run the real int8 kernels; fp8-e4m3 activations are
-// fake-quantized here (fakeQuantizeRow, the simulated path's numerics) and then run the packed
-// f32-activation kernel: real weights, simulated activations, and the kernel name says so.
-// nf4 / fp8 weights have no kernel and keep running simulated (their report rows say why).
+// calibration) are quantized here and run the real int8 kernels; fp8-e4m3 activations, and int8
+// activations of nf4/fp8 weights (no integer kernel for table codes), are fake-quantized here
+// (fakeQuantizeRow, the simulated path's numerics) and then run the packed f32-activation kernel:
+// real weights, simulated activations, and the kernel name says so.
 // On the CPU backend the kernels share its thread pool. On any other backend (CUDA) the packed
 // codes, scales and zero points are uploaded to it once and each matmul runs the backend's own
 // matmulPacked (engine/backend/lowp_ops.h; kernels/cuda/packed_gemv.cu ...), whose name the kernel
-// rows report; a weight the backend has no kernel for stays simulated and its report says so.
-// There int8 activations are quantized by the device (clipped values are not counted) and fp8
-// activations have no device kernel (their weights stay simulated).
+// rows report; a weight the backend has no kernel for (nf4 / fp8 code books on CUDA) stays
+// simulated and its report says so. There int8 activations are quantized by the device (clipped
+// values are not counted) and fp8 activations have no device kernel.
 // Tested by tests/kernels/test_packed_backend.cpp (stories260K: packed logits match the simulated
 // path within stated tolerances for every format; reports, kernel names, static clips).
 #pragma once
@@ -68,10 +68,10 @@ class PackedBackend : public ForwardingBackend {
   // per-token max for that call (as the simulated static path does).
   void setStaticClips(std::map<std::string, float> clips) { clips_ = std::move(clips); }
   std::vector<KernelRow> kernelRows() const;
-  // Whether some activations have been fake-quantized so far (simulated): fp8 activations, or the
-  // quantized inputs of weights that run unpacked (kept in f32, or a format without a kernel)
-  // and went to the inner decorator. Ask after the forwards.
-  bool activationsSimulated() const { return fp8_ran_ || inner_quantized_; }
+  // Whether some activations have been fake-quantized so far (simulated): fp8 activations, int8
+  // activations of nf4/fp8 weights, or the quantized inputs of weights that run unpacked (kept in
+  // f32, or a format without a kernel) and went to the inner decorator. Ask after the forwards.
+  bool activationsSimulated() const { return fake_ran_ || inner_quantized_; }
   size_t packedTensors() const { return entries_.size(); }
   // Values clipped by static int8/fp8 activation scales in the packed matmuls, and all values.
   uint64_t clippedActivations() const { return clipped_; }
@@ -99,6 +99,7 @@ class PackedBackend : public ForwardingBackend {
   PackedActMode deviceMode(const Entry& e) const;
   // Uploads q's packed storage to the device backend; the device view, or why not.
   Result<PackedWeightsView> uploadPacked(const PackedWeightsView& host, Entry& e);
+  bool int8Kernel(const Entry& e) const;  // int8 activations run the integer kernel for e
 
   Backend& cpu_;      // the target backend (named for its first use: the CPU)
   ThreadPool* pool_;  // the CPU backend's pool; null on a device backend
@@ -112,7 +113,7 @@ class PackedBackend : public ForwardingBackend {
   std::vector<int8_t> xq_;                   // (n, in) int8 activation codes
   std::vector<float> xs_;                    // (n,) their scales
   uint64_t clipped_ = 0, act_values_ = 0;
-  bool fp8_ran_ = false, inner_quantized_ = false;
+  bool fake_ran_ = false, inner_quantized_ = false;
 };
 
 }  // namespace precis

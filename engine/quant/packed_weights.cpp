@@ -12,6 +12,9 @@ Result<PackedWeightsView> packedWeightsView(const QuantizedMatrix& q) {
     case WeightFormat::Int8Asym: v.bits = 8; v.asym = true; break;
     case WeightFormat::Int4: v.bits = 4; break;
     case WeightFormat::Int4Asym: v.bits = 4; v.asym = true; break;
+    case WeightFormat::Nf4: v.bits = 4; v.codebook = PackedCodebook::Nf4; break;
+    case WeightFormat::Fp8E4M3: v.bits = 8; v.codebook = PackedCodebook::Fp8E4M3; break;
+    case WeightFormat::Fp8E5M2: v.bits = 8; v.codebook = PackedCodebook::Fp8E5M2; break;
     default: return makeError(std::string("no real CPU kernel for ") + weightFormatName(q.spec.format));
   }
   v.rows = q.rows;

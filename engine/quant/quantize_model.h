@@ -6,6 +6,7 @@
 // kept tensors, simulated flags, the runtime runs).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>

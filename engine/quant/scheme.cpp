@@ -3,9 +3,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <fstream>
-
-#include <nlohmann/json.hpp>
 
 namespace precis {
 namespace {
@@ -188,40 +185,6 @@ Result<OverrideRule> parseOverride(const std::string& s) {
   if (!w) return makeError("override '" + s + "': " + w.error().message);
   r.spec = *w;
   return r;
-}
-
-Result<std::vector<OverrideRule>> loadOverrideFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return makeError(path + ": cannot open the override file");
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const std::exception& e) {
-    return makeError(path + ": not valid JSON: " + e.what());
-  }
-  if (!j.is_object() || !j.contains("overrides") || !j["overrides"].is_array())
-    return makeError(path + ": expected an object with an \"overrides\" array");
-  std::vector<OverrideRule> rules;
-  size_t i = 0;
-  for (const auto& o : j["overrides"]) {
-    const std::string where = path + ": overrides[" + std::to_string(i++) + "]";
-    if (!o.is_object() || !o.contains("pattern") || !o["pattern"].is_string())
-      return makeError(where + ": needs a string \"pattern\"");
-    OverrideRule r;
-    r.pattern = o["pattern"].get<std::string>();
-    if (o.value("keep", false)) {
-      r.keep = true;
-    } else {
-      if (!o.contains("format") || !o["format"].is_string()) return makeError(where + ": needs \"format\" or \"keep\": true");
-      Result<WeightFormat> f = parseWeightFormat(o["format"].get<std::string>());
-      if (!f) return makeError(where + ": " + f.error().message);
-      Result<WeightSpec> w = parseGranularity(o.value("granularity", std::string("channel")), *f);
-      if (!w) return makeError(where + ": " + w.error().message);
-      r.spec = *w;
-    }
-    rules.push_back(std::move(r));
-  }
-  return rules;
 }
 
 bool globMatch(const std::string& p, const std::string& s) {

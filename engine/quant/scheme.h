@@ -72,7 +72,7 @@ std::string calibrationName(const Calibration& c);
 // "PATTERN=keep" or "PATTERN=FORMAT[@GRANULARITY]" (e.g. "blk.*.ffn_down.weight=int8@channel").
 Result<OverrideRule> parseOverride(const std::string& s);
 // A JSON file: {"overrides": [{"pattern": "...", "format": "int8", "granularity": "channel"} |
-// {"pattern": "...", "keep": true}]}.
+// {"pattern": "...", "keep": true}]}; a plan file (engine/quant/quant_plan.h) is one too.
 Result<std::vector<OverrideRule>> loadOverrideFile(const std::string& path);
 bool globMatch(const std::string& pattern, const std::string& name);
 // Short label of a weight spec: "int4 group:32", "fp16", "q4_0".

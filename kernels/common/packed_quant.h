@@ -1,5 +1,5 @@
-// Packed int8 / int4 weight matrices as the low-bit kernels read them (W8A16, W4A16, W8A8, W4A8),
-// and their per-element numerics, shared by CPU and CUDA code (PRECIS_HD, no <cmath>).
+// Packed int8 / int4 / nf4 / fp8 weight matrices as the low-bit kernels read them (W8A16, W4A16,
+// W8A8, W4A8), and their per-element numerics, shared by CPU and CUDA code (PRECIS_HD, no <cmath>).
 // The layout is the engine's QuantizedMatrix (engine/quant/quant_tensor.h), read in place:
 //  - codes row-major, row r at codes + r * code_stride. int8: one byte per weight, two's complement
 //    (symmetric) or unsigned with a zero point (asymmetric). int4: two per byte, element 2i in the
@@ -9,6 +9,9 @@
 //    scale of (r, k) = scales[r * scale_stride + k / group]. Channel scales: group = cols,
 //    scale_stride = 1; one tensor scale: group = cols, scale_stride = 0.
 // A weight's value is exactly engine's decode(): (code - zero) * scale, one fp32 multiply.
+// Lookup-table code books (codebook != Int; symmetric, no zero point): nf4 stores 4-bit indices
+// into the NF4 table (int4's nibble layout), fp8 one OCP byte per weight (int8's layout); the
+// value is table[code] * scale (nf4Value / fp8E4M3ToFp32 / fp8E5M2ToFp32, times the scale).
 // W8A8 / W4A8 activations: int8 symmetric codes with one scale per token (dynamic: amax of the
 // token; static: a calibrated amax), code = quantizeSym(x, 1 / s, 127), s = amax / 127 (the same
 // rule as the simulated fake-quant, engine/quant/act_quant_backend.cpp).
@@ -24,8 +27,12 @@
 
 namespace precis {
 
+// How a stored code becomes a number before scaling: an integer (code - zero), or a table entry.
+enum class PackedCodebook : uint8_t { Int, Nf4, Fp8E4M3, Fp8E5M2 };
+
 struct PackedWeightsView {
   int bits = 8;                    // 8 or 4
+  PackedCodebook codebook = PackedCodebook::Int;
   bool asym = false;               // unsigned codes with a zero point per scale
   const uint8_t* codes = nullptr;  // (rows, code_stride) bytes
   size_t code_stride = 0;          // bytes between rows
@@ -47,21 +54,39 @@ PRECIS_HD float packedScale(const PackedWeightsView& w, int64_t r, int64_t g) {
   return w.scales[r * w.scale_stride + g];
 }
 
-// The stored code of (r, k) as an unsigned byte value (int8 symmetric: sign-extended below).
+// The stored code of (r, k) as an unsigned byte value (int8 symmetric: sign-extended).
 PRECIS_HD int packedRawCode(const PackedWeightsView& w, int64_t r, int64_t k) {
   const uint8_t* row = w.codes + size_t(r) * w.code_stride;
   if (w.bits == 4) return (k & 1) ? (row[k >> 1] >> 4) : (row[k >> 1] & 15);
-  return w.asym ? int(row[k]) : int(int8_t(row[k]));
+  return w.asym || w.codebook != PackedCodebook::Int ? int(row[k]) : int(int8_t(row[k]));
 }
 
-// Signed integer value of (r, k) before scaling: code - zero.
+// Table entry of a code in a lookup code book (nf4: 16 entries, fp8: 256), before scaling.
+PRECIS_HD float packedTableValue(PackedCodebook cb, int code) {
+  if (cb == PackedCodebook::Nf4) return nf4Value(code);
+  if (cb == PackedCodebook::Fp8E4M3) return fp8E4M3ToFp32(uint8_t(code));
+  return fp8E5M2ToFp32(uint8_t(code));
+}
+
+// Fills table[0, 16) (nf4) or table[0, 256) (fp8) with packedTableValue; Int fills nothing.
+// Returns the number of entries.
+PRECIS_HD int packedTable(PackedCodebook cb, float* table) {
+  const int n = cb == PackedCodebook::Int ? 0 : cb == PackedCodebook::Nf4 ? 16 : 256;
+  for (int c = 0; c < n; ++c) table[c] = packedTableValue(cb, c);
+  return n;
+}
+
+// Signed integer value of (r, k) before scaling: code - zero (integer code books only).
 PRECIS_HD int packedInt(const PackedWeightsView& w, int64_t r, int64_t k) {
   return packedRawCode(w, r, k) - packedZero(w, r, k / w.group);
 }
 
-// The dequantized weight (r, k): float(code - zero) * scale, bit-identical to dequantizeMatrix.
+// The dequantized weight (r, k): float(code - zero) * scale, or table[code] * scale,
+// bit-identical to dequantizeMatrix.
 PRECIS_HD float packedWeightValue(const PackedWeightsView& w, int64_t r, int64_t k) {
-  return mulRn(float(packedInt(w, r, k)), packedScale(w, r, k / w.group));
+  const float c = w.codebook == PackedCodebook::Int ? float(packedInt(w, r, k))
+                                                    : packedTableValue(w.codebook, packedRawCode(w, r, k));
+  return mulRn(c, packedScale(w, r, k / w.group));
 }
 
 // Activation scale of an int8 row whose clipping range is amax (0 when amax is 0).

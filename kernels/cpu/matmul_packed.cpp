@@ -14,14 +14,22 @@ constexpr size_t kWeightTileBytes = 192 * 1024;
 constexpr size_t kActTileBytes = 96 * 1024;
 
 const char* weightName(const PackedWeightsView& w) {
+  if (w.codebook == PackedCodebook::Nf4) return "nf4";
+  if (w.codebook == PackedCodebook::Fp8E4M3) return "fp8-e4m3";
+  if (w.codebook == PackedCodebook::Fp8E5M2) return "fp8-e5m2";
   if (w.bits == 8) return w.asym ? "int8-asym" : "int8";
   return w.asym ? "int4-asym" : "int4";
 }
 
 }  // namespace
 
-std::string packedProblem(const PackedWeightsView& w, PackedActKind) {
+std::string packedProblem(const PackedWeightsView& w, PackedActKind a) {
   if (w.bits != 8 && w.bits != 4) return "no packed kernel for " + std::to_string(w.bits) + "-bit codes";
+  if (w.codebook != PackedCodebook::Int && w.bits != (w.codebook == PackedCodebook::Nf4 ? 4 : 8))
+    return std::string(weightName(w)) + " codes with " + std::to_string(w.bits) + " bits";
+  if (w.codebook != PackedCodebook::Int && w.asym) return std::string(weightName(w)) + " has no zero points";
+  if (w.codebook != PackedCodebook::Int && a == PackedActKind::Int8)
+    return std::string("no int8-activation kernel for ") + weightName(w) + " weights (their codes are not integers)";
   if (w.rows <= 0 || w.cols <= 0) return "empty matrix";
   if (w.group <= 0 || w.cols % w.group != 0)
     return "scale group " + std::to_string(w.group) + " does not divide the row length " + std::to_string(w.cols);
@@ -53,18 +61,21 @@ int64_t quantizeActsInt8(const float* x, int64_t n, int64_t in, float static_ama
 void matmulPackedRows(CpuIsa isa, const PackedWeightsView& w, const PackedActs& x, float* y, int64_t y_stride,
                       int64_t row_begin, int64_t row_end) {
   const bool avx2 = isa == CpuIsa::Best && cpuHasAvx2Kernels();
-  const PackedTileFn fn = avx2 ? packedAvx2Tile(w.bits, w.asym, x.kind) : packedPortableTile(w.bits, w.asym, x.kind);
+  const PackedTileFn fn = avx2 ? packedAvx2Tile(w, x.kind) : packedPortableTile(w, x.kind);
   if (fn == nullptr || row_end <= row_begin || x.n <= 0) return;
+  float table[256];
+  packedTable(w.codebook, table);
   const size_t act_bytes = x.kind == PackedActKind::F32 ? size_t(x.in) * sizeof(float) : size_t(x.in);
   const int64_t row_tile = std::max<int64_t>(1, int64_t(kWeightTileBytes / std::max<size_t>(1, w.code_stride)));
   const int64_t tok_tile = std::max<int64_t>(4, int64_t(kActTileBytes / std::max<size_t>(1, act_bytes)) & ~int64_t(3));
   for (int64_t r0 = row_begin; r0 < row_end; r0 += row_tile) {
     const int64_t r1 = std::min(row_end, r0 + row_tile);
-    for (int64_t t0 = 0; t0 < x.n; t0 += tok_tile) fn(w, x, y, y_stride, r0, r1, t0, std::min(x.n, t0 + tok_tile));
+    for (int64_t t0 = 0; t0 < x.n; t0 += tok_tile) fn(w, x, y, y_stride, r0, r1, t0, std::min(x.n, t0 + tok_tile), table);
   }
 }
 
 void matmulPackedReference(const PackedWeightsView& w, const PackedActs& x, float* y, int64_t y_stride) {
+  if (!packedProblem(w, x.kind).empty()) return;
   for (int64_t t = 0; t < x.n; ++t) {
     for (int64_t r = 0; r < w.rows; ++r) {
       double sum = 0;
@@ -89,9 +100,13 @@ std::string packedKernelName(const PackedWeightsView& w, PackedActKind a, CpuIsa
   const std::string scales = w.scale_stride == 0 ? "tensor scale"
                              : w.group == w.cols ? "channel scales"
                                                  : "group:" + std::to_string(w.group) + " scales";
-  const std::string body = a == PackedActKind::F32 ? " x f32 packed dot (dequantized in registers), "
-                                                   : " x int8 packed int32 dot, ";
-  const char* suffix = isa == CpuIsa::Best && cpuHasAvx2Kernels() ? " (avx2)" : " (portable)";
+  const bool avx2 = isa == CpuIsa::Best && cpuHasAvx2Kernels();
+  const std::string body = a == PackedActKind::Int8          ? " x int8 packed int32 dot, "
+                           : w.codebook == PackedCodebook::Int ? " x f32 packed dot (dequantized in registers), "
+                           : w.codebook == PackedCodebook::Nf4 ? " x f32 packed dot (16-entry table in registers), "
+                           : avx2                              ? " x f32 packed dot (decoded via fp16 in registers), "
+                                                               : " x f32 packed dot (256-entry table lookup), ";
+  const char* suffix = avx2 ? " (avx2)" : " (portable)";
   return weightName(w) + body + scales + suffix;
 }
 

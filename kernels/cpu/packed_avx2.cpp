@@ -1,7 +1,13 @@
 // AVX2 + FMA tile kernels for matmulPackedRows, compiled with target attributes and chosen at run
 // time by cpuHasAvx2Kernels(). Weights stay packed; each 16/32-input chunk is unpacked in registers.
-//  - f32 activations (W8A16, W4A16): 16 codes -> int32 -> minus zero -> fp32 -> times the scale
-//    (the dequantized weight, bit-identical to dequantizeMatrix), FMA with x into 2 x 8 lanes.
+//  - f32 activations (W8A16, W4A16): 16 codes -> code - zero (4-bit: one byte subtraction) ->
+//    int32 -> fp32; one token: FMA with x into 2 x 8 lanes per scale group, the group's sums
+//    scaled once at its end (acc += s * sum((code - zero) * x)); several tokens: times the scale
+//    (the dequantized weight), then FMA with each token's x.
+//    nf4: the 16-entry table lives in two registers; 8 codes pick their entries with two
+//    permutevar8x32 and a blend on bit 3. fp8: 16 codes become fp16 bit patterns and F16C
+//    converts them exactly (fp8AsHalf). Either value is summed and scaled per group, as for the
+//    integer codes.
 //  - int8 activations (W8A8, W4A8): 32 signed weight values as int8 (int8 symmetric, int4 with
 //    zero subtracted) x 32 int8 activations with maddubs/madd: |w| <= 127 and |x| <= 127 keep every
 //    pair sum below 2^15, so the int32 lanes are exact. int8 asymmetric values (code - zero in
@@ -56,8 +62,65 @@ PRECIS_AVX2 inline __m256i load32Nibbles(const uint8_t* row, int64_t k) {
 
 // ---- f32 activations ----
 
-template <int Bits, bool Asym, int T>
-PRECIS_AVX2 void rowF32(const PackedWeightsView& w, int64_t r, const float* const* xs, float* out) {
+// NF4 table values of 8 codes (int32 lanes) from the two table halves.
+PRECIS_AVX2 inline __m256 nf4Lookup8(__m256i idx, __m256 lo, __m256 hi) {
+  const __m256 a = _mm256_permutevar8x32_ps(lo, idx), b = _mm256_permutevar8x32_ps(hi, idx);
+  return _mm256_blendv_ps(a, b, _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+}
+
+// 16 fp8 codes as fp16 bit patterns, converted exactly by F16C: an e5m2 byte is the top byte of
+// its fp16 (inf and NaN included); an e4m3 code with its exponent in fp16's exponent field is its
+// value / 256 (normal and subnormal alike: both formats' subnormals are m * 2^(1 - bias -
+// mbits), the bias differing by 8), so the kernel scales by 256 * s; e4m3's NaN codes (S.1111.111)
+// are made fp16 NaNs.
+template <PackedCodebook Cb>
+PRECIS_AVX2 inline __m256i fp8AsHalf(__m128i b) {
+  const __m256i c = _mm256_cvtepu8_epi16(b);
+  if constexpr (Cb == PackedCodebook::Fp8E5M2) {
+    return _mm256_slli_epi16(c, 8);
+  } else {
+    const __m256i mag = _mm256_and_si256(c, _mm256_set1_epi16(0x7f));
+    const __m256i sign = _mm256_slli_epi16(_mm256_and_si256(c, _mm256_set1_epi16(0x80)), 8);
+    const __m256i nan = _mm256_and_si256(_mm256_cmpeq_epi16(mag, _mm256_set1_epi16(0x7f)), _mm256_set1_epi16(0x7e00));
+    return _mm256_or_si256(_mm256_or_si256(_mm256_slli_epi16(mag, 7), sign), nan);
+  }
+}
+
+// What the AVX2 decode of a code book is times its true value: e4m3 decodes to value / 256.
+template <PackedCodebook Cb>
+constexpr float decodedUnit() { return Cb == PackedCodebook::Fp8E4M3 ? 256.0f : 1.0f; }
+
+// 16 codes (bytes in input order) as two vectors of their values before scaling: code - zero
+// (exact small integers), or the table entry. z8 / z32: the zero point broadcast as bytes / int32.
+template <int Bits, bool Asym, PackedCodebook Cb>
+PRECIS_AVX2 inline void decode16(__m128i b, __m128i z8, __m256i z32, __m256 tlo, __m256 thi, __m256& c0,
+                                 __m256& c1) {
+  if constexpr (Cb == PackedCodebook::Fp8E4M3 || Cb == PackedCodebook::Fp8E5M2) {
+    const __m256i h = fp8AsHalf<Cb>(b);
+    c0 = _mm256_cvtph_ps(_mm256_castsi256_si128(h));
+    c1 = _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1));
+  } else if constexpr (Cb == PackedCodebook::Nf4) {
+    c0 = nf4Lookup8(_mm256_cvtepu8_epi32(b), tlo, thi);
+    c1 = nf4Lookup8(_mm256_cvtepu8_epi32(_mm_srli_si128(b, 8)), tlo, thi);
+  } else if constexpr (Bits == 8 && Asym) {  // code - zero spans [-255, 255]: subtract in int32
+    c0 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(b), z32));
+    c1 = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(b, 8)), z32));
+  } else {  // int8 symmetric as stored; 4-bit code - zero fits int8: one byte subtraction for 16
+    const __m128i v = Bits == 8 ? b : _mm_sub_epi8(b, z8);
+    c0 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v));
+    c1 = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(v, 8)));
+  }
+}
+
+// One token (decode): each scale group accumulates value * x (value = code - zero, or the table
+// entry) in its own registers and is scaled once at its end, acc += s * sum(value * x): one
+// multiply per group instead of one per weight. Several tokens: each weight is scaled once and
+// used by all of them (per-group accumulators for 4 tokens would not fit the 16 registers).
+// 4-bit rows are unpacked 32 codes per 16-byte load.
+// Cb != Int: Asym is true (the raw unsigned code indexes table).
+template <int Bits, bool Asym, PackedCodebook Cb, int T>
+PRECIS_AVX2 void rowF32(const PackedWeightsView& w, int64_t r, const float* const* xs, const float* table,
+                        float* out) {
   const uint8_t* row = w.codes + size_t(r) * w.code_stride;
   __m256 acc[T][2];
   float tail[T];
@@ -65,32 +128,52 @@ PRECIS_AVX2 void rowF32(const PackedWeightsView& w, int64_t r, const float* cons
     acc[t][0] = acc[t][1] = _mm256_setzero_ps();
     tail[t] = 0.f;
   }
+  __m256 tlo = _mm256_setzero_ps(), thi = _mm256_setzero_ps();
+  constexpr bool Lut = Cb != PackedCodebook::Int;
+  if constexpr (Cb == PackedCodebook::Nf4) {
+    tlo = _mm256_loadu_ps(table);
+    thi = _mm256_loadu_ps(table + 8);
+  }
+  const __m128i nib = _mm_set1_epi8(0x0f);
   for (int64_t g = 0, k0 = 0; k0 < w.cols; ++g, k0 += w.group) {
     const float s = packedScale(w, r, g);
-    const int z = packedZero(w, r, g);
-    const __m256 vs = _mm256_set1_ps(s);
-    const __m256i vz = _mm256_set1_epi32(z);
+    const int z = Lut ? 0 : packedZero(w, r, g);
+    const __m128i z8 = _mm_set1_epi8(char(z));
+    const __m256i z32 = _mm256_set1_epi32(z);
     const int64_t k1 = k0 + w.group;
-    int64_t k = k0;
-    for (; k + 16 <= k1; k += 16) {
-      const __m128i b = load16<Bits>(row, k);
-      __m256i i0, i1;
-      if constexpr (Bits == 8 && !Asym) {
-        i0 = _mm256_cvtepi8_epi32(b);
-        i1 = _mm256_cvtepi8_epi32(_mm_srli_si128(b, 8));
-      } else {
-        i0 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(b), vz);
-        i1 = _mm256_sub_epi32(_mm256_cvtepu8_epi32(_mm_srli_si128(b, 8)), vz);
+    const __m256 vs = _mm256_set1_ps(s * decodedUnit<Cb>());  // exact: a power of two
+    __m256 ga[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    auto fma16 = [&](__m128i b, int64_t k) PRECIS_AVX2 {
+      __m256 c0, c1;
+      decode16<Bits, Asym, Cb>(b, z8, z32, tlo, thi, c0, c1);
+      if constexpr (T == 1) {
+        ga[0] = _mm256_fmadd_ps(c0, _mm256_loadu_ps(xs[0] + k), ga[0]);
+        ga[1] = _mm256_fmadd_ps(c1, _mm256_loadu_ps(xs[0] + k + 8), ga[1]);
+      } else {  // each weight scaled once, then used by every token
+        const __m256 w0 = _mm256_mul_ps(c0, vs), w1 = _mm256_mul_ps(c1, vs);
+        for (int t = 0; t < T; ++t) {
+          acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xs[t] + k), acc[t][0]);
+          acc[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xs[t] + k + 8), acc[t][1]);
+        }
       }
-      const __m256 w0 = _mm256_mul_ps(_mm256_cvtepi32_ps(i0), vs);
-      const __m256 w1 = _mm256_mul_ps(_mm256_cvtepi32_ps(i1), vs);
-      for (int t = 0; t < T; ++t) {
-        acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xs[t] + k), acc[t][0]);
-        acc[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xs[t] + k + 8), acc[t][1]);
+    };
+    int64_t k = k0;
+    if constexpr (Bits == 4) {
+      for (; k + 32 <= k1; k += 32) {  // 16 bytes: codes k..k+15 and k+16..k+31
+        const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(row + k / 2));
+        const __m128i lo = _mm_and_si128(raw, nib), hi = _mm_and_si128(_mm_srli_epi16(raw, 4), nib);
+        fma16(_mm_unpacklo_epi8(lo, hi), k);
+        fma16(_mm_unpackhi_epi8(lo, hi), k + 16);
       }
     }
+    for (; k + 16 <= k1; k += 16) fma16(load16<Bits>(row, k), k);
+    if (T == 1 && k > k0) {
+      acc[0][0] = _mm256_fmadd_ps(ga[0], vs, acc[0][0]);
+      acc[0][1] = _mm256_fmadd_ps(ga[1], vs, acc[0][1]);
+    }
     for (; k < k1; ++k) {
-      const float v = mulRn(float(rawCode<Bits, Asym>(row, k) - z), s);
+      const int c = rawCode<Bits, Asym>(row, k);
+      const float v = mulRn(Lut ? table[c] : float(c - z), s);
       for (int t = 0; t < T; ++t) tail[t] += v * xs[t][k];
     }
   }
@@ -190,12 +273,13 @@ PRECIS_AVX2 void rowI8(const PackedWeightsView& w, int64_t r, const int8_t* cons
   for (int t = 0; t < T; ++t) out[t] = (hsum(acc[t]) + tail[t]) * xscale[t];
 }
 
-template <int Bits, bool Asym, PackedActKind A, int T>
-PRECIS_AVX2 void rowGroup(const PackedWeightsView& w, const PackedActs& x, int64_t r, int64_t t, float* out) {
+template <int Bits, bool Asym, PackedCodebook Cb, PackedActKind A, int T>
+PRECIS_AVX2 void rowGroup(const PackedWeightsView& w, const PackedActs& x, int64_t r, int64_t t, const float* table,
+                          float* out) {
   if constexpr (A == PackedActKind::F32) {
     const float* xs[T];
     for (int i = 0; i < T; ++i) xs[i] = x.x + (t + i) * x.in;
-    rowF32<Bits, Asym, T>(w, r, xs, out);
+    rowF32<Bits, Asym, Cb, T>(w, r, xs, table, out);
   } else {
     const int8_t* qs[T];
     for (int i = 0; i < T; ++i) qs[i] = x.q + (t + i) * x.in;
@@ -203,18 +287,18 @@ PRECIS_AVX2 void rowGroup(const PackedWeightsView& w, const PackedActs& x, int64
   }
 }
 
-template <int Bits, bool Asym, PackedActKind A>
+template <int Bits, bool Asym, PackedCodebook Cb, PackedActKind A>
 PRECIS_AVX2 void tile(const PackedWeightsView& w, const PackedActs& x, float* y, int64_t y_stride, int64_t r0,
-                      int64_t r1, int64_t t0, int64_t t1) {
+                      int64_t r1, int64_t t0, int64_t t1, const float* table) {
   float out[kTokGroup];
   for (int64_t r = r0; r < r1; ++r) {
     int64_t t = t0;
     for (; t + kTokGroup <= t1; t += kTokGroup) {
-      rowGroup<Bits, Asym, A, kTokGroup>(w, x, r, t, out);
+      rowGroup<Bits, Asym, Cb, A, kTokGroup>(w, x, r, t, table, out);
       for (int i = 0; i < kTokGroup; ++i) y[(t + i) * y_stride + r] = out[i];
     }
     for (; t < t1; ++t) {
-      rowGroup<Bits, Asym, A, 1>(w, x, r, t, out);
+      rowGroup<Bits, Asym, Cb, A, 1>(w, x, r, t, table, out);
       y[t * y_stride + r] = out[0];
     }
   }
@@ -222,15 +306,23 @@ PRECIS_AVX2 void tile(const PackedWeightsView& w, const PackedActs& x, float* y,
 
 template <PackedActKind A>
 PackedTileFn pick(int bits, bool asym) {
-  if (bits == 8) return asym ? tile<8, true, A> : tile<8, false, A>;
-  if (bits == 4) return asym ? tile<4, true, A> : tile<4, false, A>;
+  constexpr PackedCodebook I = PackedCodebook::Int;
+  if (bits == 8) return asym ? tile<8, true, I, A> : tile<8, false, I, A>;
+  if (bits == 4) return asym ? tile<4, true, I, A> : tile<4, false, I, A>;
   return nullptr;
 }
 
 }  // namespace
 
-PackedTileFn packedAvx2Tile(int bits, bool asym, PackedActKind a) {
-  return a == PackedActKind::F32 ? pick<PackedActKind::F32>(bits, asym) : pick<PackedActKind::Int8>(bits, asym);
+PackedTileFn packedAvx2Tile(const PackedWeightsView& w, PackedActKind a) {
+  constexpr PackedActKind F = PackedActKind::F32;
+  if (w.codebook != PackedCodebook::Int) {
+    if (a != F) return nullptr;
+    if (w.codebook == PackedCodebook::Nf4) return tile<4, true, PackedCodebook::Nf4, F>;
+    return w.codebook == PackedCodebook::Fp8E4M3 ? tile<8, true, PackedCodebook::Fp8E4M3, F>
+                                                 : tile<8, true, PackedCodebook::Fp8E5M2, F>;
+  }
+  return a == PackedActKind::F32 ? pick<PackedActKind::F32>(w.bits, w.asym) : pick<PackedActKind::Int8>(w.bits, w.asym);
 }
 
 }  // namespace precis::cpu

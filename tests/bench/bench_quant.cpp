@@ -1,7 +1,7 @@
 // bench_quant: the real low-bit CPU kernels side by side in one run. Decode (one token per forward)
 // and prefill tokens/s of f32, W8A16 (int8 channel), W4A16 (int4 group:32), W8A8 and W4A8 (int8
 // per-token activations), q8_0, q4_0, plus W4A16 "simulated" (the dequantized f32 path the lab used
-// before the packed kernels), each as a ratio to f32, with the weight bytes one decode step reads.
+// before the packed kernels), nf4 group:32 and fp8-e4m3 channel (table kernels), each as a ratio to f32, with the weight bytes one decode step reads.
 // Every format quantizes every matrix, embeddings and classifier included (same policy for all).
 // Then the wall time of the lab's interactive sweep: stories260K over {fp16, bf16, fp8-e4m3,
 // int8, int4} x {tensor, channel, group:32} (11 rows; formats without granularity once), each row
@@ -115,6 +115,8 @@ int main(int argc, char** argv) {
       {"q8_0", "q8_0", "-", ActFormat::None, false},
       {"q4_0", "q4_0", "-", ActFormat::None, false},
       {"w4a16 simulated", "int4", "group:32", ActFormat::None, false},
+      {"w4a16 nf4 g32", "nf4", "group:32", ActFormat::None, true},
+      {"w8a16 fp8 ch", "fp8-e4m3", "channel", ActFormat::None, true},
   };
   constexpr int kConfigs = sizeof(configs) / sizeof(configs[0]);
   double best_decode[kConfigs] = {}, best_prefill[kConfigs] = {}, mb[kConfigs] = {};

@@ -2,17 +2,20 @@
 // path (dequantized f32 weights, fake-quantized activations) on the real stories260K model
 // (skipped when absent). Both run the same quantizeModel output and the same tokens.
 // Tolerances, on the logits of 16 positions (max |packed - simulated| / max |simulated|):
-//  - f32 activations (W8A16, W4A16): the packed kernels decode exactly the simulated weights,
-//    only the fp32 summation order differs (~1e-7 per matmul, 5 layers): 1e-5 at every position.
+//  - f32 activations (W8A16, W4A16; nf4 and fp8 weights too): the packed kernels decode exactly
+//    the simulated weights, only the fp32 summation order differs (~1e-7 per matmul, 5 layers):
+//    1e-5 at every position. The same for fp8 activations (the simulated path's own fake-quant
+//    before the f32 kernel); int8 inputs of nf4/fp8 weights are fake-quantized the same way but,
+//    like every int8 case below, a code can move where an input sits on a code boundary.
 //  - int8 activations (W8A8, W4A8): the same int8 codes and scales as the fake-quant path, except
 //    where an input lies within fp32 rounding of a code boundary: then one code moves by one
 //    (measured on stories260K: one code of one matmul, a 1.6e-6 input difference) and the change
 //    propagates through the later layers and the KV cache (up to 5% of the max logit). So: at
 //    least half of the positions within 1e-5, and the RMS difference over all logits at most 25%
 //    of the quantization's own RMS effect (simulated vs the f32 model).
-// Also: reports say which tensors run real kernels (nf4 stays simulated and says why), kernel
-// names, static clips clip, the classifier keeps f32 activations unless asked, and the device
-// path (packed storage uploaded to a non-CPU backend, its matmulPacked and kernel names).
+// Also: reports say which tensors run real kernels, kernel names (nf4 / fp8 table kernels),
+// static clips clip, the classifier keeps f32 activations unless asked, and the device path
+// (packed storage uploaded to a non-CPU backend, its matmulPacked and kernel names).
 #include <QtTest>
 
 #include <cmath>
@@ -58,6 +61,14 @@ double rmsRelDiff(const std::vector<float>& a, const std::vector<float>& b) {
   return std::sqrt(e / m);
 }
 
+// Packed-backend options for dynamic int8 activations (the classifier's inputs kept f32).
+PackedBackend::Options int8Acts(const Model& m) {
+  PackedBackend::Options po;
+  po.activations = ActFormat::Int8;
+  po.vocab_size = m.config.vocab_size;
+  return po;
+}
+
 double maxRelDiff(const std::vector<float>& a, const std::vector<float>& b) {
   double e = 0, m = 0;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -95,6 +106,10 @@ class TestPackedBackend : public QObject {
         QTest::addRow("%s %s a8", f, g) << f << g << int(ActFormat::Int8);
       }
     QTest::addRow("int4 group:32 fp8 acts") << "int4" << "group:32" << int(ActFormat::Fp8E4M3);
+    for (const char* f : {"nf4", "fp8-e4m3", "fp8-e5m2"})
+      for (const char* g : {"tensor", "channel", "group:32"}) QTest::addRow("%s %s a32", f, g) << f << g << int(ActFormat::None);
+    QTest::addRow("nf4 group:32 a8") << "nf4" << "group:32" << int(ActFormat::Int8);
+    QTest::addRow("fp8-e4m3 channel fp8 acts") << "fp8-e4m3" << "channel" << int(ActFormat::Fp8E4M3);
   }
   void matchesSimulated() {
     QFETCH(QString, format);
@@ -126,8 +141,12 @@ class TestPackedBackend : public QObject {
     QCOMPARE(q->report.simulated_tensors, 0);
     const std::vector<float> real = logits(q->model, **p);
     const std::vector<float> f32 = logits(src_, *cpu_);
-    // Every quantized input went through a real kernel, except fp8 (fake-quantized, simulated).
-    QCOMPARE((*p)->activationsSimulated(), s.activations == ActFormat::Fp8E4M3);
+    // Every quantized input went through a real kernel, except fp8 activations and the int8
+    // activations of nf4/fp8 weights (fake-quantized, simulated).
+    const bool table = s.weights.format == WeightFormat::Nf4 || s.weights.format == WeightFormat::Fp8E4M3 ||
+                       s.weights.format == WeightFormat::Fp8E5M2;
+    const bool fake = s.activations == ActFormat::Fp8E4M3 || (s.activations == ActFormat::Int8 && table);
+    QCOMPARE((*p)->activationsSimulated(), fake);
     const int64_t vocab = src_.config.vocab_size;
     int exact = 0;  // positions within 1e-5
     double worst = 0;
@@ -154,34 +173,70 @@ class TestPackedBackend : public QObject {
   void reportsAndKernelNames() {
     QuantScheme s = scheme("int4", "group:32");
     s.overrides.push_back(*parseOverride("blk.0.*=nf4@group:32"));
+    s.overrides.push_back(*parseOverride("blk.1.*=fp8-e5m2@channel"));
     Result<QuantizedModel> q = quantizeModel(src_, s);
     QVERIFY(q.ok());
     const uint64_t bytes = q->report.bytes;
+    uint64_t nf4_bytes = 0, fp8_bytes = 0;
+    for (const auto& [name, m] : q->packed) {
+      if (m.spec.format == WeightFormat::Nf4) {
+        QCOMPARE(m.codes.size(), size_t((m.rows * m.cols + 1) / 2));  // two codes per byte
+        nf4_bytes += m.bytes();
+      } else if (m.spec.format == WeightFormat::Fp8E5M2) {
+        QCOMPARE(m.codes.size(), size_t(m.rows * m.cols));  // one byte per weight
+        QCOMPARE(m.scales.size(), size_t(m.rows));         // one scale per output row
+        fp8_bytes += m.bytes();
+      }
+    }
+    QVERIFY(nf4_bytes > 0 && fp8_bytes > 0);
     auto p = PackedBackend::create(*cpu_, *cpu_, *q, PackedBackend::Options{});
     QVERIFY(p.ok());
     QCOMPARE(q->report.bytes, bytes);  // packed bytes (codes + scales) unchanged
-    int nf4 = 0;
+    int nf4 = 0, fp8 = 0;
     for (const TensorQuantReport& t : q->report.tensors) {
-      if (t.to.rfind("nf4", 0) == 0) {
-        ++nf4;
-        QVERIFY(t.simulated);
-        QVERIFY2(t.reason.find("runs simulated: no real CPU kernel for nf4") != std::string::npos, t.reason.c_str());
-      } else if (t.to.rfind("int4", 0) == 0) {
-        QVERIFY2(!t.simulated, t.name.c_str());
-      }
+      nf4 += t.to.rfind("nf4", 0) == 0;
+      fp8 += t.to.rfind("fp8-e5m2", 0) == 0;
+      if (t.quantized) QVERIFY2(!t.simulated, t.name.c_str());
     }
     QCOMPARE(nf4, 7);  // the seven matmul weights of layer 0
-    QCOMPARE(q->report.simulated_tensors, 7);
+    QCOMPARE(fp8, 7);  // and of layer 1
+    QCOMPARE(q->report.simulated_tensors, 0);
     const auto rows = (*p)->kernelRows();
-    QVERIFY(!rows.empty());
-    int tensors = 0;
+    int tensors = 0, nf4_rows = 0, fp8_rows = 0;
     for (const auto& r : rows) {
       tensors += r.tensors;
       QCOMPARE(r.activations, std::string("f32"));
-      QVERIFY2(r.kernel.rfind("int4 x f32 packed dot", 0) == 0, r.kernel.c_str());
       QVERIFY(!r.activations_simulated);
+      if (r.weights.rfind("nf4", 0) == 0) {
+        nf4_rows += r.tensors;
+        QVERIFY2(r.kernel.rfind("nf4 x f32 packed dot (16-entry table in registers)", 0) == 0, r.kernel.c_str());
+      } else if (r.weights.rfind("fp8-e5m2", 0) == 0) {
+        fp8_rows += r.tensors;
+        QVERIFY2(r.kernel.rfind("fp8-e5m2 x f32 packed dot (", 0) == 0 && r.kernel.find("), channel scales (") != std::string::npos,
+                 r.kernel.c_str());
+      } else {
+        QVERIFY2(r.kernel.rfind("int4 x f32 packed dot", 0) == 0, r.kernel.c_str());
+      }
     }
-    QCOMPARE(tensors, 4 * 7);
+    QCOMPARE(nf4_rows, 7);
+    QCOMPARE(fp8_rows, 7);
+    QCOMPARE(tensors, 5 * 7);  // every matmul weight of the 5 layers runs a packed kernel
+  }
+
+  // int8 activations of nf4 weights: no integer kernel, so they are fake-quantized (simulated)
+  // before the nf4 table kernel, and the kernel row says so.
+  void tableWeightsWithInt8ActsSaySimulated() {
+    QuantScheme s = scheme("nf4", "group:32");
+    s.activations = ActFormat::Int8;
+    Result<QuantizedModel> q = quantizeModel(src_, s);
+    QVERIFY(q.ok());
+    auto p = PackedBackend::create(*cpu_, *cpu_, *q, int8Acts(src_));
+    QVERIFY(p.ok());
+    for (const auto& r : (*p)->kernelRows()) {
+      QVERIFY(r.activations_simulated);
+      QVERIFY2(r.kernel.rfind("simulated: int8 per-token (dynamic) fake-quant of matmul inputs, then nf4 x f32 packed dot", 0) == 0,
+               r.kernel.c_str());
+    }
   }
 
   void staticClipsClip() {
@@ -214,10 +269,7 @@ class TestPackedBackend : public QObject {
     s.include_embeddings = true;
     Result<QuantizedModel> q = quantizeModel(src_, s);
     QVERIFY(q.ok());
-    PackedBackend::Options po;
-    po.activations = ActFormat::Int8;
-    po.vocab_size = src_.config.vocab_size;
-    auto p = PackedBackend::create(*cpu_, *cpu_, *q, po);
+    auto p = PackedBackend::create(*cpu_, *cpu_, *q, int8Acts(src_));
     QVERIFY(p.ok());
     bool f32_row = false;
     for (const auto& r : (*p)->kernelRows()) f32_row |= r.activations == "f32" && r.tensors == 1;

@@ -52,7 +52,7 @@ Result<EvalResult> directEval(const Model& m, const SchemeSettings& settings, do
   Result<std::vector<int32_t>> seq = sampleSequence(**ref, 1, kSample, kSeed);
   if (!seq) return seq.error();
   ro.max_ctx = kCtx;
-  Result<SchemeRuntime> run = buildSchemeRuntime(m, *scheme, **b, ro, *seq, {});
+  Result<SchemeRun> run = buildSchemeRun(m, *scheme, **b, ro, *seq, SchemeRunOptions{});
   if (!run) return run.error();
   *bits = run->quantized.report.bits_per_weight;
   EvalOptions eo;

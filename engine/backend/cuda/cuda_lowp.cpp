@@ -76,6 +76,7 @@ const float* CudaBackend::ones(int64_t count, const char* op) {
 
 std::string CudaBackend::packedKernelName(const PackedWeightsView& w, PackedActMode a) const {
   if (!lowp_checks::packedView(w).empty()) return "";
+  if (w.codebook != PackedCodebook::Int) return "";  // nf4 / fp8 code books: no CUDA kernel yet
   // Built with += (GCC 12 warns falsely, -Wrestrict, on chains of operator+ here).
   std::string name = "cuda ";
   if (a != PackedActMode::F32) {
@@ -109,6 +110,8 @@ void CudaBackend::matmulPacked(const PackedWeightsView& w, PackedActMode a, floa
     return;
   if (!require(a != PackedActMode::Int8Static || static_amax > 0, op,
                "int8 static activations without a range"))
+    return;
+  if (!require(w.codebook == PackedCodebook::Int, op, "nf4 / fp8 code books have no CUDA kernel"))
     return;
   const int64_t n = x.rows, in = x.cols, out = w.rows;
   if (n == 0) return;
