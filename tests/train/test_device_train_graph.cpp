@@ -201,7 +201,15 @@ class TestDeviceTrainGraph : public QObject {
                                           .arg((*want)[at])
                                           .arg(seed)));
       }
-      if (be.name() == "cpu") QCOMPARE(dparams.data, ref.data);
+      if (be.name() == "cpu") {
+        // Same kernels but another summation order (TrainGraph's sgemm attention and fused
+        // residual adds vs the loop twins): the weights agree to rounding (measured <= 3.6e-6 at
+        // lr 1e-2), not bit for bit.
+        double worst = 0;
+        for (size_t i = 0; i < ref.data.size(); ++i)
+          worst = std::max(worst, double(std::fabs(dparams.data[i] - ref.data[i])));
+        QVERIFY2(worst <= 1e-5, qPrintable(QString("step %1: weights differ by %2").arg(step).arg(worst)));
+      }
       // The CUDA step follows the CPU's weights, not its own drift: both continue from `ref`.
       (*dev)->uploadParams(ref);
       (*dev)->uploadMoments(adam.m(), adam.v());
