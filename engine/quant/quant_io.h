@@ -56,6 +56,9 @@ struct LoadedQuantFile {
 };
 // Whether path is a safetensors file carrying a Precis quantization config (cheap: reads the header).
 bool isPrecisQuantFile(const std::string& path);
-Result<LoadedQuantFile> loadQuantizedSafetensors(const std::string& path);
+// progress (may be empty) is called after each tensor is read (and its packed matrix decoded) with
+// (done, total); returning false stops with "<path>: loading cancelled after tensor K of N".
+Result<LoadedQuantFile> loadQuantizedSafetensors(const std::string& path,
+                                                 const std::function<bool(int done, int total)>& progress = {});
 
 }  // namespace precis

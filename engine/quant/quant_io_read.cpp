@@ -141,7 +141,8 @@ Result<StoredQuantization> storedQuantization(const Model& model) {
   return sq;
 }
 
-Result<LoadedQuantFile> loadQuantizedSafetensors(const std::string& path) {
+Result<LoadedQuantFile> loadQuantizedSafetensors(const std::string& path,
+                                                 const std::function<bool(int, int)>& progress) {
   Result<FileBytes> fb = mapFile(path);
   if (!fb) return fb.error();
   SafetensorsParse po;
@@ -225,6 +226,10 @@ Result<LoadedQuantFile> loadQuantizedSafetensors(const std::string& path) {
       w.owner = fb->owner;
     }
     m.tensors.push_back(std::move(w));
+    const int done = int(m.tensors.size()), total = int(tensors.size());
+    if (progress && !progress(done, total))
+      return makeError(path + ": loading cancelled after tensor " + std::to_string(done) + " of " +
+                       std::to_string(total));
   }
   if (Status s = m.validate(); !s) return makeError(path + ": " + s.error().message);
   Result<StoredQuantization> sq = storedQuantization(m);
@@ -241,8 +246,8 @@ Result<LoadedQuantFile> loadQuantizedSafetensors(const std::string& path) {
   return out;
 }
 
-Result<Model> loadPrecisQuant(const std::string& path, const LoadOptions&) {
-  Result<LoadedQuantFile> f = loadQuantizedSafetensors(path);
+Result<Model> loadPrecisQuant(const std::string& path, const LoadOptions& options) {
+  Result<LoadedQuantFile> f = loadQuantizedSafetensors(path, options.progress);
   if (!f) return f.error();
   return std::move(f->quantized.model);
 }

@@ -1,14 +1,15 @@
 // The engine's per-tensor progress and cancel callbacks on stories260K: convertWeights and
 // quantizeModel report (done, total) after every tensor, in order, and finish with the same result
 // as without a callback; returning false after tensor k stops there with an error naming the
-// cancellation and k; loadModel's LoadOptions::progress does the same between tensors of a GGUF
-// and a llama2.c file.
+// cancellation and k; loadModel's LoadOptions::progress does the same between tensors of a GGUF,
+// a llama2.c file and a Precis quantized safetensors file (int4 group:32, packed).
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include "engine/model/gguf_writer.h"
 #include "engine/model/loader.h"
 #include "engine/quant/convert.h"
+#include "engine/quant/quant_io.h"
 #include "engine/quant/quantize_model.h"
 #include "test_paths.h"
 
@@ -103,7 +104,16 @@ void TestProgressCancel::loadCancelsBetweenTensors() {
   QTemporaryDir dir;
   const std::string gguf = dir.filePath("m.gguf").toStdString();
   QVERIFY(writeGguf(*model_, gguf).ok());
-  for (const std::string& path : {test::modelPath("stories260K.bin"), gguf}) {
+  const std::string quant = dir.filePath("m-int4.safetensors").toStdString();
+  Result<WeightSpec> spec = parseGranularity("group:32", WeightFormat::Int4);
+  QVERIFY(spec.ok());
+  QuantScheme scheme;
+  scheme.weights = *spec;
+  Result<QuantizedModel> q = quantizeModel(*model_, scheme);
+  QVERIFY(q.ok());
+  QVERIFY(writeQuantizedModel(*q, scheme, quant, {}).ok());
+  QCOMPARE(QString::fromStdString(detectFormat(quant)), QString("precis-quant"));
+  for (const std::string& path : {test::modelPath("stories260K.bin"), gguf, quant}) {
     LoadOptions lo;
     int calls = 0, total = 0;
     lo.progress = [&](int done, int t) {
