@@ -53,7 +53,9 @@ struct ServeRequest {
   // weights and the acceptance policy; "" = none (f32 is the reference itself, others unknown).
   QString quality_file;
   double quality_max_kl = 0.05, quality_min_top1 = 0.9;
-  QString weights = "f32";         // f32 (as stored), f16, bf16, q8_0, q4_0
+  QString weights = "f32";         // f32 (as stored), f16, bf16, q8_0, q4_0, or a lab format (int8,
+                                   // int8-asym, int4, int4-asym, nf4, fp8-e4m3, fp8-e5m2: packed kernels)
+  QString granularity = "channel"; // lab formats: tensor, channel, group:N (serve-sim --granularity)
   QString backend = "auto";        // cpu, cuda, auto
   int threads = 0;
   LogTarget log;
@@ -68,6 +70,7 @@ struct ServeResult {
   std::vector<precis::RequestRecord> requests;  // the run's per-request records (request timeline)
   std::optional<precis::CostModel> cost_model;  // clock "model": the fitted model the times came from
   QString quality;    // where the quality for quality goodput came from ("" = unknown)
+  QStringList kernels;  // lab formats: "int4 group:32 (7 tensors): <kernel>" per packed kernel that ran
   QVector<double> ttft, tpot;  // seconds per finished request (TPOT: those with >= 2 tokens)
   qint64 log_run = 0;          // 0 when not logged
   int index = 0, total = 1;    // policy i of n in this request

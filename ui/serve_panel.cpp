@@ -54,7 +54,7 @@ QStringList serveMetricNames() {
           "ITL p99 ms", "E2E mean ms", "E2E p99 ms", "queue mean ms", "queue p99 ms", "occupancy mean",
           "tokens/step mean", "padded token ratio", "KV usage max", "preemptions", "deadline misses",
           "requests meeting deadlines", "goodput req/s", "quality goodput tok/s", "quality", "steps", "device s", "clock",
-          "cost model", "log run"};
+          "cost model", "log run", "weight kernels"};
 }
 
 QStringList serveMetricCells(const ServeResult& r) {
@@ -69,7 +69,8 @@ QStringList serveMetricCells(const ServeResult& r) {
           r.quality.isEmpty() ? QString("unknown (load an eval JSON)") : r.quality,
           QString::number(m.steps), num(m.device_seconds), QString::fromStdString(m.clock),
           r.cost_model ? QString::fromStdString(r.cost_model->describe()) : QString("none (measured)"),
-          r.log_run ? QString::number(r.log_run) : QString("not logged")};
+          r.log_run ? QString::number(r.log_run) : QString("not logged"),
+          r.kernels.isEmpty() ? QString("the float / GGUF kernels of the weights as converted") : r.kernels.join("; ")};
 }
 
 ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
@@ -187,7 +188,19 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
   seed_ = new QSpinBox();
   seed_->setRange(0, 1 << 30);
   weights_ = new QComboBox();
-  weights_->addItems({"f32", "f16", "bf16", "q8_0", "q4_0"});
+  weights_->addItems({"f32", "f16", "bf16", "q8_0", "q4_0", "int8", "int8-asym", "int4", "int4-asym", "nf4",
+                      "fp8-e4m3", "fp8-e5m2"});
+  weights_->setToolTip(tr("f32 (as stored), the float/GGUF casts, or a quantization-lab format stored packed "
+                          "and served on its low-bit kernels (serve-sim --weights)"));
+  granularity_ = new QLineEdit("channel");
+  granularity_->setToolTip(tr("Scale granularity of a lab format: tensor, channel or group:N "
+                              "(serve-sim --granularity)"));
+  auto lab_weights = [this] {
+    const QString w = weights_->currentText();
+    granularity_->setEnabled(!QStringList{"f32", "f16", "bf16", "q8_0", "q4_0"}.contains(w));
+  };
+  connect(weights_, &QComboBox::currentTextChanged, this, lab_weights);
+  lab_weights();
   log_box_ = new QCheckBox(tr("Record runs in the experiment &log"));
   log_box_->setChecked(true);
   auto enable = [this] {
@@ -231,6 +244,7 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
   wf->addRow(tr("TPOT dead&line:"), tpot_target_);
   wf->addRow(tr("S&eed:"), seed_);
   wf->addRow(tr("&Weights:"), weights_);
+  wf->addRow(tr("&Granularity:"), granularity_);
   wf->addRow(tr("Cloc&k:"), clock_);
   wf->addRow(tr("&Quality file:"), quality_);
   wf->addRow(QString(), quality_row);
@@ -343,6 +357,7 @@ ServeRequest ServePanel::currentRequest() const {
   r.output_len = output_len_->text().trimmed();
   r.seed = static_cast<quint64>(seed_->value());
   r.weights = weights_->currentText();
+  r.granularity = granularity_->text().trimmed();
   r.log = log_;
   r.log.enabled = log_box_->isChecked();
   return r;
@@ -537,6 +552,7 @@ void ServePanel::saveSettings(QSettings& s) const {
   s.setValue("output_len", output_len_->text());
   s.setValue("seed", seed_->value());
   s.setValue("weights", weights_->currentText());
+  s.setValue("granularity", granularity_->text());
   s.setValue("log", log_box_->isChecked());
   s.endGroup();
 }
@@ -569,6 +585,7 @@ void ServePanel::restoreSettings(const QSettings& s) {
   output_len_->setText(s.value(g + "output_len", "8:32").toString());
   seed_->setValue(s.value(g + "seed", 0).toInt());
   weights_->setCurrentText(s.value(g + "weights", "f32").toString());
+  granularity_->setText(s.value(g + "granularity", "channel").toString());
   log_box_->setChecked(s.value(g + "log", true).toBool());
 }
 

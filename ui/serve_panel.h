@@ -66,6 +66,7 @@ class ServePanel : public QWidget {
   QCheckBox* shedBox() const { return shed_; }
   QComboBox* clockBox() const { return clock_; }
   QComboBox* weightsBox() const { return weights_; }
+  QLineEdit* granularityEdit() const { return granularity_; }
   QLineEdit* qualityEdit() const { return quality_; }
   QDoubleSpinBox* qualityMaxKlBox() const { return quality_max_kl_; }
   QDoubleSpinBox* qualityMinTop1Box() const { return quality_min_top1_; }
@@ -132,6 +133,7 @@ class ServePanel : public QWidget {
   QLineEdit* output_len_ = nullptr;
   QSpinBox* seed_ = nullptr;
   QComboBox* weights_ = nullptr;
+  QLineEdit* granularity_ = nullptr;
   QCheckBox* log_box_ = nullptr;
   QPushButton* run_ = nullptr;
   QPushButton* stop_ = nullptr;

@@ -9,6 +9,8 @@
 #include "engine/log/envelope.h"
 #include "engine/log/run_recorder.h"
 #include "engine/quant/convert.h"
+#include "engine/quant/packed_backend.h"
+#include "engine/quant/scheme_run.h"
 #include "engine/serve/executors.h"
 
 namespace precis::ui {
@@ -19,6 +21,11 @@ QString q(const std::string& s) { return QString::fromStdString(s); }
 
 int32_t bosOf(const Model& m) {
   return m.tokenizer.kind != TokenizerKind::None && m.tokenizer.bos_id >= 0 ? m.tokenizer.bos_id : 1;
+}
+
+// A quantization-lab weight format (packed low-bit kernels), as opposed to a GGUF/float cast.
+bool isLabWeights(const QString& w) {
+  return !QStringList{"f32", "f16", "bf16", "q8_0", "q4_0"}.contains(w);
 }
 
 // The params precis-cli serve-sim records, spelled as its options (without "--").
@@ -49,6 +56,7 @@ std::map<std::string, std::string> cliParams(const ServeRequest& r, const std::s
   if (r.tpot_target_ms > 0) p["tpot-target"] = num(r.tpot_target_ms);
   p["seed"] = std::to_string(r.seed);
   p["weights"] = r.weights.toStdString();
+  if (isLabWeights(r.weights)) p["granularity"] = r.granularity.toStdString();
   p["backend"] = r.backend.toStdString();
   if (r.threads > 0) p["threads"] = std::to_string(r.threads);
   if (!r.quality_file.isEmpty()) {
@@ -116,11 +124,24 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
   Result<Workload> workload = buildServeWorkload(req, stored->config.vocab_size, bosOf(*stored));
   if (!workload) return fail(workload.error().message);
 
-  // Weights, as serve-sim --weights converts them.
+  // Weights, as serve-sim --weights converts them: float/GGUF casts here; lab formats through the
+  // quantization lab's scheme path (packed low-bit kernels) once the backend exists, below.
   const Model* model = stored.get();
   Model converted;
   QualityInput quality;
-  if (req.weights != "f32") {
+  std::optional<QuantScheme> lab_scheme;
+  if (isLabWeights(req.weights)) {
+    Result<WeightFormat> f = parseWeightFormat(req.weights.toStdString());
+    if (!f) return fail("weights: " + f.error().message);
+    QuantScheme sc;
+    sc.weights.format = *f;
+    if (formatHasGranularity(*f)) {
+      Result<WeightSpec> spec = parseGranularity(req.granularity.toStdString(), *f);
+      if (!spec) return fail("granularity: " + spec.error().message);
+      sc.weights = *spec;
+    }
+    lab_scheme = sc;
+  } else if (req.weights != "f32") {
     DType f = DType::F32;
     if (!parseDType(req.weights.toUtf8().constData(), &f) || f == DType::I32)
       return fail("weights '" + req.weights.toStdString() + "': not one of f32, f16, bf16, q8_0, q4_0");
@@ -165,13 +186,34 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
   bo.threads = req.threads;
   Result<std::unique_ptr<Backend>> backend = createBackend(req.backend.toStdString(), bo);
   if (!backend) return fail(backend.error().message);
+  Backend* serve_backend = backend->get();  // the lab's decorators over it, for lab formats
+  std::optional<SchemeRun> lab;
+  QStringList kernels;
+  if (lab_scheme) {
+    emit progressChanged(0, "Quantizing the weights to " + req.weights);
+    RuntimeOptions lro;
+    lro.max_slots = 1;
+    lro.max_ctx = ctx;
+    // Each policy gets its own runtime below, over the lab's decorators (as serve-sim).
+    Result<SchemeRun> sr = buildSchemeRun(*model, *lab_scheme, **backend, lro, std::vector<int32_t>{},
+                                          SchemeRunOptions{false, false, {}});
+    if (!sr) return fail("weights " + req.weights.toStdString() + ": " + sr.error().message);
+    lab = std::move(*sr);
+    serve_backend = lab->backend;
+    model = &lab->quantized.model;
+    if (lab->packed)
+      for (const PackedBackend::KernelRow& k : lab->packed->kernelRows())
+        kernels << q(k.weights + " (" + std::to_string(k.tensors) + " tensors): " + k.kernel);
+    for (const TensorQuantReport& t : lab->quantized.report.tensors)
+      if (t.simulated && t.quantized) kernels << q(t.name + ": " + t.to + " simulated (" + t.reason + ")");
+  }
   // Each policy's measured run gets a runtime whose paged KV cache is exactly its block budget
   // (runtimeOptionsFor), as serve-sim's; the cost-model clock measures a grid of steps first.
   const int batch_tokens = std::max(512, req.token_budget);
   std::optional<CostModel> cost;
   if (req.clock == "model") {
     emit progressChanged(0, "Measuring steps for the cost model (serve-sim --clock model)");
-    Result<CostModel> cm = calibrateForPolicies(*model, **backend, configs, batch_tokens, StepTimer::Wall,
+    Result<CostModel> cm = calibrateForPolicies(*model, *serve_backend, configs, batch_tokens, StepTimer::Wall,
                                                 [this] { return cancel_.load(); });
     if (!cm && cancel_.load()) {  // Stop during the calibration: nothing ran, nothing is logged
       emit finished(true, 0, total);
@@ -262,7 +304,7 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
       exec = std::make_unique<ModelExecutor>(*cost);
     } else {
       Result<std::unique_ptr<LlamaRuntime>> made =
-          LlamaRuntime::create(*model, **backend, runtimeOptionsFor(cfg, batch_tokens));
+          LlamaRuntime::create(*model, *serve_backend, runtimeOptionsFor(cfg, batch_tokens));
       if (!made) return fail("runtime: " + made.error().message);
       rt = std::move(*made);
       exec = std::make_unique<RuntimeExecutor>(*rt, StepTimer::Wall);
@@ -286,6 +328,7 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
     if (quality.known) out.quality = q(quality.source);
     out.requests = sim->timeline.requests;
     out.cost_model = cost;
+    out.kernels = kernels;
     out.index = int(pi);
     out.total = total;
     for (const RequestRecord& r : sim->timeline.requests) {

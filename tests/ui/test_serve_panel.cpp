@@ -5,6 +5,8 @@
 // the metrics table show the engine's numbers; both runs are in the experiment log with the
 // per-step series, as serve-sim --db records them. Stop at an exact step (a hook on the worker
 // thread) marks the run INTERRUPTED with exactly the steps done; closing during a run returns.
+// A lab format (int4 group:32) is served on the packed int4 kernels, the table names them, and the
+// run serves the same workload; an impossible granularity is refused with a message naming it.
 // Workload seed 5.
 #include <QCheckBox>
 #include <QComboBox>
@@ -44,6 +46,7 @@ class TestServePanel : public QObject {
   void runTwoPoliciesAndLog();
   void stopAtExactStep();
   void closeDuringRun();
+  void labWeightsRunPackedKernels();
 
  private:
   std::unique_ptr<QTemporaryDir> dir_;
@@ -227,6 +230,45 @@ void TestServePanel::closeDuringRun() {
   QVERIFY(p->busy());
   w.reset();  // cancels, quits and waits for the serve thread: must return
   QVERIFY(progress.count() > 0);
+}
+
+void TestServePanel::labWeightsRunPackedKernels() {
+  PRECIS_REQUIRE_MODEL("stories260K.bin");
+  MainWindow w(settings_.get());
+  openStories(w);
+  ServePanel* p = w.servePanel();
+  setWorkload(p);
+  p->weightsBox()->setCurrentText("int4");
+  QVERIFY(p->granularityEdit()->isEnabled());
+  p->granularityEdit()->setText("group:3");  // not a power of two from 16 to 256
+  test::GuiSpy finished(w.serveWorker(), &ServeWorker::finished);
+  QTest::mouseClick(p->runButton(), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(finished.count() > 0, 30000);
+  QTRY_VERIFY2(w.errorText().contains("granularity"), qPrintable(w.errorText()));
+  QTRY_VERIFY_WITH_TIMEOUT(!p->busy(), 5000);
+  finished.clear();
+
+  p->granularityEdit()->setText("group:32");
+  const ServeRequest req = p->currentRequest();
+  QCOMPARE(req.weights, QString("int4"));
+  QCOMPARE(req.granularity, QString("group:32"));
+  QTest::mouseClick(p->runButton(), Qt::LeftButton);
+  QTRY_VERIFY_WITH_TIMEOUT(finished.count() > 0, 120000);
+  QCOMPARE(std::get<0>(finished.at(0)), false);
+  QTRY_VERIFY_WITH_TIMEOUT(!p->busy(), 5000);
+  QCOMPARE(p->results().size(), 1);
+  const ServeResult& r = p->results()[0];
+  QCOMPARE(r.metrics.finished, kRequests);
+  QVERIFY(!r.kernels.isEmpty());
+  bool packed = false;
+  for (const QString& k : r.kernels) packed |= k.startsWith("int4 group:32") && k.contains("packed");
+  QVERIFY2(packed, qPrintable(r.kernels.join(" | ")));
+  const int row = metricRow("weight kernels");
+  QVERIFY(row >= 0);
+  QCOMPARE(serveMetricCells(r)[row], r.kernels.join("; "));
+  // The f32 weights run no lab kernels.
+  p->weightsBox()->setCurrentText("f32");
+  QVERIFY(!p->granularityEdit()->isEnabled());
 }
 
 QTEST_MAIN(TestServePanel)
