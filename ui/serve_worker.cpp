@@ -271,13 +271,7 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
       live_->append({base + kKvUsage, QPointF(s.end, s.kv_blocks_used / total_blocks)});
       if (first) emit dataAvailable();
       if (rec) {
-        Status st = rec->logMetrics({{"queue_depth", double(s.queue_depth)},
-                                     {"sequences", double(s.sequences)},
-                                     {"tokens", double(s.real_tokens)},
-                                     {"pad_tokens", double(s.pad_tokens)},
-                                     {"kv_usage", s.kv_blocks_used / total_blocks},
-                                     {"step_seconds", s.end - s.start}},
-                                    step);
+        Status st = rec->logMetrics(stepLogValues(s, total_blocks), step);
         if (!st && log_error.empty()) log_error = st.error().message;
       }
       if (step_hook_) step_hook_(int(step));
@@ -293,8 +287,7 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
       if (r.finish > 0 && live_->append({base + kThroughput, QPointF(r.finish, tokens_out / r.finish)}))
         emit dataAvailable();
       if (rec) {
-        Status st = rec->logMetrics(
-            {{"request_ttft", r.token_times.front() - r.arrival}, {"request_e2e", r.finish - r.arrival}}, r.id);
+        Status st = rec->logMetrics(requestLogValues(r), r.id);
         if (!st && log_error.empty()) log_error = st.error().message;
       }
     };
@@ -338,15 +331,7 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
     }
     if (rec) {
       if (!log_error.empty()) return fail("experiment log: " + log_error);
-      nlohmann::json j = metricsJson(out.metrics);
-      std::map<std::string, double> flat;
-      for (auto& [k, v] : j.items()) {
-        if (v.is_number()) flat[k] = v.get<double>();
-        if (v.is_object())
-          for (auto& [k2, v2] : v.items())
-            if (v2.is_number()) flat[k + "_" + k2] = v2.get<double>();
-      }
-      if (Status s = rec->logMetrics(flat, 0); !s) return fail("experiment log: " + s.error().message);
+      if (Status s = rec->logMetrics(flatMetrics(out.metrics), 0); !s) return fail("experiment log: " + s.error().message);
       if (Status s = rec->finish(RunStatus::Finished); !s) return fail("experiment log: " + s.error().message);
       out.log_run = rec->id();
     }

@@ -346,19 +346,12 @@ int runServeSim(const ParsedArgs& args) {
       int64_t step = 0;
       const double total_blocks = Scheduler::kvBlocksFor(run.config);
       so.on_step = [&, total_blocks](const StepRecord& s) {
-        Status st = rec->logMetrics({{"queue_depth", double(s.queue_depth)},
-                                     {"sequences", double(s.sequences)},
-                                     {"tokens", double(s.real_tokens)},
-                                     {"pad_tokens", double(s.pad_tokens)},
-                                     {"kv_usage", s.kv_blocks_used / total_blocks},
-                                     {"step_seconds", s.end - s.start}},
-                                    step++);
+        Status st = rec->logMetrics(stepLogValues(s, total_blocks), step++);
         if (!st && log_error.empty()) log_error = st.error().message;
       };
       so.on_request = [&](const RequestRecord& q) {
         if (q.rejected || q.token_times.empty()) return;
-        Status st = rec->logMetrics(
-            {{"request_ttft", q.token_times.front() - q.arrival}, {"request_e2e", q.finish - q.arrival}}, q.id);
+        Status st = rec->logMetrics(requestLogValues(q), q.id);
         if (!st && log_error.empty()) log_error = st.error().message;
       };
     }
@@ -380,15 +373,7 @@ int runServeSim(const ParsedArgs& args) {
     run.metrics = computeMetrics(sim->timeline, quality);
     if (rec) {
       if (!log_error.empty()) return runtimeError(spec, "experiment log: " + log_error);
-      nlohmann::json j = metricsJson(run.metrics);
-      std::map<std::string, double> flat;
-      for (auto& [k, v] : j.items()) {
-        if (v.is_number()) flat[k] = v.get<double>();
-        if (v.is_object())
-          for (auto& [k2, v2] : v.items())
-            if (v2.is_number()) flat[k + "_" + k2] = v2.get<double>();
-      }
-      if (Status s = rec->logMetrics(flat, 0); !s) return runtimeError(spec, s.error().message);
+      if (Status s = rec->logMetrics(flatMetrics(run.metrics), 0); !s) return runtimeError(spec, s.error().message);
       if (Status s = rec->finish(RunStatus::Finished); !s) return runtimeError(spec, s.error().message);
       run.log_run = rec->id();
     }

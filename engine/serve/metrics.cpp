@@ -180,4 +180,25 @@ nlohmann::json metricsJson(const ServeMetrics& m) {
   return j;
 }
 
+std::map<std::string, double> stepLogValues(const StepRecord& s, double total_blocks) {
+  return {{"queue_depth", double(s.queue_depth)},      {"sequences", double(s.sequences)},
+          {"tokens", double(s.real_tokens)},           {"pad_tokens", double(s.pad_tokens)},
+          {"kv_usage", s.kv_blocks_used / total_blocks}, {"step_seconds", s.end - s.start}};
+}
+
+std::map<std::string, double> requestLogValues(const RequestRecord& r) {
+  return {{"request_ttft", r.token_times.front() - r.arrival}, {"request_e2e", r.finish - r.arrival}};
+}
+
+std::map<std::string, double> flatMetrics(const ServeMetrics& m) {
+  std::map<std::string, double> flat;
+  for (auto& [k, v] : metricsJson(m).items()) {
+    if (v.is_number()) flat[k] = v.get<double>();
+    if (v.is_object())
+      for (auto& [k2, v2] : v.items())
+        if (v2.is_number()) flat[k + "_" + k2] = v2.get<double>();
+  }
+  return flat;
+}
+
 }  // namespace precis

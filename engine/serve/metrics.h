@@ -13,6 +13,7 @@
 // unknown quality gives null, not a guess).
 // Tested by tests/serve/test_metrics.cpp on hand-built timelines.
 #pragma once
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,5 +67,13 @@ ServeMetrics computeMetrics(const Timeline& timeline, const QualityInput& qualit
 bool meetsTargets(const RequestRecord& request);
 // The --json object (keys as docs/batching.md lists them).
 nlohmann::json metricsJson(const ServeMetrics& m);
+
+// What a serving run records in the experiment log (serve-sim --db and the workbench alike):
+// per step (queue_depth, sequences, tokens, pad_tokens, kv_usage of total_blocks, step_seconds),
+// per finished request (request_ttft, request_e2e), and at the end metricsJson's numbers flattened
+// ("ttft_p99" for {"ttft": {"p99": ...}}).
+std::map<std::string, double> stepLogValues(const StepRecord& s, double total_blocks);
+std::map<std::string, double> requestLogValues(const RequestRecord& r);
+std::map<std::string, double> flatMetrics(const ServeMetrics& m);
 
 }  // namespace precis

@@ -16,24 +16,7 @@ namespace {
 using cuda_views::checkIndex;
 using cuda_views::checkView;
 using cuda_views::sameShape;
-
-class CudaBuffer final : public Buffer {
- public:
-  CudaBuffer(void* ptr, size_t bytes) : ptr_(ptr), bytes_(bytes) {}
-  ~CudaBuffer() override {
-    if (ptr_) cudaFree(ptr_);  // synchronizes with the device before the memory is released
-  }
-  void* data() override { return ptr_; }
-  size_t size() const override { return bytes_; }
-
- private:
-  void* ptr_;
-  size_t bytes_;
-};
-
-std::string cudaReason(cudaError_t e) {
-  return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
-}
+using cuda_common::cudaReason;
 
 std::string versionString(int v) {  // 13010 -> "13.1"
   return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10);
@@ -47,35 +30,17 @@ bool isFloatTable(DType t) {
 }  // namespace
 
 std::unique_ptr<CudaBackend> CudaBackend::create(int device, std::string* error) {
-  int count = 0;  // left unwritten when there is no driver
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) {
-    *error = "cudaGetDeviceCount failed (" + cudaReason(e) + ")";
-    return nullptr;
-  }
-  if (device < 0 || device >= count) {
-    *error = "CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(count) +
-             " device(s))";
-    return nullptr;
-  }
   std::unique_ptr<CudaBackend> b(new CudaBackend(device));
+  // No TF32: the f32 matmul must be an f32 matmul.
+  if (std::string why = cuda_common::openDevice(device, CUBLAS_DEFAULT_MATH, &b->stream_, &b->blas_); !why.empty()) {
+    *error = why;
+    return nullptr;
+  }
   auto failWith = [&](const char* what, const std::string& reason) {
     *error = std::string(what) + " failed on device " + std::to_string(device) + " (" + reason + ")";
     return nullptr;
   };
-  if ((e = cudaSetDevice(device)) != cudaSuccess) return failWith("cudaSetDevice", cudaReason(e));
-  if ((e = cudaStreamCreate(&b->stream_)) != cudaSuccess)
-    return failWith("cudaStreamCreate", cudaReason(e));
-  cublasStatus_t s = cublasCreate(&b->blas_);
-  if (s != CUBLAS_STATUS_SUCCESS) {
-    b->blas_ = nullptr;
-    return failWith("cublasCreate", cublasGetStatusName(s));
-  }
-  if ((s = cublasSetStream(b->blas_, b->stream_)) != CUBLAS_STATUS_SUCCESS)
-    return failWith("cublasSetStream", cublasGetStatusName(s));
-  // No TF32: the f32 matmul must be an f32 matmul.
-  if ((s = cublasSetMathMode(b->blas_, CUBLAS_DEFAULT_MATH)) != CUBLAS_STATUS_SUCCESS)
-    return failWith("cublasSetMathMode", cublasGetStatusName(s));
+  cudaError_t e = cudaSuccess;
 
   cudaDeviceProp prop{};
   if ((e = cudaGetDeviceProperties(&prop, device)) != cudaSuccess)
@@ -190,31 +155,6 @@ std::string CudaBackend::kernelName(Op op, DType t) const {
 
 // ---- errors ----
 
-void CudaBackend::fail(const char* op, const std::string& message) {
-  const std::string full = std::string(op) + ": " + message;
-  std::fprintf(stderr, "precis-cuda: %s\n", full.c_str());
-  if (!failed_) last_error_ = full;  // the first error is the cause; later ones are echoes
-  failed_ = true;
-}
-
-bool CudaBackend::begin(const char* op) {
-  if (failed_) return false;
-  return check(cudaSetDevice(device_), op, "cudaSetDevice");
-}
-
-bool CudaBackend::check(cudaError_t e, const char* op, const char* what) {
-  if (e == cudaSuccess) return true;
-  fail(op, std::string(what) + " failed (" + cudaReason(e) + ")");
-  return false;
-}
-
-bool CudaBackend::checkBlas(cublasStatus_t s, const char* op, const char* what) {
-  if (s == CUBLAS_STATUS_SUCCESS) return true;
-  fail(op, std::string(what) + " failed (" + cublasGetStatusName(s) + ": " +
-               cublasGetStatusString(s) + ")");
-  return false;
-}
-
 bool CudaBackend::require(bool condition, const char* op, const std::string& what) {
   if (!condition) fail(op, "bad argument: " + what);
   return condition;
@@ -265,7 +205,7 @@ std::unique_ptr<Buffer> CudaBackend::alloc(size_t bytes) {
       return nullptr;
     }
   }
-  return std::make_unique<CudaBuffer>(p, bytes);
+  return std::make_unique<cuda_common::DeviceBuffer>(p, bytes);
 }
 
 void CudaBackend::upload(Buffer& dst, size_t offset, const void* src, size_t bytes) {

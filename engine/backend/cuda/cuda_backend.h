@@ -16,11 +16,12 @@
 #include <cuda_runtime_api.h>
 
 #include "engine/backend/backend.h"
+#include "engine/backend/cuda/cuda_common.h"
 #include "engine/backend/cuda/packed_gemm_lt.h"
 
 namespace precis {
 
-class CudaBackend final : public Backend {
+class CudaBackend final : public Backend, private cuda_common::CudaErrorLatch {
  public:
   // nullptr with the reason in *error when the device cannot be used.
   static std::unique_ptr<CudaBackend> create(int device, std::string* error);
@@ -67,15 +68,11 @@ class CudaBackend final : public Backend {
     size_t bytes = 0;
   };
 
-  explicit CudaBackend(int device) : device_(device) {}
+  explicit CudaBackend(int device) : CudaErrorLatch(device, "precis-cuda") {}
 
-  // False (the op must return) once the backend has failed; otherwise makes device_ current.
-  bool begin(const char* op);
-  // Each returns true on success; on failure records "<op>: <what>: <reason>" and fails.
-  bool check(cudaError_t e, const char* op, const char* what);
-  bool checkBlas(cublasStatus_t s, const char* op, const char* what);
+  // begin / check / checkBlas / fail and device_, failed_, last_error_: CudaErrorLatch.
+  // Records "<op>: bad argument: <what>" and fails when the condition is false.
   bool require(bool condition, const char* op, const std::string& what);
-  void fail(const char* op, const std::string& message);
   // Waits for the stream, then turns the status bits set by kernels into an error.
   void drain(const char* op);
   void* scratch(Scratch& s, size_t bytes, const char* op);
@@ -107,7 +104,6 @@ class CudaBackend final : public Backend {
   Scratch lowp_ones_;    // ones()
   int64_t lowp_ones_count_ = 0;
 
-  int device_ = 0;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
   unsigned* status_ = nullptr;  // device word of StatusBit flags (kernels/cuda/ops.cuh)
@@ -115,8 +111,6 @@ class CudaBackend final : public Backend {
   Scratch weight_scratch_;      // f16 dequantized weights
   Scratch attn_scratch_;        // per-split partial sums of the attention's split (decode) path
   mutable DeviceInfo info_;     // memory_free refreshed by device()
-  bool failed_ = false;
-  std::string last_error_;
 };
 
 }  // namespace precis

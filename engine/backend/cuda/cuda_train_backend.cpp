@@ -12,60 +12,24 @@
 #include "kernels/cuda/train_ops.cuh"
 
 namespace precis {
-namespace {
 
-class CudaTrainBuffer final : public Buffer {
- public:
-  CudaTrainBuffer(void* ptr, size_t bytes) : ptr_(ptr), bytes_(bytes) {}
-  ~CudaTrainBuffer() override {
-    if (ptr_) cudaFree(ptr_);
-  }
-  void* data() override { return ptr_; }
-  size_t size() const override { return bytes_; }
-
- private:
-  void* ptr_;
-  size_t bytes_;
-};
-
-std::string cudaReason(cudaError_t e) {
-  return std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e);
-}
-
-}  // namespace
+using cuda_common::cudaReason;
 
 std::unique_ptr<CudaTrainBackend> CudaTrainBackend::create(int device, bool tf32,
                                                            std::string* error) {
-  int count = 0;  // left unwritten when there is no driver
-  cudaError_t e = cudaGetDeviceCount(&count);
-  if (e != cudaSuccess) {
-    *error = "cudaGetDeviceCount failed (" + cudaReason(e) + ")";
-    return nullptr;
-  }
-  if (device < 0 || device >= count) {
-    *error = "CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(count) +
-             " device(s))";
-    return nullptr;
-  }
   std::unique_ptr<CudaTrainBackend> b(new CudaTrainBackend(device, tf32));
+  if (std::string why = cuda_common::openDevice(device, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH,
+                                                &b->stream_, &b->blas_);
+      !why.empty()) {
+    *error = why;
+    return nullptr;
+  }
   auto failWith = [&](const char* what, const std::string& reason) {
     *error =
         std::string(what) + " failed on device " + std::to_string(device) + " (" + reason + ")";
     return nullptr;
   };
-  if ((e = cudaSetDevice(device)) != cudaSuccess) return failWith("cudaSetDevice", cudaReason(e));
-  if ((e = cudaStreamCreate(&b->stream_)) != cudaSuccess)
-    return failWith("cudaStreamCreate", cudaReason(e));
-  cublasStatus_t s = cublasCreate(&b->blas_);
-  if (s != CUBLAS_STATUS_SUCCESS) {
-    b->blas_ = nullptr;
-    return failWith("cublasCreate", cublasGetStatusName(s));
-  }
-  if ((s = cublasSetStream(b->blas_, b->stream_)) != CUBLAS_STATUS_SUCCESS)
-    return failWith("cublasSetStream", cublasGetStatusName(s));
-  if ((s = cublasSetMathMode(b->blas_, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH)) !=
-      CUBLAS_STATUS_SUCCESS)
-    return failWith("cublasSetMathMode", cublasGetStatusName(s));
+  cudaError_t e = cudaSuccess;
   cudaDeviceProp prop{};
   if ((e = cudaGetDeviceProperties(&prop, device)) != cudaSuccess)
     return failWith("cudaGetDeviceProperties", cudaReason(e));
@@ -107,26 +71,6 @@ std::string CudaTrainBackend::gemmName() const {
 
 // ---- errors ----
 
-void CudaTrainBackend::fail(const char* op, const std::string& message) {
-  const std::string full = std::string(op) + ": " + message;
-  std::fprintf(stderr, "precis-cuda train: %s\n", full.c_str());
-  if (!failed_) last_error_ = full;
-  failed_ = true;
-}
-bool CudaTrainBackend::begin(const char* op) {
-  if (failed_) return false;
-  return check(cudaSetDevice(device_), op, "cudaSetDevice");
-}
-bool CudaTrainBackend::check(cudaError_t e, const char* op, const char* what) {
-  if (e == cudaSuccess) return true;
-  fail(op, std::string(what) + " failed (" + cudaReason(e) + ")");
-  return false;
-}
-bool CudaTrainBackend::checkBlas(cublasStatus_t s, const char* op, const char* what) {
-  if (s == CUBLAS_STATUS_SUCCESS) return true;
-  fail(op, std::string(what) + " failed (" + cublasGetStatusName(s) + ")");
-  return false;
-}
 bool CudaTrainBackend::require(bool condition, const char* op, const std::string& what) {
   if (!condition) fail(op, what);
   return condition;
@@ -168,7 +112,7 @@ std::unique_ptr<Buffer> CudaTrainBackend::alloc(size_t bytes) {
     cudaFree(p);
     return nullptr;
   }
-  return std::make_unique<CudaTrainBuffer>(p, bytes);
+  return std::make_unique<cuda_common::DeviceBuffer>(p, bytes);
 }
 void CudaTrainBackend::upload(void* dst, const void* host, size_t bytes) {
   if (!begin("upload")) return;

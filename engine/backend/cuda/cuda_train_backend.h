@@ -16,12 +16,13 @@
 #include <string>
 #include <vector>
 
+#include "engine/backend/cuda/cuda_common.h"
 #include "engine/train/gemm_plan.h"
 #include "engine/train/train_backend.h"
 
 namespace precis {
 
-class CudaTrainBackend final : public TrainBackend {
+class CudaTrainBackend final : public TrainBackend, private cuda_common::CudaErrorLatch {
  public:
   // nullptr with the reason in *error when the device cannot be used.
   static std::unique_ptr<CudaTrainBackend> create(int device, bool tf32, std::string* error);
@@ -80,14 +81,11 @@ class CudaTrainBackend final : public TrainBackend {
     void* ptr = nullptr;
     size_t bytes = 0;
   };
-  CudaTrainBackend(int device, bool tf32) : device_(device), tf32_(tf32) {}
+  CudaTrainBackend(int device, bool tf32) : CudaErrorLatch(device, "precis-cuda train"), tf32_(tf32) {}
 
-  // False (the op must return) once the backend has failed; otherwise makes device_ current.
-  bool begin(const char* op);
-  bool check(cudaError_t e, const char* op, const char* what);
-  bool checkBlas(cublasStatus_t s, const char* op, const char* what);
+  // begin / check / checkBlas / fail and device_, failed_, last_error_: CudaErrorLatch.
+  // Records "<op>: <what>" and fails when the condition is false.
   bool require(bool condition, const char* op, const std::string& what);
-  void fail(const char* op, const std::string& message);
   void* scratch(Scratch& s, size_t bytes, const char* op);
   // Copies host data to a scratch buffer and returns its device address (nullptr on failure).
   void* stage(Scratch& s, const void* host, size_t bytes, const char* op);
@@ -96,7 +94,6 @@ class CudaTrainBackend final : public TrainBackend {
   bool gemm(const char* op, const gemm_plan::ColMajorGemm& g);
   bool gemms(const char* op, const std::vector<gemm_plan::ColMajorGemm>& list);
 
-  int device_ = 0;
   bool tf32_ = false;
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
@@ -106,8 +103,6 @@ class CudaTrainBackend final : public TrainBackend {
   Scratch dp_;        // attention backward: d probs (B, n_heads, T, T)
   Scratch partials_;  // sum of squares partials, loss row statistics
   Scratch norm_;      // RMSNorm backward: dw partials per chunk of rows
-  bool failed_ = false;
-  std::string last_error_;
 };
 
 }  // namespace precis
