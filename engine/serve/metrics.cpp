@@ -191,8 +191,9 @@ std::map<std::string, double> requestLogValues(const RequestRecord& r) {
 }
 
 std::map<std::string, double> flatMetrics(const ServeMetrics& m) {
+  const nlohmann::json j = metricsJson(m);  // items() refers to it: keep it alive for the loop
   std::map<std::string, double> flat;
-  for (auto& [k, v] : metricsJson(m).items()) {
+  for (auto& [k, v] : j.items()) {
     if (v.is_number()) flat[k] = v.get<double>();
     if (v.is_object())
       for (auto& [k2, v2] : v.items())
