@@ -29,8 +29,18 @@ enum class PackedActMode : uint8_t {
   F32,         // W8A16 / W4A16: f32 activations, f32 accumulation
   Int8Token,   // W8A8 / W4A8 dynamic: int8 codes with one scale per token (the token's max |x|)
   Int8Static,  // W8A8 / W4A8 static: int8 codes with one scale for the tensor (a calibrated clip)
+  Fp8Token,    // FP8 W8A8 dynamic: fp8-e4m3 codes (fp8ActCode), one scale per token
+  Fp8Static,   // FP8 W8A8 static: fp8-e4m3 codes with one scale for the tensor
 };
-// "f32", "int8 per-token", "int8 static" (inline: the CUDA module uses it and links no engine code)
+// Whether a quantizes activations to fp8-e4m3 (else int8, or F32 = not at all).
+inline bool packedActFp8(PackedActMode a) {
+  return a == PackedActMode::Fp8Token || a == PackedActMode::Fp8Static;
+}
+// Whether a uses one static range (static_amax > 0).
+inline bool packedActStatic(PackedActMode a) {
+  return a == PackedActMode::Int8Static || a == PackedActMode::Fp8Static;
+}
+// "f32", "int8 per-token", "int8 static", "fp8-e4m3 per-token", ... (inline: the CUDA module uses it and links no engine code)
 inline const char* packedActModeName(PackedActMode m) {
   switch (m) {
     case PackedActMode::F32:
@@ -39,6 +49,10 @@ inline const char* packedActModeName(PackedActMode m) {
       return "int8 per-token";
     case PackedActMode::Int8Static:
       return "int8 static";
+    case PackedActMode::Fp8Token:
+      return "fp8-e4m3 per-token";
+    case PackedActMode::Fp8Static:
+      return "fp8-e4m3 static";
   }
   return "?";
 }

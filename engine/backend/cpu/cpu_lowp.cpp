@@ -45,6 +45,7 @@ int64_t chunkRows(int64_t cols) {
 }  // namespace
 
 std::string packedKernelName(const PackedWeightsView& w, PackedActMode a) {
+  if (packedActFp8(a)) return "";  // no fp8 arithmetic on the CPU: the caller simulates
   if (!lowp_checks::packedView(w).empty() || !cpu::packedProblem(w, kindOf(a)).empty()) return "";
   const std::string k = cpu::packedKernelName(w, kindOf(a));
   if (a == PackedActMode::F32) return k;
@@ -55,6 +56,7 @@ std::string packedKernelName(const PackedWeightsView& w, PackedActMode a) {
 std::string matmulPacked(ThreadPool& pool, const PackedWeightsView& w, PackedActMode a,
                          float static_amax, const TensorView& x, const TensorView& y) {
   if (std::string e = lowp_checks::packedMatmul(w, x, y); !e.empty()) return e;
+  if (packedActFp8(a)) return "fp8-e4m3 activations have no CPU packed kernel (the caller simulates them)";
   if (std::string e = cpu::packedProblem(w, kindOf(a)); !e.empty()) return e;
   if (a == PackedActMode::Int8Static && !(static_amax > 0))
     return "int8 static activations without a range";

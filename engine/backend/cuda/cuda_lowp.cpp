@@ -77,6 +77,7 @@ const float* CudaBackend::ones(int64_t count, const char* op) {
 std::string CudaBackend::packedKernelName(const PackedWeightsView& w, PackedActMode a) const {
   if (!lowp_checks::packedView(w).empty()) return "";
   if (w.codebook != PackedCodebook::Int) return "";  // nf4 / fp8 code books: no CUDA kernel yet
+  if (packedActFp8(a)) return "";                     // fp8 activations: no CUDA kernel yet
   // Built with += (GCC 12 warns falsely, -Wrestrict, on chains of operator+ here).
   std::string name = "cuda ";
   if (a != PackedActMode::F32) {
@@ -112,6 +113,8 @@ void CudaBackend::matmulPacked(const PackedWeightsView& w, PackedActMode a, floa
                "int8 static activations without a range"))
     return;
   if (!require(w.codebook == PackedCodebook::Int, op, "nf4 / fp8 code books have no CUDA kernel"))
+    return;
+  if (!require(!packedActFp8(a), op, "fp8-e4m3 activations have no CUDA packed kernel"))
     return;
   const int64_t n = x.rows, in = x.cols, out = w.rows;
   if (n == 0) return;

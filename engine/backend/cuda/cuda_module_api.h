@@ -14,7 +14,8 @@ class Backend;
 // 3: the quantization lab's low-precision ops (engine/backend/lowp_ops.h: matmulPacked,
 //    quantizeActs, dequantizeActs, lowpGemm and their kernel-name queries)
 // 4: training ops (precis_cuda_train_create / precis_cuda_train_destroy, engine/train/train_backend.h)
-constexpr int kPrecisCudaAbiVersion = 4;
+// 5: PackedActMode gains Fp8Token / Fp8Static (FP8 W8A8 in matmulPacked)
+constexpr int kPrecisCudaAbiVersion = 5;
 
 // Names of the exported symbols and their types, for dlsym.
 inline constexpr const char* kPrecisCudaAbiVersionSymbol = "precis_cuda_abi_version";
