@@ -30,11 +30,16 @@ int64_t fakeQuantizeRow(ActFormat f, float* x, int64_t n, float amax) {
 }
 
 Result<std::unique_ptr<ActQuantBackend>> ActQuantBackend::create(Backend& inner, const Options& options) {
-  if (inner.device().backend != "cpu")
-    return makeError("activation quantization is simulated on the CPU backend only (got " + inner.device().backend +
-                     "); use --backend cpu");
   if (options.format == ActFormat::None) return makeError("activation quantization needs a format (int8 or fp8-e4m3)");
-  return std::unique_ptr<ActQuantBackend>(new ActQuantBackend(inner, options));
+  std::unique_ptr<ActQuantBackend> b(new ActQuantBackend(inner, options));
+  if (inner.device().backend != "cpu") {
+    b->device_ = std::make_unique<BackendActQuant>(inner);
+    if (b->device_->kernelName(options.format).empty())
+      return makeError(std::string("activation quantization: the ") + inner.device().backend +
+                       " backend has no kernel to quantize activations to " + actFormatName(options.format) + ": " +
+                       inner.lowpUnsupportedReason(LowpOp::QuantizeActs, actLowpType(options.format)));
+  }
+  return b;
 }
 
 std::string ActQuantBackend::description() const {
@@ -45,13 +50,47 @@ std::string ActQuantBackend::description() const {
 
 std::string ActQuantBackend::kernelName(Op op, DType t) const {
   if (op != Op::MatMul) return inner_.kernelName(op, t);
+  if (device_) return "simulated: " + description() + " (" + device_->kernelName(opt_.format) + "), then " +
+                     inner_.kernelName(op, t);
   return "simulated: " + description() + ", then " + inner_.kernelName(op, t);
+}
+
+void ActQuantBackend::deviceMatmul(const TensorView& w, const TensorView& x, const TensorView& y) {
+  if (mode_ == Mode::Observe) {
+    const std::vector<float>& h = device_->download(x);
+    if (!device_->error().empty()) {
+      if (error_.empty()) error_ = device_->error();
+      return;
+    }
+    float m = 0;
+    for (float v : h) m = std::max(m, std::fabs(v));
+    float& a = amax_[w.data];
+    a = std::max(a, m);
+    inner_.matmul(w, x, y);
+    return;
+  }
+  float static_amax = 0;
+  if (opt_.granularity == ActGranularity::Tensor) {
+    auto it = amax_.find(w.data);
+    if (it != amax_.end()) static_amax = it->second;
+    else ++unobserved_;
+  }
+  const TensorView q = device_->apply(opt_.format, x, static_amax);
+  if (q.data == nullptr) {
+    if (error_.empty()) error_ = device_->error();
+    return;
+  }
+  inner_.matmul(w, q, y);
 }
 
 void ActQuantBackend::matmul(const TensorView& w, const TensorView& x, const TensorView& y) {
   const bool classifier = w.rows == opt_.vocab_size && !opt_.quantize_classifier;
   if (classifier || x.type != DType::F32) {
     inner_.matmul(w, x, y);
+    return;
+  }
+  if (device_) {
+    deviceMatmul(w, x, y);
     return;
   }
   if (mode_ == Mode::Observe) {

@@ -4,9 +4,12 @@
 // runs. Granularity: per token (dynamic, one scale per row of x) or per tensor (static: one scale
 // per weight matrix, calibrated by running the model in Observe mode first).
 // The classifier (weight rows == vocab_size) is left alone unless quantize_classifier.
-// Only host-memory backends (the CPU) can be wrapped: create() refuses others.
+// Over the CPU backend the rows are fake-quantized on the host (fakeQuantizeRow, clipped values
+// counted); over a device backend (CUDA) by the device's quantizeActs + dequantizeActs
+// (engine/quant/backend_act_quant.h: the same codes), and Observe reads the inputs back to the host.
 // Tested by tests/quant/test_act_quant.cpp (per-token int8 error bound, static calibration, the
-// runtime runs through it and its logits move by a bounded amount).
+// runtime runs through it and its logits move by a bounded amount) and
+// tests/quant/test_device_act_quant.cpp (the device path on a stand-in device equals the CPU path).
 #pragma once
 #include <map>
 #include <memory>
@@ -14,6 +17,7 @@
 
 #include "engine/backend/forwarding_backend.h"
 #include "engine/core/result.h"
+#include "engine/quant/backend_act_quant.h"
 #include "engine/quant/scheme.h"
 
 namespace precis {
@@ -39,11 +43,15 @@ class ActQuantBackend : public ForwardingBackend {
   std::string description() const;  // "int8 per-token (dynamic) fake-quant of matmul inputs"
 
   std::string kernelName(Op op, DType t) const override;
+  std::string lastError() const override { return error_.empty() ? inner_.lastError() : error_; }
   void matmul(const TensorView& w, const TensorView& x, const TensorView& y) override;
 
  private:
   ActQuantBackend(Backend& inner, const Options& o) : ForwardingBackend(inner), opt_(o) {}
+  void deviceMatmul(const TensorView& w, const TensorView& x, const TensorView& y);
   Options opt_;
+  std::unique_ptr<BackendActQuant> device_;  // over a device backend: its kernels
+  std::string error_;
   Mode mode_ = Mode::Apply;
   std::map<const void*, float> amax_;  // weight data -> observed max |x|
   std::vector<float> scratch_;         // (n, in) quantized copy of x

@@ -71,12 +71,17 @@ float chooseActClip(ActFormat f, const Calibration& c, std::vector<float> x) {
 }
 
 Result<std::unique_ptr<CalibActBackend>> CalibActBackend::create(Backend& inner, const Options& options) {
-  if (inner.device().backend != "cpu")
-    return makeError("static activation calibration runs on the CPU backend only (got " + inner.device().backend +
-                     "); use --backend cpu");
   if (options.format == ActFormat::None) return makeError("activation calibration needs a format (int8 or fp8-e4m3)");
   if (options.order.empty()) return makeError("activation calibration: the model has no matmul weights");
-  return std::unique_ptr<CalibActBackend>(new CalibActBackend(inner, options));
+  std::unique_ptr<CalibActBackend> b(new CalibActBackend(inner, options));
+  if (inner.device().backend != "cpu") {
+    b->device_ = std::make_unique<BackendActQuant>(inner);
+    if (b->device_->kernelName(options.format).empty())
+      return makeError(std::string("activation calibration: the ") + inner.device().backend +
+                       " backend has no kernel to quantize activations to " + actFormatName(options.format) + ": " +
+                       inner.lowpUnsupportedReason(LowpOp::QuantizeActs, actLowpType(options.format)));
+  }
+  return b;
 }
 
 std::string CalibActBackend::description() const {
@@ -86,6 +91,8 @@ std::string CalibActBackend::description() const {
 
 std::string CalibActBackend::kernelName(Op op, DType t) const {
   if (op != Op::MatMul) return inner_.kernelName(op, t);
+  if (device_) return "simulated: " + description() + " (" + device_->kernelName(opt_.format) + "), then " +
+                     inner_.kernelName(op, t);
   return "simulated: " + description() + ", then " + inner_.kernelName(op, t);
 }
 
@@ -105,6 +112,33 @@ const MatmulWeight* CalibActBackend::nameOf(const TensorView& w) {
   return &opt_.order[it->second];
 }
 
+void CalibActBackend::observe(const MatmulWeight& mw, const float* x, int64_t rows, int64_t cols,
+                              size_t stride_floats) {
+  Observed& o = observed_[mw.name];
+    for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + size_t(r) * stride_floats;
+    for (int64_t c = 0; c < cols; ++c) {
+      const double v = row[c];
+      if (o.count == 0) o.min = o.max = v;
+      o.min = std::min(o.min, v);
+      o.max = std::max(o.max, v);
+      ++o.count;
+      o.s1 += v;
+      o.s2 += v * v;
+      o.s3 += v * v * v;
+      o.s4 += v * v * v * v;
+      if (o.seen_mod++ % o.stride == 0) o.samples.push_back(row[c]);
+      if (o.samples.size() >= opt_.max_samples) {  // keep every other sample, halve the rate
+        size_t j = 0;
+        for (size_t i = 0; i < o.samples.size(); i += 2) o.samples[j++] = o.samples[i];
+        o.samples.resize(j);
+        o.stride *= 2;
+        o.seen_mod = 1;
+      }
+    }
+  }
+}
+
 void CalibActBackend::matmul(const TensorView& w, const TensorView& x, const TensorView& y) {
   const MatmulWeight* mw = nameOf(w);
   const bool classifier = mw && mw == &opt_.order.back();
@@ -113,35 +147,31 @@ void CalibActBackend::matmul(const TensorView& w, const TensorView& x, const Ten
     return;
   }
   if (mode_ == Mode::Observe) {
-    Observed& o = observed_[mw->name];
-    for (int64_t r = 0; r < x.rows; ++r) {
-      const float* row = x.row<float>(r);
-      for (int64_t c = 0; c < x.cols; ++c) {
-        const double v = row[c];
-        if (o.count == 0) o.min = o.max = v;
-        o.min = std::min(o.min, v);
-        o.max = std::max(o.max, v);
-        ++o.count;
-        o.s1 += v;
-        o.s2 += v * v;
-        o.s3 += v * v * v;
-        o.s4 += v * v * v * v;
-        if (o.seen_mod++ % o.stride == 0) o.samples.push_back(row[c]);
-        if (o.samples.size() >= opt_.max_samples) {  // keep every other sample, halve the rate
-          size_t j = 0;
-          for (size_t i = 0; i < o.samples.size(); i += 2) o.samples[j++] = o.samples[i];
-          o.samples.resize(j);
-          o.stride *= 2;
-          o.seen_mod = 1;
-        }
+    if (device_) {
+      const std::vector<float>& h = device_->download(x);
+      if (!device_->error().empty()) {
+        if (error_.empty()) error_ = device_->error();
+        return;
       }
+      observe(*mw, h.data(), x.rows, x.cols, size_t(x.cols));
+    } else {
+      observe(*mw, x.row<float>(0), x.rows, x.cols, x.stride / sizeof(float));
     }
     inner_.matmul(w, x, y);
     return;
   }
+  auto clip_it = clips_.find(mw->name);
+  if (device_) {
+    const TensorView q = device_->apply(opt_.format, x, clip_it != clips_.end() ? clip_it->second : 0.f);
+    if (q.data == nullptr) {
+      if (error_.empty()) error_ = device_->error();
+      return;
+    }
+    inner_.matmul(w, q, y);
+    return;
+  }
   scratch_.resize(size_t(x.rows * x.cols));
-  auto it = clips_.find(mw->name);
-  const float static_clip = it != clips_.end() ? it->second : 0.f;
+  const float static_clip = clip_it != clips_.end() ? clip_it->second : 0.f;
   for (int64_t r = 0; r < x.rows; ++r) {
     float* dst = scratch_.data() + r * x.cols;
     std::memcpy(dst, x.row<float>(r), size_t(x.cols) * 4);

@@ -6,10 +6,14 @@
 // and measures, on the calibration data, clipping and saturation rates, range, kurtosis, 6-sigma
 // outliers and SQNR. In Apply mode each input row is fake-quantized (int8 / fp8-e4m3, saturating)
 // with its weight's clip value, exactly as ActQuantBackend's static mode does with max ranges.
+// Over a device backend (CUDA) Observe reads each input back to the host and observes it there,
+// and Apply fake-quantizes with the device's quantizeActs + dequantizeActs
+// (engine/quant/backend_act_quant.h: the same codes as fakeQuantizeRow).
 // Weights are named by the order the runtime first multiplies them (matmulOrder), checked
 // against their shapes: a runtime that changes its order makes calibrate() fail, never mislabel.
 // Tested by tests/quant/test_calib_act.cpp (planted outliers: percentile/mse clip below max and
-// lower error; statistics of known distributions; Apply equals ActQuantBackend for max ranges).
+// lower error; statistics of known distributions; Apply equals ActQuantBackend for max ranges)
+// and tests/quant/test_device_act_quant.cpp (the device path on a stand-in device equals the CPU's).
 #pragma once
 #include <map>
 #include <memory>
@@ -19,6 +23,7 @@
 #include "engine/backend/forwarding_backend.h"
 #include "engine/core/result.h"
 #include "engine/model/model.h"
+#include "engine/quant/backend_act_quant.h"
 #include "engine/quant/quant_io.h"
 #include "engine/quant/scheme.h"
 
@@ -82,6 +87,8 @@ class CalibActBackend : public ForwardingBackend {
   };
   CalibActBackend(Backend& inner, const Options& o) : ForwardingBackend(inner), opt_(o) {}
   const MatmulWeight* nameOf(const TensorView& w);  // null (and error_ set) on a mismatch
+  void observe(const MatmulWeight& mw, const float* x, int64_t rows, int64_t cols, size_t stride_floats);
+  std::unique_ptr<BackendActQuant> device_;  // over a device backend: its kernels
   Options opt_;
   Mode mode_ = Mode::Apply;
   std::map<const void*, size_t> index_;  // weight data -> position in opt_.order

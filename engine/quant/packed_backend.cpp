@@ -20,9 +20,13 @@ Result<std::unique_ptr<PackedBackend>> PackedBackend::create(Backend& target, Ba
   if (pool == nullptr && !device)
     return makeError("the packed low-bit kernels run on the CPU backend itself or on a device backend (got a "
                      "decorator of the CPU backend)");
-  if (device && options.activations == ActFormat::Fp8E4M3)
-    return makeError("fp8-e4m3 activations have no " + target.device().backend + " kernel; use --backend cpu");
   std::unique_ptr<PackedBackend> b(new PackedBackend(target, inner, pool, options));
+  if (device && options.activations != ActFormat::None) {
+    b->device_acts_ = std::make_unique<BackendActQuant>(target);
+    if (b->device_acts_->kernelName(options.activations).empty())
+      return makeError(std::string("activations: the ") + target.device().backend +
+                       " backend has no kernel to quantize activations to " + actFormatName(options.activations));
+  }
   std::map<std::string, const WeightTensor*> tensors;
   for (const WeightTensor& t : q.model.tensors) tensors[t.name] = &t;
   ModelQuantReport& rep = q.report;
@@ -41,7 +45,7 @@ Result<std::unique_ptr<PackedBackend>> PackedBackend::create(Backend& target, Ba
       Result<PackedWeightsView> dv = b->uploadPacked(*v, e);
       if (!dv) return dv.error();
       e.view = *dv;
-      if (target.packedKernelName(e.view, b->deviceMode(e)).empty()) {
+      if (target.packedKernelName(e.view, PackedActMode::F32).empty()) {
         tr.reason += std::string(tr.reason.empty() ? "" : "; ") + "runs simulated: no " + target.device().backend +
                      " kernel for " + tr.to;
         continue;
@@ -52,6 +56,7 @@ Result<std::unique_ptr<PackedBackend>> PackedBackend::create(Backend& target, Ba
     tr.simulated = false;
     --rep.simulated_tensors;
   }
+  b->chooseDeviceModes();
   return b;
 }
 
@@ -79,10 +84,42 @@ bool PackedBackend::int8Kernel(const Entry& e) const {
   return opt_.activations == ActFormat::Int8 && cpu::packedProblem(e.view, cpu::PackedActKind::Int8).empty();
 }
 
-PackedActMode PackedBackend::deviceMode(const Entry& e) const {
-  if (!quantizesInputsOf(e)) return PackedActMode::F32;
-  if (opt_.act_granularity == ActGranularity::Tensor && clips_.count(e.name)) return PackedActMode::Int8Static;
-  return PackedActMode::Int8Token;
+float PackedBackend::staticClip(const Entry& e) const {
+  if (opt_.act_granularity != ActGranularity::Tensor) return 0.f;
+  auto c = clips_.find(e.name);
+  return c != clips_.end() ? c->second : 0.f;
+}
+
+void PackedBackend::chooseDeviceMode(Entry& e) const {
+  e.mode = PackedActMode::F32;
+  e.fake = false;
+  if (!quantizesInputsOf(e)) return;
+  const bool stat = staticClip(e) > 0;
+  const PackedActMode m = opt_.activations == ActFormat::Fp8E4M3
+                              ? (stat ? PackedActMode::Fp8Static : PackedActMode::Fp8Token)
+                              : (stat ? PackedActMode::Int8Static : PackedActMode::Int8Token);
+  if (!cpu_.packedKernelName(e.view, m).empty()) e.mode = m;
+  else e.fake = true;
+}
+
+void PackedBackend::chooseDeviceModes() {
+  if (pool_ != nullptr) return;
+  for (Entry& e : entries_) chooseDeviceMode(e);
+}
+
+void PackedBackend::deviceMatmul(const Entry& e, const TensorView& x, const TensorView& y) {
+  const float clip = staticClip(e);
+  TensorView xin = x;
+  if (e.fake) {  // no kernel for these activations with this weight: fake-quantize on the device
+    xin = device_acts_->apply(opt_.activations, x, clip);
+    if (xin.data == nullptr) {
+      if (error_.empty()) error_ = device_acts_->error();
+      return;
+    }
+    fake_ran_ = true;
+  }
+  cpu_.matmulPacked(e.view, e.mode, packedActStatic(e.mode) ? clip : 0.f, xin, y);
+  if (quantizesInputsOf(e)) act_values_ += uint64_t(x.rows * x.cols);
 }
 
 void PackedBackend::upload(Buffer& d, size_t o, const void* s, size_t bytes) {
@@ -107,10 +144,7 @@ void PackedBackend::matmul(const TensorView& w, const TensorView& x, const Tenso
   const Entry& e = entries_[it->second];
   const int64_t n = x.rows, in = x.cols;
   if (pool_ == nullptr) {  // a device backend: its own kernel on the uploaded packed weights
-    const PackedActMode m = deviceMode(e);
-    auto c = clips_.find(e.name);
-    cpu_.matmulPacked(e.view, m, m == PackedActMode::Int8Static ? c->second : 0.f, x, y);
-    if (m != PackedActMode::F32) act_values_ += uint64_t(n * in);
+    deviceMatmul(e, x, y);
     return;
   }
   const float* xp = x.row<float>(0);
@@ -167,9 +201,21 @@ std::vector<PackedBackend::KernelRow> PackedBackend::kernelRows() const {
     k.weights = e.spec;
     k.tensors = 1;
     if (pool_ == nullptr) {  // device backend: its kernel's own name
-      const PackedActMode m = deviceMode(e);
-      k.activations = m == PackedActMode::F32 ? "f32" : m == PackedActMode::Int8Static ? "int8" + gran : "int8 per-token (dynamic)";
-      k.kernel = cpu_.packedKernelName(e.view, m);
+      if (!quantizesInputsOf(e)) {
+        k.activations = "f32";
+        k.kernel = cpu_.packedKernelName(e.view, PackedActMode::F32);
+      } else {
+        k.activations = std::string(actFormatName(opt_.activations)) +
+                        (staticClip(e) > 0 ? gran : std::string(" per-token (dynamic)"));
+        if (e.fake) {
+          k.kernel = "simulated: " + k.activations + " fake-quant of matmul inputs (" +
+                     device_acts_->kernelName(opt_.activations) + "), then " +
+                     cpu_.packedKernelName(e.view, PackedActMode::F32);
+          k.activations_simulated = true;
+        } else {
+          k.kernel = cpu_.packedKernelName(e.view, e.mode);
+        }
+      }
     } else if (quantizesInputsOf(e) && int8Kernel(e)) {
       k.activations = "int8" + gran;
       k.kernel = cpu::packedKernelName(e.view, cpu::PackedActKind::Int8);

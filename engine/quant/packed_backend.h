@@ -14,11 +14,15 @@
 // On the CPU backend the kernels share its thread pool. On any other backend (CUDA) the packed
 // codes, scales and zero points are uploaded to it once and each matmul runs the backend's own
 // matmulPacked (engine/backend/lowp_ops.h; kernels/cuda/packed_gemv.cu ...), whose name the kernel
-// rows report; a weight the backend has no kernel for (nf4 / fp8 code books on CUDA) stays
-// simulated and its report says so. There int8 activations are quantized by the device (clipped
-// values are not counted) and fp8 activations have no device kernel.
+// rows report; a weight the backend has no f32-activation kernel for stays simulated and its
+// report says so. There quantized activations run the backend's kernel for them when it names one
+// (int8 per token / static: W8A8, W4A8; fp8-e4m3 on fp8 weights: FP8 W8A8); otherwise they are
+// fake-quantized on the device (engine/quant/backend_act_quant.h: quantizeActs + dequantizeActs,
+// the same codes as fakeQuantizeRow) and the f32-activation kernel runs: real weights, simulated
+// activations, and the kernel name says so. Values clipped by static ranges are not counted there.
 // Tested by tests/kernels/test_packed_backend.cpp (stories260K: packed logits match the simulated
-// path within stated tolerances for every format; reports, kernel names, static clips).
+// path within stated tolerances for every format; reports, kernel names, static clips; the device
+// path on a stand-in device backend equals the CPU path, fp8 and code-book activations included).
 #pragma once
 #include <map>
 #include <memory>
@@ -27,6 +31,7 @@
 
 #include "engine/backend/forwarding_backend.h"
 #include "engine/core/result.h"
+#include "engine/quant/backend_act_quant.h"
 #include "engine/quant/scheme.h"
 #include "engine/quant/quantize_model.h"
 #include "kernels/common/packed_quant.h"
@@ -66,14 +71,18 @@ class PackedBackend : public ForwardingBackend {
   void setMode(Mode m) { mode_ = m; }
   // Static (per-tensor) activation clip values by weight name; a weight without one uses its
   // per-token max for that call (as the simulated static path does).
-  void setStaticClips(std::map<std::string, float> clips) { clips_ = std::move(clips); }
+  void setStaticClips(std::map<std::string, float> clips) {
+    clips_ = std::move(clips);
+    chooseDeviceModes();
+  }
   std::vector<KernelRow> kernelRows() const;
   // Whether some activations have been fake-quantized so far (simulated): fp8 activations, int8
   // activations of nf4/fp8 weights, or the quantized inputs of weights that run unpacked (kept in
   // f32, or a format without a kernel) and went to the inner decorator. Ask after the forwards.
   bool activationsSimulated() const { return fake_ran_ || inner_quantized_; }
   size_t packedTensors() const { return entries_.size(); }
-  // Values clipped by static int8/fp8 activation scales in the packed matmuls, and all values.
+  // Values clipped by static int8/fp8 activation scales in the packed matmuls (counted on the CPU
+  // only), and all values quantized.
   uint64_t clippedActivations() const { return clipped_; }
   uint64_t quantizedActivations() const { return act_values_; }
 
@@ -82,6 +91,7 @@ class PackedBackend : public ForwardingBackend {
   std::string kernelName(Op op, DType t) const override {
     return op == Op::MatMul && !inner_quantized_ ? cpu_.kernelName(op, t) : inner_.kernelName(op, t);
   }
+  std::string lastError() const override { return error_.empty() ? inner_.lastError() : error_; }
   void upload(Buffer& d, size_t o, const void* s, size_t b) override;
   void matmul(const TensorView& w, const TensorView& x, const TensorView& y) override;
 
@@ -91,12 +101,20 @@ class PackedBackend : public ForwardingBackend {
     std::string spec;  // weightSpecName
     PackedWeightsView view;  // host storage (CPU kernels), or the device copy (device backends)
     std::vector<std::unique_ptr<Buffer>> device;  // codes, scales, zero points on a device backend
+    // Device backends: the activation mode matmulPacked runs, and whether the activations are
+    // fake-quantized first (quantized, but the backend has no kernel for them with this weight).
+    PackedActMode mode = PackedActMode::F32;
+    bool fake = false;
   };
   PackedBackend(Backend& target, Backend& inner, ThreadPool* pool, const Options& o)
       : ForwardingBackend(inner), cpu_(target), pool_(pool), opt_(o) {}
   bool quantizesInputsOf(const Entry& e) const;
-  // The device path's activation mode for e (F32, or int8 per token / static).
-  PackedActMode deviceMode(const Entry& e) const;
+  // The device path's activation mode for e: the quantized mode when the backend has a kernel for
+  // it with e's weights, else F32 (and e.fake when the inputs are quantized).
+  void chooseDeviceMode(Entry& e) const;
+  void chooseDeviceModes();
+  float staticClip(const Entry& e) const;  // 0 when e has none (per-token ranges)
+  void deviceMatmul(const Entry& e, const TensorView& x, const TensorView& y);
   // Uploads q's packed storage to the device backend; the device view, or why not.
   Result<PackedWeightsView> uploadPacked(const PackedWeightsView& host, Entry& e);
   bool int8Kernel(const Entry& e) const;  // int8 activations run the integer kernel for e
@@ -112,6 +130,8 @@ class PackedBackend : public ForwardingBackend {
   std::vector<float> xcopy_;                 // (n, in) contiguous (and for fp8, fake-quantized) inputs
   std::vector<int8_t> xq_;                   // (n, in) int8 activation codes
   std::vector<float> xs_;                    // (n,) their scales
+  std::unique_ptr<BackendActQuant> device_acts_;  // device backends: fake-quant of activations
+  std::string error_;
   uint64_t clipped_ = 0, act_values_ = 0;
   bool fake_ran_ = false, inner_quantized_ = false;
 };

@@ -1,4 +1,4 @@
-// buildSchemeRun and quantizeInterruptible (see scheme_run.h). Tested by
+// buildSchemeRun (see scheme_run.h). Tested by
 // tests/quant/test_quant_scheme_run.cpp, tests/ui/test_scheme_run.cpp and the CLI suites.
 #include "engine/quant/scheme_run.h"
 
@@ -144,7 +144,7 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
     if (run.packed) run.packed->setStaticClips(run.act_clip);
     run.calib->setMode(CalibActBackend::Mode::Apply);
   }
-  if (stats && run.act_stats.empty() && calib.tokens > 0 && backend.device().backend == "cpu") {
+  if (stats && run.act_stats.empty() && calib.tokens > 0) {
     // Statistics only: observe the test model's matmul inputs on the calibration data.
     CalibActBackend::Options co;
     co.format = sc.activations == ActFormat::None ? ActFormat::Int8 : sc.activations;
@@ -169,14 +169,6 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
 bool activationsSimulated(const SchemeRun& run) {
   if (run.packed) return run.packed->activationsSimulated();
   return run.act != nullptr || run.calib != nullptr;
-}
-
-Result<QuantizedModel> quantizeInterruptible(const Model& model, const QuantScheme& scheme,
-                                             const std::function<bool(int, int)>& progress,
-                                             const QuantizeModelOptions& options) {
-  QuantizeModelOptions o = options;
-  o.progress = progress;
-  return quantizeModel(model, scheme, o);
 }
 
 }  // namespace precis

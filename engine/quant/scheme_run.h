@@ -68,11 +68,4 @@ Result<SchemeRun> buildSchemeRun(const Model& stored, const QuantScheme& scheme,
 // unpacked weights (ask after a forward).
 bool activationsSimulated(const SchemeRun& run);
 
-// quantizeModel with a progress callback (QuantizeModelOptions::progress): called after every
-// tensor; returning false stops there with the error "quantization cancelled after tensor K of N".
-Result<QuantizedModel> quantizeInterruptible(
-    const Model& model, const QuantScheme& scheme,
-    const std::function<bool(int done, int total)>& progress,
-    const QuantizeModelOptions& options = {});
-
 }  // namespace precis

@@ -15,7 +15,8 @@
 //    of the quantization's own RMS effect (simulated vs the f32 model).
 // Also: reports say which tensors run real kernels, kernel names (nf4 / fp8 table kernels),
 // static clips clip, the classifier keeps f32 activations unless asked, and the device path
-// (packed storage uploaded to a non-CPU backend, its matmulPacked and kernel names).
+// (packed storage uploaded to a non-CPU backend, its matmulPacked and kernel names; activations
+// without a device kernel fake-quantized on the device, equal to the CPU path).
 #include <QtTest>
 
 #include <cmath>
@@ -27,6 +28,7 @@
 #include "engine/quant/packed_backend.h"
 #include "engine/quant/quantize_model.h"
 #include "engine/runtime/llama_runtime.h"
+#include "stand_in_device.h"
 #include "test_paths.h"
 
 using namespace precis;
@@ -291,30 +293,27 @@ class TestPackedBackend : public QObject {
   // The device path (issue 3: what runs on CUDA), on a stand-in device backend that is the CPU
   // backend under another name: the packed storage is uploaded through alloc/upload and every
   // packed matmul goes to the backend's matmulPacked, whose kernel name the rows report. The
-  // stand-in runs the CPU twins, so the logits must equal the CPU path's exactly.
+  // stand-in runs the CPU twins, so the logits must equal the CPU path's exactly. Activations the
+  // backend has no kernel for (fp8; int8 inputs of nf4 / fp8 weights) are fake-quantized on the
+  // device (quantizeActs + dequantizeActs) with the same codes as the CPU path's fakeQuantizeRow.
   void devicePathUploadsAndRunsTheBackendsKernel_data() {
     QTest::addColumn<QString>("format");
     QTest::addColumn<QString>("granularity");
     QTest::addColumn<int>("act");
-    QTest::addRow("int4 group:32") << "int4" << "group:32" << int(ActFormat::None);
-    QTest::addRow("int8-asym channel") << "int8-asym" << "channel" << int(ActFormat::None);
-    QTest::addRow("int8 channel a8") << "int8" << "channel" << int(ActFormat::Int8);
+    QTest::addColumn<bool>("fake");  // activations simulated on the device
+    QTest::addRow("int4 group:32") << "int4" << "group:32" << int(ActFormat::None) << false;
+    QTest::addRow("int8-asym channel") << "int8-asym" << "channel" << int(ActFormat::None) << false;
+    QTest::addRow("int8 channel a8") << "int8" << "channel" << int(ActFormat::Int8) << false;
+    QTest::addRow("int4 group:32 fp8 acts") << "int4" << "group:32" << int(ActFormat::Fp8E4M3) << true;
+    QTest::addRow("nf4 group:64 a8") << "nf4" << "group:64" << int(ActFormat::Int8) << true;
+    QTest::addRow("fp8-e4m3 channel fp8 acts") << "fp8-e4m3" << "channel" << int(ActFormat::Fp8E4M3) << true;
   }
   void devicePathUploadsAndRunsTheBackendsKernel() {
     QFETCH(QString, format);
     QFETCH(QString, granularity);
     QFETCH(int, act);
-    struct StandIn : ForwardingBackend {
-      explicit StandIn(Backend& b) : ForwardingBackend(b) { info = b.device(); info.backend = "stand-in"; }
-      const DeviceInfo& device() const override { return info; }
-      DeviceInfo info;
-      int packed_calls = 0;
-      void matmulPacked(const PackedWeightsView& w, PackedActMode a, float amax, const TensorView& x,
-                        const TensorView& y) override {
-        ++packed_calls;
-        ForwardingBackend::matmulPacked(w, a, amax, x, y);
-      }
-    } dev(*cpu_);
+    QFETCH(bool, fake);
+    test::StandInDevice dev(*cpu_);
     QuantScheme s = scheme(format.toUtf8().constData(), granularity.toUtf8().constData());
     s.activations = ActFormat(act);
     PackedBackend::Options po;
@@ -331,22 +330,22 @@ class TestPackedBackend : public QObject {
     QCOMPARE(qd->report.simulated_tensors, 0);
     const std::vector<float> a = logits(qc->model, **pc), b = logits(qd->model, **pd);
     QVERIFY(dev.packed_calls > 0);
+    QCOMPARE(dev.quantize_calls > 0, fake);  // real int8 kernels quantize inside matmulPacked
     QVERIFY(a == b);
+    QCOMPARE((*pd)->activationsSimulated(), fake);
+    QCOMPARE((*pc)->activationsSimulated(), fake);
+    const std::string fmt = actFormatName(ActFormat(act));
     for (const auto& r : (*pd)->kernelRows()) {
-      const std::string want = act == int(ActFormat::None) ? "f32" : "int8 per-token (dynamic)";
+      const std::string want = act == int(ActFormat::None) ? "f32" : fmt + " per-token (dynamic)";
       if (r.tensors == 1 && r.activations == "f32" && act != int(ActFormat::None)) continue;  // the classifier
       QCOMPARE(r.activations, want);
+      QCOMPARE(r.activations_simulated, fake);
       // the stand-in's kernel is the CPU twin: its name comes from the backend, not from kernels/cpu directly
-      QVERIFY2(r.kernel.find(act == int(ActFormat::None) ? "x f32 packed dot" : "act quantize + ") != std::string::npos,
-               r.kernel.c_str());
-      QVERIFY(!r.activations_simulated);
+      const char* part = fake ? "fake-quant of matmul inputs (cpu quantize f32 -> "
+                              : act == int(ActFormat::None) ? "x f32 packed" : "act quantize + ";
+      QVERIFY2(r.kernel.find(part) != std::string::npos, r.kernel.c_str());
+      QCOMPARE(r.kernel.rfind("simulated: ", 0) == 0, fake);
     }
-    // fp8 activations have no device kernel: refused with a reason, never run silently
-    po.activations = ActFormat::Fp8E4M3;
-    auto pf = PackedBackend::create(dev, dev, *qd, po);
-    QVERIFY(!pf.ok());
-    QVERIFY2(pf.error().message.find("fp8-e4m3 activations have no stand-in kernel") != std::string::npos,
-             pf.error().message.c_str());
   }
 };
 

@@ -11,6 +11,16 @@
 #include "ui/scheme_run.h"
 
 using namespace precis;
+
+namespace {
+// quantizeModel with a per-tensor progress callback that may cancel.
+Result<QuantizedModel> withProgress(const Model& m, const QuantScheme& s,
+                                    std::function<bool(int, int)> progress) {
+  QuantizeModelOptions o;
+  o.progress = std::move(progress);
+  return quantizeModel(m, s, o);
+}
+}  // namespace
 using namespace precis::ui;
 
 class TestSchemeRun : public QObject {
@@ -51,7 +61,7 @@ void TestSchemeRun::sameAsQuantizeModel() {
   Result<QuantizedModel> whole = quantizeModel(*m, *scheme);
   QVERIFY(whole.ok());
   int calls = 0;
-  Result<QuantizedModel> parts = quantizeInterruptible(*m, *scheme, [&](int done, int total) {
+  Result<QuantizedModel> parts = withProgress(*m, *scheme, [&](int done, int total) {
     ++calls;
     return done <= total;
   });
@@ -89,7 +99,7 @@ void TestSchemeRun::cancelAfterTensorK() {
   for (int k : {1, 3, 7}) {
     int converted = 0;
     bool cancel = false;
-    Result<QuantizedModel> r = quantizeInterruptible(*m, *scheme, [&](int done, int) {
+    Result<QuantizedModel> r = withProgress(*m, *scheme, [&](int done, int) {
       converted = done;
       if (done == k) cancel = true;  // Cancel pressed while tensor k was converting
       return !cancel;
