@@ -77,6 +77,21 @@ for g in group:32 channel; do  # the quantization lab's packed formats on the CU
   step "eval-int4-$g-cpu" 30 "$cli" eval "$m" --tokens "$out/tokens.txt" --weights int4 --granularity "$g" --backend cpu --no-log --json || status=1
 done
 step eval-int8-channel-cuda 30 "$cli" eval "$m" --tokens "$out/tokens.txt" --weights int8 --granularity channel --backend cuda --no-log --json || status=1
+# Quantized activations on the device (W8A8 kernels, FP8 W8A8, device fake-quant, static
+# calibration read back from the device), each next to its CPU run: the numbers must agree.
+while read -r name args; do
+  for be in cuda cpu; do
+    # shellcheck disable=SC2086  # args is a list of flags
+    step "eval-act-$name-$be" 30 "$cli" eval "$m" --tokens "$out/tokens.txt" $args --backend "$be" --no-log --json || status=1
+  done
+  note "eval-act $name cpu/cuda: $(grep -hE '"(perplexity|top1_agreement)"' "$out/eval-act-$name-cpu.log" | head -2 | tr -d ' \n') | $(grep -hE '"(perplexity|top1_agreement)"' "$out/eval-act-$name-cuda.log" | head -2 | tr -d ' \n')"
+done <<'ACTS'
+int8-a8-token --weights int8 --granularity channel --activations int8 --act-granularity token
+int4-a8-static --weights int4 --granularity group:32 --activations int8 --act-granularity tensor
+fp8-w8a8 --weights fp8-e4m3 --granularity channel --activations fp8-e4m3 --act-granularity token
+nf4-a8 --weights nf4 --granularity group:64 --activations int8 --act-granularity token
+bf16-fp8-static --weights bf16 --activations fp8-e4m3 --act-granularity tensor --act-calibration mse
+ACTS
 for w in fp32 fp16 q8_0 q4_0; do
   note "eval $w cpu/cuda: $(grep -hE '"(perplexity|reference_perplexity|top1_agreement)"|"mean"' "$out/eval-$w-cpu.log" | head -4 | tr -d ' \n') | $(grep -hE '"(perplexity|reference_perplexity|top1_agreement)"|"mean"' "$out/eval-$w-cuda.log" | head -4 | tr -d ' \n')"
 done

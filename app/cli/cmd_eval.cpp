@@ -64,7 +64,7 @@ const CommandSpec& evalSpec() {
        {"--weights", "FORMAT", "test weight format: fp32, fp16, bf16, fp8-e4m3, fp8-e5m2, int8, int8-asym, int4, int4-asym, nf4, q8_0, q4_0 (default q8_0), or stored (MODEL as stored, e.g. a `quantize` output; with --reference)"},
        {"--reference", "FILE", "reference model (default: MODEL itself); e.g. the original of a `quantize` output"},
        {"--granularity", "G", "scales of int/nf4/fp8 formats: tensor, channel (default), group:N (docs/quantization.md)"},
-       {"--activations", "A", "matmul inputs: none (default), int8, fp8-e4m3 (simulated, CPU backend)"},
+       {"--activations", "A", "matmul inputs: none (default), int8 (W8A8/W4A8 kernels where they exist), fp8-e4m3; simulated elsewhere, and said so"},
        {"--act-granularity", "G", "token (dynamic, default) or tensor (static, calibrated on --calib-tokens)"},
        {"--calibration", "C", "weight clipping: max (default), percentile:P, mse"},
        {"--act-calibration", "C", "static activation ranges: max (default), percentile:P, mse"},
