@@ -33,6 +33,14 @@ inline std::string packedView(const PackedWeightsView& w) {
   if (w.code_stride < size_t(w.bits == 8 ? w.cols : w.cols / 2))
     return "code stride shorter than a row";
   if (w.asym && w.zeros == nullptr) return "asymmetric weights without zero points";
+  if (w.codebook != PackedCodebook::Int) {
+    const bool nf4 = w.codebook == PackedCodebook::Nf4;
+    const char* name = nf4 ? "nf4" : w.codebook == PackedCodebook::Fp8E4M3 ? "fp8-e4m3" : "fp8-e5m2";
+    if (w.bits != (nf4 ? 4 : 8))
+      return std::string(name) + " codes are " + (nf4 ? "4" : "8") + "-bit, not " +
+             std::to_string(w.bits) + "-bit";
+    if (w.asym) return std::string(name) + " weights have no zero points";
+  }
   return "";
 }
 
