@@ -16,7 +16,8 @@
 //  - lowpGemm: cuBLASLt int8 (custom kernel where its layout rules are not met), cuBLASLt fp8-e4m3
 //    on sm_89+ (reported unsupported elsewhere: the caller simulates), cublasGemmEx f16 (the
 //    benchmark's baseline); then the scale epilogue.
-// Every failure goes through fail() as in the other ops: never a silent no-op.
+// Which combination runs what (names, refusals, cuBLASLt's layout rules) is decided in
+// cuda_lowp_plan.h. Every failure goes through fail() as in the other ops: never a silent no-op.
 // Tested by tests/kernels/test_backend_lowp.cpp (GPU machines) and tests/bench/bench_lowp_gemm.cpp.
 // The nf4 / fp8 code-book kernels and the FP8 W8A8 path have not yet run on a GPU.
 #include <algorithm>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "engine/backend/cuda/cuda_backend.h"
+#include "engine/backend/cuda/cuda_lowp_plan.h"
 #include "engine/backend/cuda/packed_gemm_lt.h"
 #include "engine/backend/lowp_checks.h"
 #include "kernels/cuda/lowp_ops.cuh"
@@ -35,57 +37,8 @@ namespace {
 
 constexpr int64_t kMaxGridTokens = 65535;  // grid.y limit of the per-token kernels
 
-const char* weightName(const PackedWeightsView& w) {
-  switch (w.codebook) {
-    case PackedCodebook::Nf4:
-      return "nf4";
-    case PackedCodebook::Fp8E4M3:
-      return "fp8-e4m3";
-    case PackedCodebook::Fp8E5M2:
-      return "fp8-e5m2";
-    case PackedCodebook::Int:
-      break;
-  }
-  if (w.bits == 8) return w.asym ? "int8-asym" : "int8";
-  return w.asym ? "int4-asym" : "int4";
-}
-
-std::string scalesName(const PackedWeightsView& w) {
-  if (w.scale_stride == 0) return "tensor scale";
-  if (w.group == w.cols) return "channel scales";
-  return "group:" + std::to_string(w.group) + " scales";
-}
-
-// Symmetric int8 weights with one scale per row or tensor: what cuBLASLt's int8 GEMM can run.
-bool ltWeights(const PackedWeightsView& w) {
-  return w.bits == 8 && !w.asym && w.codebook == PackedCodebook::Int &&
-         (w.scale_stride == 0 || w.group == w.cols);
-}
-
-// Why no CUDA kernel runs a valid view w with activations a ("" when one does): the reason
-// matmulPacked gives when it refuses, and why packedKernelName is "". The fp8 checks are the
-// weight's side of cuda_lt::fp8Problem (the activation codes live in the backend's own scratch,
-// 256-byte aligned with rows of `in` bytes, so they meet its rules whenever in % 16 == 0).
-std::string packedNoKernel(const PackedWeightsView& w, PackedActMode a, int cc_major,
-                           int cc_minor) {
-  const std::string wn = weightName(w);
-  if (!packedActFp8(a)) {
-    if (a != PackedActMode::F32 && w.codebook != PackedCodebook::Int)
-      return "no " + std::string(packedActModeName(a)) + " activation kernel for " + wn +
-             " weights (their codes are table entries, not integers)";
-    return "";
-  }
-  if (w.codebook != PackedCodebook::Fp8E4M3)
-    return std::string(packedActModeName(a)) +
-           " activations run on cuBLASLt's fp8-e4m3 x fp8-e4m3 GEMM, which takes fp8-e4m3 "
-           "weights, not " +
-           wn;
-  if (w.scale_stride != 0 && w.group != w.cols)
-    return "FP8 W8A8 applies one weight scale per row or per tensor after cuBLASLt's GEMM, not " +
-           scalesName(w);
-  return cuda_lt::fp8Problem(cc_major, cc_minor, 1, w.rows, w.cols, w.codes, w.code_stride,
-                             w.codes, size_t(w.cols));
-}
+using cuda_lowp::ltWeights;
+using cuda_lowp::packedNoKernel;
 
 bool fitsInt(int64_t v) {
   return v >= 0 && v <= INT_MAX;
@@ -121,47 +74,7 @@ const float* CudaBackend::ones(int64_t count, const char* op) {
 }
 
 std::string CudaBackend::packedKernelName(const PackedWeightsView& w, PackedActMode a) const {
-  if (!lowp_checks::packedView(w).empty() || !packedNoKernel(w, a, ccMajor(), ccMinor()).empty())
-    return "";
-  // Built with += (GCC 12 warns falsely, -Wrestrict, on chains of operator+ here).
-  std::string name = "cuda ";
-  if (a != PackedActMode::F32) {
-    name += packedActModeName(a);
-    name += " act quantize + ";
-  }
-  if (packedActFp8(a)) {
-    name += "cublasLt fp8-e4m3 gemm (f32 accumulate) + scale epilogue, ";
-    name += weightName(w);
-    name += ", ";
-    name += scalesName(w);
-    return name;
-  }
-  if (a != PackedActMode::F32 && ltWeights(w) && w.cols % 4 == 0 && w.rows % 4 == 0 && w.code_stride % 4 == 0) {
-    name += "cublasLt int8 gemm (int32 accumulate) + scale epilogue, ";
-    name += weightName(w);
-    name += ", ";
-    name += scalesName(w);
-    return name;
-  }
-  name += weightName(w);
-  name += ", ";
-  name += scalesName(w);
-  if (a != PackedActMode::F32) {
-    name += " x int8 int32 warp dot";
-    return name;
-  }
-  const bool gemv = w.cols % 16 == 0 && w.group % 16 == 0 && w.code_stride % (w.bits == 4 ? 8 : 16) == 0;
-  const char* decode = w.codebook == PackedCodebook::Int   ? "dequant"
-                       : w.codebook == PackedCodebook::Nf4 ? "table-decode"
-                                                           : "bit-decode";
-  if (gemv) {
-    name += " x f32: fused ";
-    name += decode;
-    name += " gemv (n <= 8) / tiled dequant gemm (n > 8)";
-  } else {
-    name += " x f32: tiled dequant gemm";
-  }
-  return name;
+  return cuda_lowp::packedKernelName(w, a, ccMajor(), ccMinor());
 }
 
 void CudaBackend::matmulPacked(const PackedWeightsView& w, PackedActMode a, float static_amax,

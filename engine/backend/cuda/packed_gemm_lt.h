@@ -17,18 +17,12 @@
 #include <string>
 #include <tuple>
 
+#include "engine/backend/cuda/cuda_lowp_plan.h"
 #include "engine/backend/lowp_ops.h"
 
 namespace precis::cuda_lt {
 
-// "" when cuBLASLt's int8 (or fp8) GEMM takes these operands, else why not (the caller then runs
-// its own kernel, or for fp8 reports it unsupported). Strides in bytes, pointers device memory.
-std::string int8Problem(int64_t n, int64_t out, int64_t in, const void* w, size_t w_stride,
-                        const void* x, size_t x_stride);
-std::string fp8Problem(int cc_major, int cc_minor, int64_t n, int64_t out, int64_t in,
-                       const void* w, size_t w_stride, const void* x, size_t x_stride);
-// Why this GPU has no fp8 GEMM ("" when it has one: sm_89 or newer).
-std::string fp8DeviceProblem(int cc_major, int cc_minor);
+// int8Problem / fp8Problem / fp8DeviceProblem: engine/backend/cuda/cuda_lowp_plan.h.
 
 class LtGemm {
  public:
