@@ -1,9 +1,9 @@
 // Host launchers of the quantization lab's CUDA kernels (issue 3), kept apart from ops.cuh:
-// packed int8/int4/nf4/fp8 GEMV/GEMM (packed_gemv.cu, packed_gemm.cu), activation quantize / dequantize
-// and the scale epilogue of the low-precision GEMMs (act_quant.cu). The cuBLASLt INT8/FP8 GEMMs
-// are host code in engine/backend/cuda/packed_gemm_lt.cpp. Plain C++ (no CUDA syntax).
-// Strides are in BYTES; PackedWeightsView pointers are device pointers. Launchers queue work on
-// `stream` and return the launch error; they trust arguments checked by the backend
+// packed int8/int4/nf4/fp8 GEMV/GEMM (packed_gemv.cu, packed_gemm.cu), activation quantize /
+// dequantize and the scale epilogue of the low-precision GEMMs (act_quant.cu). The cuBLASLt
+// INT8/FP8 GEMMs are host code in engine/backend/cuda/packed_gemm_lt.cpp. Plain C++ (no CUDA
+// syntax). Strides are in BYTES; PackedWeightsView pointers are device pointers. Launchers queue
+// work on `stream` and return the launch error; they trust arguments checked by the backend
 // (engine/backend/lowp_checks.h). Per-element numerics: kernels/common/packed_quant.h, fp8.h.
 // Tested by tests/kernels/test_backend_lowp.cpp on a GPU machine (scripts/gpu-bundle.sh).
 #pragma once

@@ -29,7 +29,7 @@ constexpr int kSide = 16;   // threads per side: 256 threads, 4x4 outputs each
 
 // packedWeightValue(w, r, k), with code-book entries read from `table` (filled by the caller).
 __device__ __forceinline__ float tileWeight(const PackedWeightsView& w, const float* table,
-                                           int64_t r, int64_t k) {
+                                            int64_t r, int64_t k) {
   if (w.codebook == PackedCodebook::Int) return packedWeightValue(w, r, k);
   return mulRn(table[packedRawCode(w, r, k)], packedScale(w, r, k / w.group));
 }

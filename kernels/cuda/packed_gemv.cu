@@ -92,7 +92,7 @@ __device__ __forceinline__ void loadChunk(const PackedWeightsView& w, int64_t ro
             const uint32_t c = words[q] >> (8 * j);
             out[4 * q + j] = kE5M2 ? fp8E5M2FiniteToFp32(c) : fp8E4M3FiniteToFp32(c);
           }
-      } else {  // a NaN / inf code in the chunk: the exact decode (rare; never for quantized weights)
+      } else {  // a NaN / inf code in the chunk: the exact decode (rare)
 #pragma unroll
         for (int q = 0; q < 4; ++q)
 #pragma unroll
@@ -201,7 +201,8 @@ cudaError_t launchPackedGemv(cudaStream_t stream, const PackedWeightsView& w, co
   const unsigned g = unsigned(grid);
   switch (w.codebook) {
     case PackedCodebook::Int:
-      if (w.bits == 4) return launchBits<4, PackedCodebook::Int>(stream, g, w, x, x_stride, y, y_stride, int(n));
+      if (w.bits == 4)
+        return launchBits<4, PackedCodebook::Int>(stream, g, w, x, x_stride, y, y_stride, int(n));
       return launchBits<8, PackedCodebook::Int>(stream, g, w, x, x_stride, y, y_stride, int(n));
     case PackedCodebook::Nf4:
       if (w.bits != 4 || w.asym) return cudaErrorInvalidValue;

@@ -10,7 +10,7 @@
 //  - W4A16 (int4 group:32, nf4 group:64) and W8A16 (int8 channel, fp8-e4m3 channel) decode GEMV,
 //    one token, as weight bytes per second and as a fraction of the bandwidth measured in the same
 //    run (target >= 85% for W4A16 on a GPU): the larger of an f32 copy (store_rows with identity
-//    rows: read 1, write 1) and an f32 add (read 2, write 1) over arrays far larger than the caches.
+//    rows: read 1, write 1) and an f32 add (read 2, write 1) over arrays much larger than caches.
 //  - activation quantize (f32 -> int8 / fp8 per token) and dequantize, GB/s (bytes read + written)
 //    against that bandwidth (target: memory speed).
 // Without a GPU the GPU part is skipped and the program says why (the registry's probe), then runs
@@ -116,7 +116,8 @@ void packedFp8(Backend& be, int64_t m, std::mt19937& rng, double base, int* fail
   std::vector<float> sc(static_cast<size_t>(m)), xh(static_cast<size_t>(m * m));
   for (float& s : sc) s = 0.001f + 0.0001f * std::fabs(nd(rng));
   for (float& v : xh) v = nd(rng);
-  auto bc = put(be, codes), bs = put(be, sc), bx = put(be, xh), by = put(be, nullptr, size_t(m * m * 4));
+  auto bc = put(be, codes), bs = put(be, sc), bx = put(be, xh),
+       by = put(be, nullptr, size_t(m * m * 4));
   PackedWeightsView w;
   w.bits = 8;
   w.codebook = PackedCodebook::Fp8E4M3;

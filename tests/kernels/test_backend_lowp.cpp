@@ -111,10 +111,15 @@ std::vector<Row> buildRows() {
             rows.push_back(r);
           }
   auto groupName = [](int64_t group) {
-    return group == 0 ? std::string("tensor") : group < 0 ? std::string("channel") : "group:" + std::to_string(group);
+    return group == 0  ? std::string("tensor")
+           : group < 0 ? std::string("channel")
+                       : "group:" + std::to_string(group);
   };
   auto codebookName = [](PackedCodebook cb) {
-    return cb == PackedCodebook::Nf4 ? "nf4" : cb == PackedCodebook::Fp8E4M3 ? "fp8-e4m3" : cb == PackedCodebook::Fp8E5M2 ? "fp8-e5m2" : "int8";
+    return cb == PackedCodebook::Nf4       ? "nf4"
+           : cb == PackedCodebook::Fp8E4M3 ? "fp8-e4m3"
+           : cb == PackedCodebook::Fp8E5M2 ? "fp8-e5m2"
+                                           : "int8";
   };
   auto packedRow = [&](PackedCodebook cb, int64_t group, PackedActMode act, const Shape& s) {
     Row r;
@@ -128,15 +133,16 @@ std::vector<Row> buildRows() {
     r.in = s.in;
     r.pad = s.pad;
     r.name = std::string("matmul_packed/") + codebookName(cb) + " " + groupName(group) + " " +
-             packedActModeName(act) + " n=" + std::to_string(s.n) + " out=" + std::to_string(s.out) +
-             " in=" + std::to_string(s.in) + (s.pad ? " padded" : "");
+             packedActModeName(act) + " n=" + std::to_string(s.n) +
+             " out=" + std::to_string(s.out) + " in=" + std::to_string(s.in) +
+             (s.pad ? " padded" : "");
     return r;
   };
   // Code books x f32 activations: the shapes above (GEMV-shaped and tiled) plus a tiled n = 12.
   for (PackedCodebook cb : {PackedCodebook::Nf4, PackedCodebook::Fp8E4M3, PackedCodebook::Fp8E5M2})
     for (int64_t group : {int64_t(0), int64_t(-1), int64_t(64), int64_t(32), int64_t(8)})
-      for (const Shape& s : {shapes[0], shapes[1], shapes[2], shapes[3], shapes[4], shapes[5], shapes[6],
-                             Shape{12, 80, 192, 0}}) {
+      for (const Shape& s : {shapes[0], shapes[1], shapes[2], shapes[3], shapes[4], shapes[5],
+                             shapes[6], Shape{12, 80, 192, 0}}) {
         if (group > 0 && s.in % group != 0) continue;
         Row r = packedRow(cb, group, PackedActMode::F32, s);
         r.cpu_must_run = true;
@@ -150,10 +156,13 @@ std::vector<Row> buildRows() {
                              Shape{1, 32, 2048, 0}, Shape{8, 16, 64, 4}, Shape{1, 67, 128, 0}})
         rows.push_back(packedRow(PackedCodebook::Fp8E4M3, group, act, s));
   // Combinations with no kernel anywhere: refused with the reason.
-  rows.push_back(packedRow(PackedCodebook::Fp8E5M2, -1, PackedActMode::Fp8Token, Shape{3, 64, 256, 0}));
+  rows.push_back(
+      packedRow(PackedCodebook::Fp8E5M2, -1, PackedActMode::Fp8Token, Shape{3, 64, 256, 0}));
   rows.push_back(packedRow(PackedCodebook::Int, -1, PackedActMode::Fp8Token, Shape{3, 64, 256, 0}));
-  rows.push_back(packedRow(PackedCodebook::Nf4, 32, PackedActMode::Int8Token, Shape{3, 64, 256, 0}));
-  rows.push_back(packedRow(PackedCodebook::Fp8E4M3, -1, PackedActMode::Int8Static, Shape{3, 64, 256, 0}));
+  rows.push_back(
+      packedRow(PackedCodebook::Nf4, 32, PackedActMode::Int8Token, Shape{3, 64, 256, 0}));
+  rows.push_back(
+      packedRow(PackedCodebook::Fp8E4M3, -1, PackedActMode::Int8Static, Shape{3, 64, 256, 0}));
 
   for (LowpType t : {LowpType::Int8, LowpType::Fp8E4M3})
     for (bool st : {false, true})
@@ -235,7 +244,7 @@ std::vector<float> padded(const std::vector<float>& x, int64_t rows, int64_t col
 struct Outcome {
   std::vector<double> got, ref, budget;
   bool pad_ok = true;
-  std::string skip;  // the backend has no kernel: why (its matmulPacked error for packed rows)
+  std::string skip;     // the backend has no kernel: why (its matmulPacked error for packed rows)
   bool silent = false;  // no kernel named, yet the op reported no error
 };
 
@@ -353,7 +362,8 @@ Outcome runPacked(Backend& be, const Row& r, std::mt19937& rng) {
     std::vector<float> s;
     hostQuantize(fp8 ? LowpType::Fp8E4M3 : LowpType::Int8, x, r.n, r.in, static_amax, &q, &s);
     for (size_t i = 0; i < xa.size(); ++i)
-      xa[i] = fp8 ? double(fp8E4M3ToFp32(q[i])) : double(int8_t(q[i])) * double(s[i / size_t(r.in)]);
+      xa[i] =
+          fp8 ? double(fp8E4M3ToFp32(q[i])) : double(int8_t(q[i])) * double(s[i / size_t(r.in)]);
     if (fp8)
       for (int64_t t = 0; t < r.n; ++t) xscale[size_t(t)] = s[size_t(t)];
   }

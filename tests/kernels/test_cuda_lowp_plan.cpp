@@ -19,8 +19,7 @@ alignas(256) const uint8_t kCodes[64] = {};
 alignas(256) const float kScales[16] = {};
 
 // (rows, cols) weights of code book cb; group 0: tensor scale, -1: channel, N: group:N.
-PackedWeightsView view(PackedCodebook cb, int64_t rows, int64_t cols, int64_t group,
-                       int bits = 0) {
+PackedWeightsView view(PackedCodebook cb, int64_t rows, int64_t cols, int64_t group, int bits = 0) {
   PackedWeightsView w;
   w.codebook = cb;
   w.bits = bits ? bits : (cb == PackedCodebook::Nf4 ? 4 : 8);
@@ -86,8 +85,9 @@ class TestCudaLowpPlan : public QObject {
     QCOMPARE(name(view(PackedCodebook::Int, 64, 256, -1), PackedActMode::Int8Token),
              std::string("cuda int8 per-token act quantize + cublasLt int8 gemm (int32 "
                          "accumulate) + scale epilogue, int8, channel scales"));
-    QCOMPARE(name(view(PackedCodebook::Int, 64, 256, 32, 4), PackedActMode::Int8Static),
-             std::string("cuda int8 static act quantize + int4, group:32 scales x int8 int32 warp dot"));
+    QCOMPARE(
+        name(view(PackedCodebook::Int, 64, 256, 32, 4), PackedActMode::Int8Static),
+        std::string("cuda int8 static act quantize + int4, group:32 scales x int8 int32 warp dot"));
   }
 
   // FP8 W8A8: fp8-e4m3 weights with a tensor or channel scale, shapes cuBLASLt's fp8 GEMM takes,

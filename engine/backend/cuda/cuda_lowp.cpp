@@ -86,7 +86,8 @@ void CudaBackend::matmulPacked(const PackedWeightsView& w, PackedActMode a, floa
   if (!require(!packedActStatic(a) || static_amax > 0, op,
                std::string(packedActModeName(a)) + " activations without a range"))
     return;
-  if (const std::string why = packedNoKernel(w, a, ccMajor(), ccMinor()); !require(why.empty(), op, why))
+  if (const std::string why = packedNoKernel(w, a, ccMajor(), ccMinor());
+      !require(why.empty(), op, why))
     return;
   const int64_t n = x.rows, in = x.cols, out = w.rows;
   if (n == 0) return;
@@ -140,8 +141,8 @@ void CudaBackend::packedFp8(const PackedWeightsView& w, float static_amax, const
                                                   w.code_stride, q, size_t(in));
       !require(why.empty(), op, why))
     return;
-  if (!check(cuda::launchQuantizeActs(stream_, true, static_cast<const float*>(x.data), x.stride,
-                                      q, size_t(in), xs, n, in, static_amax),
+  if (!check(cuda::launchQuantizeActs(stream_, true, static_cast<const float*>(x.data), x.stride, q,
+                                      size_t(in), xs, n, in, static_amax),
              op, "fp8 activation quantize launch"))
     return;
   cuda_lt::LtGemm* g = lt(op);
@@ -161,8 +162,8 @@ void CudaBackend::packedFp8(const PackedWeightsView& w, float static_amax, const
                d + t0 * ldd, ldd, nt, out, in, ws, cuda_lt::LtGemm::kWorkspaceBytes);
     if (!require(e.empty(), op, e)) return;
     if (!check(cuda::launchScaleEpilogue(stream_, d + t0 * ldd, false, size_t(ldd) * 4, w.scales,
-                                         w.scale_stride != 0, xs + t0, yp + t0 * ldy, y.stride,
-                                         nt, out),
+                                         w.scale_stride != 0, xs + t0, yp + t0 * ldy, y.stride, nt,
+                                         out),
                op, "scale epilogue launch"))
       return;
   }

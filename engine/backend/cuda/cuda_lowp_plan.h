@@ -107,8 +107,8 @@ inline std::string packedNoKernel(const PackedWeightsView& w, PackedActMode a, i
   if (w.scale_stride != 0 && w.group != w.cols)
     return "FP8 W8A8 applies one weight scale per row or per tensor after cuBLASLt's GEMM, not " +
            scalesName(w);
-  return cuda_lt::fp8Problem(cc_major, cc_minor, 1, w.rows, w.cols, w.codes, w.code_stride,
-                             w.codes, size_t(w.cols));
+  return cuda_lt::fp8Problem(cc_major, cc_minor, 1, w.rows, w.cols, w.codes, w.code_stride, w.codes,
+                             size_t(w.cols));
 }
 
 // Whether the fused GEMV's shape rules hold (16-input chunks inside a group, rows aligned for its
