@@ -12,7 +12,9 @@
 //    every finite code incl. subnormals) x tensor / channel / group:8|32|64 scales, GEMV-shaped
 //    (n <= 8, aligned: the CUDA fused GEMV) and tiled (n > 8, unaligned, padded, group:8). The
 //    weight values are packedWeightValue (table[code] * scale, exact in f32), so the budget is the
-//    f32-sum one above. The CPU must run every one of these rows (its kernels exist).
+//    f32-sum one above. The CPU must run every one of these rows (its kernels exist). Four rows
+//    plant NaN (and e5m2 +-inf) codes: those outputs must be NaN / the same infinity as the
+//    reference's (the CUDA GEMV's exact-decode branch), the other outputs within budget.
 //  - matmul_packed FP8 W8A8: fp8-e4m3 weights x fp8-e4m3 activations per token and static.
 //    Reference: sum_k decode(w_k) * decode(q_k) in double (q: the shared numerics' fp8ActCode of
 //    x, the very codes the backends make), times w_scale * x_scale. Budget per fp8 product sum:
@@ -65,6 +67,7 @@ struct Row {
   PackedCodebook codebook = PackedCodebook::Int;
   bool asym = false;
   bool cpu_must_run = false;  // the CPU has a kernel: a skip there fails the row
+  bool specials = false;      // fp8 weights with NaN (and e5m2 +-inf) codes in rows 1, 3, 5
   int64_t group = 0;  // 0: tensor scale, -1: channel, N: group:N
   PackedActMode act = PackedActMode::F32;
   LowpType type = LowpType::Int8;
@@ -155,6 +158,16 @@ std::vector<Row> buildRows() {
       for (const Shape& s : {Shape{3, 64, 256, 0}, Shape{17, 48, 128, 3}, Shape{64, 96, 256, 0},
                              Shape{1, 32, 2048, 0}, Shape{8, 16, 64, 4}, Shape{1, 67, 128, 0}})
         rows.push_back(packedRow(PackedCodebook::Fp8E4M3, group, act, s));
+  // fp8 weights holding NaN / inf codes (the CUDA GEMV's exact-decode branch; the tiled GEMM):
+  // those rows' outputs must be NaN / the same infinity, every other row within budget.
+  for (PackedCodebook cb : {PackedCodebook::Fp8E4M3, PackedCodebook::Fp8E5M2})
+    for (const Shape& s : {Shape{3, 64, 256, 0}, Shape{17, 40, 96, 3}}) {
+      Row r = packedRow(cb, -1, PackedActMode::F32, s);
+      r.specials = true;
+      r.cpu_must_run = true;
+      r.name += " nan/inf codes";
+      rows.push_back(r);
+    }
   // Combinations with no kernel anywhere: refused with the reason.
   rows.push_back(
       packedRow(PackedCodebook::Fp8E5M2, -1, PackedActMode::Fp8Token, Shape{3, 64, 256, 0}));
@@ -273,6 +286,12 @@ HostPacked makePacked(const Row& r, std::mt19937& rng) {
   if (r.codebook == PackedCodebook::Fp8E4M3 || r.codebook == PackedCodebook::Fp8E5M2)
     for (uint8_t& c : h.codes)  // every finite code (subnormals and -0 too), no NaN / inf
       while (!std::isfinite(packedTableValue(r.codebook, c))) c = uint8_t(byte(rng));
+  if (r.specials) {  // they must come out as NaN / +-inf in their rows, exactly as decoded
+    const bool e5 = r.codebook == PackedCodebook::Fp8E5M2;
+    h.codes[1 * v.code_stride + 5] = e5 ? 0x7c : 0x7f;    // +inf / NaN
+    h.codes[3 * v.code_stride + 17] = e5 ? 0xfc : 0xff;   // -inf / -NaN
+    h.codes[5 * v.code_stride + 40] = e5 ? 0x7e : 0x7f;   // NaN
+  }
   if (r.bits == 8 && !r.asym && !table)
     for (uint8_t& c : h.codes)
       if (c == 0x80) c = 0x81;  // symmetric int8 never stores -128
@@ -663,7 +682,8 @@ class TestBackendLowp : public QObject {
     for (size_t i = 0; i < o.got.size(); ++i) {
       const double err = std::fabs(o.got[i] - o.ref[i]);
       double frac = o.budget[i] > 0 ? err / o.budget[i] : (err == 0 ? 0 : INFINITY);
-      if (std::isnan(o.got[i]) || std::isnan(o.ref[i])) frac = INFINITY;
+      if (!std::isfinite(o.got[i]) || !std::isfinite(o.ref[i]))  // NaN <-> NaN, inf <-> same inf
+        frac = (std::isnan(o.got[i]) && std::isnan(o.ref[i])) || o.got[i] == o.ref[i] ? 0 : INFINITY;
       if (frac > worst) {
         worst = frac;
         wi = i;
