@@ -4,8 +4,8 @@
 // is op_T(w viewed as (in, out)) * x viewed as (in, n), i.e. D is row-major (n, out) = x w^T.
 // Plans (descriptors, layouts and the heuristic's algorithm) are cached per shape. The scales are
 // applied afterwards by the epilogue kernel (kernels/cuda/act_quant.cu).
-// Tested by tests/kernels/test_backend_lowp.cpp (lowp_gemm and matmul_packed int8 rows on a GPU)
-// and tests/bench/bench_lowp_gemm.cpp (4096^3 against cuBLAS f16).
+// Tested by tests/kernels/test_backend_lowp.cpp (lowp_gemm, matmul_packed int8 and FP8 W8A8 rows
+// on a GPU) and tests/bench/bench_lowp_gemm.cpp (4096^3 against cuBLAS f16).
 #pragma once
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
