@@ -33,6 +33,20 @@ inline std::string packedView(const PackedWeightsView& w) {
   if (w.code_stride < size_t(w.bits == 8 ? w.cols : w.cols / 2))
     return "code stride shorter than a row";
   if (w.asym && w.zeros == nullptr) return "asymmetric weights without zero points";
+  if (w.codebook != PackedCodebook::Int) {
+    const bool nf4 = w.codebook == PackedCodebook::Nf4;
+    const char* name = nf4                                     ? "nf4"
+                       : w.codebook == PackedCodebook::Fp8E4M3 ? "fp8-e4m3"
+                                                               : "fp8-e5m2";
+    if (w.bits != (nf4 ? 4 : 8)) {  // built with += (GCC 12's false -Wrestrict on + chains)
+      std::string e = name;
+      e += nf4 ? " codes are 4-bit, not " : " codes are 8-bit, not ";
+      e += std::to_string(w.bits);
+      e += "-bit";
+      return e;
+    }
+    if (w.asym) return std::string(name) + " weights have no zero points";
+  }
   return "";
 }
 

@@ -96,4 +96,27 @@ PRECIS_HD float fp8E5M2ToFp32(uint8_t c) {
   return minifloatToFp32(c, 2, 5, 15);
 }
 
+// Fast exact decode for inner loops (the CUDA packed GEMV decodes every weight it reads): the
+// code's sign goes to bit 31 and its magnitude bits under fp32's exponent and mantissa fields,
+// then one multiply by 2^(127 - bias) rebiases the exponent. The multiply is exact for normals and
+// subnormals alike (an fp8 subnormal becomes an fp32 subnormal first: this needs fp32 denormals,
+// which nvcc and g++ keep unless built with -ftz=true / -ffast-math). Equal bit for bit to
+// fp8E4M3ToFp32 / fp8E5M2ToFp32 for every code where fp8SpecialMask finds nothing; NaN codes (and
+// e5m2's infinities) decode to finite garbage here, so callers test a word first and take the
+// exact decode for words that hold one. c: the code in bits 0..7 (higher bits ignored).
+PRECIS_HD float fp8E4M3FiniteToFp32(uint32_t c) {
+  return mulRn(bitsFloat(((c & 0x80u) << 24) | ((c & 0x7fu) << 20)), 0x1p120f);
+}
+PRECIS_HD float fp8E5M2FiniteToFp32(uint32_t c) {
+  return mulRn(bitsFloat(((c & 0x80u) << 24) | ((c & 0x7fu) << 21)), 0x1p112f);
+}
+
+// Non-zero when one of the four codes in u is special (e4m3: NaN, S.1111.111; e5m2: inf or NaN,
+// S.11111.xx). SWAR: a masked byte is at most 0x7f (0x7c), so adding 1 (4) sets its bit 7 exactly
+// when it equals the special pattern, with no carry into the next byte.
+PRECIS_HD uint32_t fp8SpecialMask(uint32_t u, bool e5m2) {
+  return e5m2 ? ((u & 0x7c7c7c7cu) + 0x04040404u) & 0x80808080u
+              : ((u & 0x7f7f7f7fu) + 0x01010101u) & 0x80808080u;
+}
+
 }  // namespace precis

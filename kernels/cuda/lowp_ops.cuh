@@ -1,9 +1,9 @@
 // Host launchers of the quantization lab's CUDA kernels (issue 3), kept apart from ops.cuh:
-// packed int8/int4 GEMV/GEMM (packed_gemv.cu, packed_gemm.cu), activation quantize / dequantize
-// and the scale epilogue of the low-precision GEMMs (act_quant.cu). The cuBLASLt INT8/FP8 GEMMs
-// are host code in engine/backend/cuda/packed_gemm_lt.cpp. Plain C++ (no CUDA syntax).
-// Strides are in BYTES; PackedWeightsView pointers are device pointers. Launchers queue work on
-// `stream` and return the launch error; they trust arguments checked by the backend
+// packed int8/int4/nf4/fp8 GEMV/GEMM (packed_gemv.cu, packed_gemm.cu), activation quantize /
+// dequantize and the scale epilogue of the low-precision GEMMs (act_quant.cu). The cuBLASLt
+// INT8/FP8 GEMMs are host code in engine/backend/cuda/packed_gemm_lt.cpp. Plain C++ (no CUDA
+// syntax). Strides are in BYTES; PackedWeightsView pointers are device pointers. Launchers queue
+// work on `stream` and return the launch error; they trust arguments checked by the backend
 // (engine/backend/lowp_checks.h). Per-element numerics: kernels/common/packed_quant.h, fp8.h.
 // Tested by tests/kernels/test_backend_lowp.cpp on a GPU machine (scripts/gpu-bundle.sh).
 #pragma once
@@ -25,18 +25,20 @@ constexpr int kPackedGemvMaxTokens = 8;
 bool packedGemvFits(const PackedWeightsView& w, const float* x, size_t x_stride);
 
 // y (n, out) = x (n, in) f32 * dequantize(w)(out, in)^T, f32 accumulation; n <=
-// kPackedGemvMaxTokens and packedGemvFits(w, x, x_stride).
+// kPackedGemvMaxTokens and packedGemvFits(w, x, x_stride). Every code book: int (zero points or
+// not), nf4 (4-bit, 16-entry shared table), fp8-e4m3 / e5m2 (8-bit, decoded from the bits).
 cudaError_t launchPackedGemv(cudaStream_t stream, const PackedWeightsView& w, const float* x,
                              size_t x_stride, float* y, size_t y_stride, int64_t n);
 
-// The same for any n and any valid view: 64x64 output tiles, weights dequantized into shared
-// memory with packedWeightValue (the exact dequantized values), f32 accumulation.
+// The same for any n and any valid view, every code book: 64x64 output tiles, weights dequantized
+// into shared memory to packedWeightValue's exact values, f32 accumulation.
 cudaError_t launchPackedGemmTiled(cudaStream_t stream, const PackedWeightsView& w, const float* x,
                                   size_t x_stride, float* y, size_t y_stride, int64_t n);
 
 // W8A8 / W4A8 with quantized activations q (n, in) int8 codes (q_stride bytes) and scales (n,):
 // exact int32 sums of (code - zero) * q per scale group, acc += float(sum) * w_scale in f32 (group
-// order), y = acc * x_scale: the CPU packed kernel's numerics. Any valid view.
+// order), y = acc * x_scale: the CPU packed kernel's numerics. Any valid view of the integer code
+// book (nf4 / fp8 codes are not integers: cudaErrorInvalidValue).
 cudaError_t launchPackedInt8Act(cudaStream_t stream, const PackedWeightsView& w, const int8_t* q,
                                 size_t q_stride, const float* x_scales, float* y, size_t y_stride,
                                 int64_t n);

@@ -1,9 +1,14 @@
-// Packed int8 / int4 weights times several tokens (kernels/common/packed_quant.h), for every view
-// the fused GEMV does not take (more than 8 tokens, unaligned rows, groups not a multiple of 16):
-//  - launchPackedGemmTiled (W8A16 / W4A16): 64 output rows x 64 tokens per block, inputs in steps
-//    of 32; each step dequantizes its weight tile into shared memory with packedWeightValue (the
-//    CPU twin's exact weight values) and stages the f32 activations; 16x16 threads each own 4x4
-//    outputs, f32 fused multiply-adds. Simple and bounds-checked rather than tensor-core fast.
+// Packed int8 / int4 / nf4 / fp8 weights times several tokens (kernels/common/packed_quant.h), for
+// every view the fused GEMV does not take (more than 8 tokens, unaligned rows, groups not a
+// multiple of 16):
+//  - launchPackedGemmTiled (W8A16 / W4A16, every code book): 64 output rows x 64 tokens per block,
+//    inputs in steps of 32; each step dequantizes its weight tile into shared memory with the CPU
+//    twin's exact weight values (packedWeightValue; for nf4 / fp8 code books the same
+//    mulRn(table[code], scale) read from a 256-entry table that the block fills once with
+//    packedTableValue, instead of decoding each fp8 byte with the branchy exact decode) and stages
+//    the f32 activations; 16x16 threads each own 4x4 outputs, f32 fused multiply-adds. Simple and
+//    bounds-checked rather than tensor-core fast. (The table's bank conflicts matter little here:
+//    each dequantized weight serves up to 64 tokens.)
 //  - launchPackedInt8Act (W8A8 / W4A8): one warp per (output row, token); per scale group the lanes
 //    form exact int32 sums of (code - zero) * q, a warp reduction gives the group's exact sum, and
 //    acc = acc + float(sum) * w_scale in group order, y = acc * x_scale: the CPU portable kernel's
@@ -22,11 +27,22 @@ constexpr int kTile = 64;   // output rows and tokens per block
 constexpr int kStepK = 32;  // inputs per shared-memory step
 constexpr int kSide = 16;   // threads per side: 256 threads, 4x4 outputs each
 
+// packedWeightValue(w, r, k), with code-book entries read from `table` (filled by the caller).
+__device__ __forceinline__ float tileWeight(const PackedWeightsView& w, const float* table,
+                                            int64_t r, int64_t k) {
+  if (w.codebook == PackedCodebook::Int) return packedWeightValue(w, r, k);
+  return mulRn(table[packedRawCode(w, r, k)], packedScale(w, r, k / w.group));
+}
+
 // w (rows, cols) packed; x (n, cols) f32; y (n, rows) f32. grid (row tiles, token tiles).
 __global__ void packedGemmTiledKernel(PackedWeightsView w, const float* x, size_t x_stride,
                                       float* y, size_t y_stride, int64_t n) {
   __shared__ float ws[kStepK][kTile + 1];
   __shared__ float xs[kStepK][kTile + 1];
+  __shared__ float table[256];  // code-book values (nf4: 16 entries repeated; int: unused)
+  if (w.codebook != PackedCodebook::Int)
+    for (int c = threadIdx.x; c < 256; c += blockDim.x) table[c] = packedTableValue(w.codebook, c);
+  __syncthreads();
   const int tx = threadIdx.x % kSide, ty = threadIdx.x / kSide;
   const int64_t row0 = int64_t(blockIdx.x) * kTile, tok0 = int64_t(blockIdx.y) * kTile;
   float acc[4][4] = {};
@@ -34,7 +50,7 @@ __global__ void packedGemmTiledKernel(PackedWeightsView w, const float* x, size_
     for (int e = threadIdx.x; e < kTile * kStepK; e += kSide * kSide) {
       const int i = e / kStepK, kk = e % kStepK;
       const int64_t r = row0 + i, t = tok0 + i, k = k0 + kk;
-      ws[kk][i] = (r < w.rows && k < w.cols) ? packedWeightValue(w, r, k) : 0.f;
+      ws[kk][i] = (r < w.rows && k < w.cols) ? tileWeight(w, table, r, k) : 0.f;
       xs[kk][i] = (t < n && k < w.cols) ? rowPtr<float>(x, t, x_stride)[k] : 0.f;
     }
     __syncthreads();
@@ -109,6 +125,7 @@ cudaError_t launchPackedInt8Act(cudaStream_t stream, const PackedWeightsView& w,
                                 int64_t n) {
   if (n <= 0 || w.rows <= 0) return cudaSuccess;
   if (w.group > 66000) return cudaErrorInvalidValue;  // int32 group sums could overflow
+  if (w.codebook != PackedCodebook::Int) return cudaErrorInvalidValue;  // table codes: no integers
   const int64_t gx = (w.rows + kInt8WarpsPerBlock - 1) / kInt8WarpsPerBlock;
   if (gx > 0x7fffffff || n > 65535) return cudaErrorInvalidConfiguration;
   packedInt8ActKernel<<<dim3(unsigned(gx), unsigned(n)), kInt8WarpsPerBlock * kWarp, 0, stream>>>(

@@ -1,19 +1,37 @@
-// Fused dequantize GEMV for packed int8 / int4 weights (kernels/common/packed_quant.h) and a few
-// f32 tokens (decode, n <= kPackedGemvMaxTokens): W8A16 / W4A16 with tensor, channel or group
-// scales, symmetric or with zero points. Decode is memory-bound, so the weights are read once with
-// vector loads and each warp serves kRows rows: one lane takes 16 consecutive inputs of every row
-// (int4: one 8-byte load per row, int8: one 16-byte load), loads those 16 activations once per
-// token (four float4) and reuses them for the kRows rows, which keeps activation traffic from L1
-// at a quarter of the per-row cost (at 4 bits a row's activations are 8x its weight bytes).
-// Numerics: a 16-element chunk lies inside one scale group; (code - zero) is formed exactly in f32
-// (integers below 2^24: the 2^23 magic-number trick, no int->float conversion), the chunk's dot
-// with the activations is summed in f32, then multiplied by the group's scale and added to the
-// lane's sum; lanes are combined by a warp reduction. This is the CPU twin's value
-// (packedWeightValue * x summed in f32) up to summation order and the scale being applied per
-// chunk rather than per weight: both are within the conformance budget (f32 dot, 1e-5 relative to
-// sum |w x|). Views that do not fit the vector loads take the tiled kernel (packed_gemm.cu).
+// Fused dequantize GEMV for packed int8 / int4 / nf4 / fp8 weights (kernels/common/packed_quant.h)
+// and a few f32 tokens (decode, n <= kPackedGemvMaxTokens): W8A16 / W4A16 with tensor, channel or
+// group scales, symmetric or with zero points (integer code books). Decode is memory-bound, so the
+// weights are read once with vector loads and each warp serves kRows rows: one lane takes 16
+// consecutive inputs of every row (4-bit: one 8-byte load per row, 8-bit: one 16-byte load), loads
+// those 16 activations once per token (four float4) and reuses them for the kRows rows, which keeps
+// activation traffic from L1 at a quarter of the per-row cost (at 4 bits a row's activations are
+// 8x its weight bytes).
+// How a code becomes a number (loadChunk), chosen for a kernel that must decode a weight in the few
+// instructions per weight that the memory bandwidth leaves (~5 at 4 bits, ~10 at 8 bits on an
+// H100 at n = 1):
+//  - int8 / int4: (code - zero) formed exactly in f32 with the 2^23 magic-number trick (integers
+//    below 2^24, no int->float conversion).
+//  - nf4: a 16-entry table in shared memory filled with packedTableValue (the shared numerics'
+//    NF4 values; there is no formula). 16 words sit in 16 different banks, so a warp's lookups
+//    never conflict (equal codes broadcast): one shared load per weight, as cheap as int4's trick.
+//  - fp8-e4m3 / e5m2: the bits themselves, not a table: fp8E4M3FiniteToFp32 / fp8E5M2FiniteToFp32
+//    (kernels/common/fp8.h: sign and magnitude shifted into place, one exact multiply by
+//    2^(127 - bias); about four instructions). A 256-entry shared table would cost one load per
+//    weight too, but random codes over 256 words collide in the 32 banks (several-way conflicts
+//    for typical weights), which at one byte per weight would make shared memory, not HBM, the
+//    limit. Words holding a NaN (or e5m2 inf) code, found with fp8SpecialMask, take the exact
+//    packedTableValue decode, so every code decodes bit for bit as on the CPU.
+//    (Needs fp32 denormals: the module is not built with -ftz=true; test_fp8_numerics checks the
+//    fast decode against the exact one for every code.)
+// Numerics: a 16-element chunk lies inside one scale group; the chunk's dot with the activations is
+// summed in f32, then multiplied by the group's scale and added to the lane's sum; lanes are
+// combined by a warp reduction. This is the CPU twin's value (packedWeightValue * x summed in f32)
+// up to summation order and the scale being applied per chunk rather than per weight: both are
+// within the conformance budget (f32 dot, 1e-5 relative to sum |w x|). Views that do not fit the
+// vector loads take the tiled kernel (packed_gemm.cu).
 // Tested by tests/kernels/test_backend_lowp.cpp (rows matmul_packed/* with n <= 8, every format,
-// granularity and zero-point mode, plus unaligned shapes that take the tiled path).
+// code book, granularity and zero-point mode, plus unaligned shapes that take the tiled path).
+// Not yet run on a GPU (the nf4 / fp8 variants were only compiled).
 #include <cstdint>
 
 #include "kernels/cuda/device_common.cuh"
@@ -31,40 +49,74 @@ __device__ __forceinline__ float magic(uint32_t v) {
   return __uint_as_float(0x4B000000u | v);
 }
 
-// The 16 codes of row `row` starting at input k0, as (code - offset) floats in w[0..15].
-// int8 symmetric codes are two's complement: flipping the sign bit makes them unsigned (+128).
-template <int Bits>
+// The 16 codes of row `row` starting at input k0, as numbers before scaling, in out[0..15]:
+// (code - offset) for integer code books (int8 symmetric codes are two's complement: flipping the
+// sign bit makes them unsigned, +128), the table entry for nf4 (nf4: the 16-entry shared table).
+template <int Bits, PackedCodebook CB>
 __device__ __forceinline__ void loadChunk(const PackedWeightsView& w, int64_t row, int64_t k0,
-                                          float zf, float (&out)[kChunk]) {
+                                          float zf, const float* nf4, float (&out)[kChunk]) {
   const uint8_t* base = w.codes + size_t(row) * w.code_stride;
   if constexpr (Bits == 4) {
     const uint2 v = *reinterpret_cast<const uint2*>(base + k0 / 2);
+    const uint32_t words[2] = {v.x, v.y};
 #pragma unroll
-    for (int j = 0; j < 8; ++j) out[j] = magic((v.x >> (4 * j)) & 15u) - zf;
+    for (int q = 0; q < 2; ++q)
 #pragma unroll
-    for (int j = 0; j < 8; ++j) out[8 + j] = magic((v.y >> (4 * j)) & 15u) - zf;
+      for (int j = 0; j < 8; ++j) {
+        const uint32_t c = (words[q] >> (4 * j)) & 15u;
+        if constexpr (CB == PackedCodebook::Nf4)
+          out[8 * q + j] = nf4[c];
+        else
+          out[8 * q + j] = magic(c) - zf;
+      }
   } else {
     const uint4 v = *reinterpret_cast<const uint4*>(base + k0);
     const uint32_t words[4] = {v.x, v.y, v.z, v.w};
-    const uint32_t flip = w.asym ? 0u : 0x80808080u;
+    if constexpr (CB == PackedCodebook::Int) {
+      const uint32_t flip = w.asym ? 0u : 0x80808080u;
 #pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      const uint32_t u = words[q] ^ flip;
+      for (int q = 0; q < 4; ++q) {
+        const uint32_t u = words[q] ^ flip;
 #pragma unroll
-      for (int j = 0; j < 4; ++j) out[4 * q + j] = magic((u >> (8 * j)) & 255u) - zf;
+        for (int j = 0; j < 4; ++j) out[4 * q + j] = magic((u >> (8 * j)) & 255u) - zf;
+      }
+    } else {
+      constexpr bool kE5M2 = CB == PackedCodebook::Fp8E5M2;
+      const uint32_t special = fp8SpecialMask(words[0], kE5M2) | fp8SpecialMask(words[1], kE5M2) |
+                               fp8SpecialMask(words[2], kE5M2) | fp8SpecialMask(words[3], kE5M2);
+      if (special == 0) {
+#pragma unroll
+        for (int q = 0; q < 4; ++q)
+#pragma unroll
+          for (int j = 0; j < 4; ++j) {
+            const uint32_t c = words[q] >> (8 * j);
+            out[4 * q + j] = kE5M2 ? fp8E5M2FiniteToFp32(c) : fp8E4M3FiniteToFp32(c);
+          }
+      } else {  // a NaN / inf code in the chunk: the exact decode (rare)
+#pragma unroll
+        for (int q = 0; q < 4; ++q)
+#pragma unroll
+          for (int j = 0; j < 4; ++j)
+            out[4 * q + j] = packedTableValue(CB, int((words[q] >> (8 * j)) & 255u));
+      }
     }
   }
 }
 
 // w (rows, cols) packed; x (n, cols) f32; y (n, rows) f32.
-template <int Bits, int NT>
+template <int Bits, PackedCodebook CB, int NT>
 __global__ void packedGemvKernel(PackedWeightsView w, const float* x, size_t x_stride, float* y,
                                  size_t y_stride, int n) {
+  __shared__ float nf4[16];
+  if constexpr (CB == PackedCodebook::Nf4) {
+    if (threadIdx.x < 16) nf4[threadIdx.x] = packedTableValue(CB, int(threadIdx.x));
+    __syncthreads();
+  }
   const int lane = threadIdx.x % kWarp;
   const int64_t r0 = (int64_t(blockIdx.x) * kWarpsPerBlock + threadIdx.x / kWarp) * kRows;
   if (r0 >= w.rows) return;  // the whole warp leaves together: the shuffles below stay full-warp
-  // Offset subtracted from the unsigned code: the zero point (asymmetric), 8 (int4 symmetric,
-  // stored code + 8) or 128 (int8 symmetric after the sign flip).
+  // Offset subtracted from the unsigned code (integer code books): the zero point (asymmetric), 8
+  // (int4 symmetric, stored code + 8) or 128 (int8 symmetric after the sign flip).
   const int sym_off = Bits == 4 ? 8 : 128;
   float acc[kRows][NT];
 #pragma unroll
@@ -83,8 +135,10 @@ __global__ void packedGemvKernel(PackedWeightsView w, const float* x, size_t x_s
           r0 + r < w.rows ? r0 + r : w.rows - 1;  // tail rows repeat the last (not stored)
       const int64_t si = row * w.scale_stride + g;
       sc[r] = w.scales[si];
-      const float zf = 8388608.0f + float(w.asym ? int(w.zeros[si]) : sym_off);
-      loadChunk<Bits>(w, row, k0, zf, wv[r]);
+      float zf = 0.f;
+      if constexpr (CB == PackedCodebook::Int)
+        zf = 8388608.0f + float(w.asym ? int(w.zeros[si]) : sym_off);
+      loadChunk<Bits, CB>(w, row, k0, zf, nf4, wv[r]);
     }
 #pragma unroll
     for (int t = 0; t < NT; ++t) {
@@ -115,14 +169,14 @@ __global__ void packedGemvKernel(PackedWeightsView w, const float* x, size_t x_s
   }
 }
 
-template <int Bits>
+template <int Bits, PackedCodebook CB>
 cudaError_t launchBits(cudaStream_t stream, unsigned grid, const PackedWeightsView& w,
                        const float* x, size_t x_stride, float* y, size_t y_stride, int n) {
   constexpr int kThreads = kWarpsPerBlock * kWarp;
   if (n == 1)
-    packedGemvKernel<Bits, 1><<<grid, kThreads, 0, stream>>>(w, x, x_stride, y, y_stride, n);
+    packedGemvKernel<Bits, CB, 1><<<grid, kThreads, 0, stream>>>(w, x, x_stride, y, y_stride, n);
   else
-    packedGemvKernel<Bits, kPackedGemvMaxTokens>
+    packedGemvKernel<Bits, CB, kPackedGemvMaxTokens>
         <<<grid, kThreads, 0, stream>>>(w, x, x_stride, y, y_stride, n);
   return cudaGetLastError();
 }
@@ -144,9 +198,23 @@ cudaError_t launchPackedGemv(cudaStream_t stream, const PackedWeightsView& w, co
   constexpr int64_t kRowsPerBlock = int64_t(kRows) * kWarpsPerBlock;
   const int64_t grid = (w.rows + kRowsPerBlock - 1) / kRowsPerBlock;
   if (grid > 0x7fffffff) return cudaErrorInvalidConfiguration;
-  if (w.bits == 4)
-    return launchBits<4>(stream, unsigned(grid), w, x, x_stride, y, y_stride, int(n));
-  return launchBits<8>(stream, unsigned(grid), w, x, x_stride, y, y_stride, int(n));
+  const unsigned g = unsigned(grid);
+  switch (w.codebook) {
+    case PackedCodebook::Int:
+      if (w.bits == 4)
+        return launchBits<4, PackedCodebook::Int>(stream, g, w, x, x_stride, y, y_stride, int(n));
+      return launchBits<8, PackedCodebook::Int>(stream, g, w, x, x_stride, y, y_stride, int(n));
+    case PackedCodebook::Nf4:
+      if (w.bits != 4 || w.asym) return cudaErrorInvalidValue;
+      return launchBits<4, PackedCodebook::Nf4>(stream, g, w, x, x_stride, y, y_stride, int(n));
+    case PackedCodebook::Fp8E4M3:
+      if (w.bits != 8 || w.asym) return cudaErrorInvalidValue;
+      return launchBits<8, PackedCodebook::Fp8E4M3>(stream, g, w, x, x_stride, y, y_stride, int(n));
+    case PackedCodebook::Fp8E5M2:
+      if (w.bits != 8 || w.asym) return cudaErrorInvalidValue;
+      return launchBits<8, PackedCodebook::Fp8E5M2>(stream, g, w, x, x_stride, y, y_stride, int(n));
+  }
+  return cudaErrorInvalidValue;
 }
 
 }  // namespace precis::cuda

@@ -3,10 +3,14 @@
 //  - GEMM at size^3: INT8 (int8 x int8 -> int32 + scale epilogue) and FP8 E4M3 (f32 accumulate +
 //    scale epilogue) against F16 (cuBLAS gemmex, f32 compute) on the GPU, TFLOP/s and the ratio
 //    (target >= 1.8x at 4096^3); on the CPU against OpenBLAS sgemm (f32) at a smaller size.
-//  - W4A16 (int4 group:32) and W8A16 (int8 channel) decode GEMV, one token, as weight bytes per
-//    second and as a fraction of the bandwidth measured in the same run (target >= 85% for W4A16
-//    on a GPU): the larger of an f32 copy (store_rows with identity rows: read 1, write 1) and an
-//    f32 add (read 2, write 1) over arrays far larger than the caches.
+//    Also FP8 W8A8 through matmulPacked (fp8-e4m3 weights with channel scales x f32 activations
+//    quantized to fp8-e4m3 per token inside the op, cuBLASLt fp8 GEMM, epilogue): the whole op,
+//    activation quantization included, against the same baseline; skipped with the reason where
+//    the backend names no kernel (the CPU, GPUs older than sm_89).
+//  - W4A16 (int4 group:32, nf4 group:64) and W8A16 (int8 channel, fp8-e4m3 channel) decode GEMV,
+//    one token, as weight bytes per second and as a fraction of the bandwidth measured in the same
+//    run (target >= 85% for W4A16 on a GPU): the larger of an f32 copy (store_rows with identity
+//    rows: read 1, write 1) and an f32 add (read 2, write 1) over arrays much larger than caches.
 //  - activation quantize (f32 -> int8 / fp8 per token) and dequantize, GB/s (bytes read + written)
 //    against that bandwidth (target: memory speed).
 // Without a GPU the GPU part is skipped and the program says why (the registry's probe), then runs
@@ -102,6 +106,47 @@ double measureBandwidth(Backend& be, int64_t probe_mb) {
   return std::max(copy, add);
 }
 
+// FP8 W8A8 through matmulPacked: y (m, m) = fp8(x (m, m) f32, per token) . w (m, m)^T fp8-e4m3
+// codes with channel scales; `base` is the baseline's seconds per call (0: none measured).
+void packedFp8(Backend& be, int64_t m, std::mt19937& rng, double base, int* failures) {
+  const double flops = 2.0 * double(m) * double(m) * double(m);
+  std::normal_distribution<float> nd(0.f, 1.f);
+  std::vector<uint8_t> codes(size_t(m * m));
+  for (uint8_t& c : codes) c = fp32ToFp8E4M3(nd(rng) * 64.f, true);
+  std::vector<float> sc(static_cast<size_t>(m)), xh(static_cast<size_t>(m * m));
+  for (float& s : sc) s = 0.001f + 0.0001f * std::fabs(nd(rng));
+  for (float& v : xh) v = nd(rng);
+  auto bc = put(be, codes), bs = put(be, sc), bx = put(be, xh),
+       by = put(be, nullptr, size_t(m * m * 4));
+  PackedWeightsView w;
+  w.bits = 8;
+  w.codebook = PackedCodebook::Fp8E4M3;
+  w.codes = static_cast<const uint8_t*>(bc->data());
+  w.code_stride = size_t(m);
+  w.scales = static_cast<const float*>(bs->data());
+  w.scale_stride = 1;
+  w.group = m;
+  w.rows = w.cols = m;
+  const char* label = "fp8 W8A8";
+  const std::string kernel = be.packedKernelName(w, PackedActMode::Fp8Token);
+  if (kernel.empty()) {
+    const std::string why = be.lowpUnsupportedReason(LowpOp::Gemm, LowpType::Fp8E4M3);
+    std::printf("%-10s unsupported here: %s (the lab simulates it)\n", label,
+                !why.empty() ? why.c_str()
+                             : ("matmulPacked names no " + be.device().backend +
+                                " kernel for fp8-e4m3 activations")
+                                   .c_str());
+    return;
+  }
+  const TensorView vx = makeView(bx->data(), DType::F32, m, m),
+                   vy = makeView(by->data(), DType::F32, m, m);
+  const double s =
+      secondsPerCall(be, [&] { be.matmulPacked(w, PackedActMode::Fp8Token, 0.f, vx, vy); });
+  if (!ok(be, label, failures)) return;
+  std::printf("%-10s %10.3f %10.3f %8.2f  matmulPacked: %s\n", label, s * 1e3, flops / s / 1e12,
+              base > 0 ? base / s : 0.0, kernel.c_str());
+}
+
 // GEMM y (m, m) = x (m, m) w (m, m)^T of each type; f32 is the backend's matmul (sgemm).
 void gemms(Backend& be, int64_t m, std::mt19937& rng, bool cpu, int* failures) {
   std::printf("\nGEMM %lld^3 (%s):\n%-10s %10s %10s %8s  %s\n", static_cast<long long>(m),
@@ -164,6 +209,7 @@ void gemms(Backend& be, int64_t m, std::mt19937& rng, bool cpu, int* failures) {
     std::printf("%-10s %10.3f %10.3f %8.2f  %s\n", lowpTypeName(t), s * 1e3, flops / s / 1e12,
                 base > 0 ? base / s : 0.0, kernel.c_str());
   }
+  packedFp8(be, m, rng, base, failures);
   std::printf(
       "(x base: speed relative to %s; target on a GPU: int8 and fp8 >= 1.8x f16 at 4096^3)\n",
       cpu ? "OpenBLAS sgemm f32" : "cuBLAS f16");
@@ -184,16 +230,22 @@ void gemvs(Backend& be, int64_t out, int64_t in, double bw, std::mt19937& rng, i
     const char* name;
     int bits;
     int64_t group;
+    PackedCodebook codebook;
   };
-  for (const Spec& sp : {Spec{"W4A16 int4 group:32", 4, 32}, Spec{"W8A16 int8 channel", 8, in}}) {
+  for (const Spec& sp : {Spec{"W4A16 int4 group:32", 4, 32, PackedCodebook::Int},
+                         Spec{"W4A16 nf4 group:64", 4, 64, PackedCodebook::Nf4},
+                         Spec{"W8A16 int8 channel", 8, in, PackedCodebook::Int},
+                         Spec{"W8A16 fp8-e4m3 channel", 8, in, PackedCodebook::Fp8E4M3}}) {
     PackedWeightsView w;
     w.bits = sp.bits;
+    w.codebook = sp.codebook;
     w.rows = out;
     w.cols = in;
     w.group = sp.group;
     w.scale_stride = in / sp.group;
     w.code_stride = size_t(sp.bits == 8 ? in : in / 2);
-    const std::vector<uint8_t> codes = randomBytes(w.code_stride * size_t(out), rng, 1, 127);
+    // bytes 1..126: valid int8 / int4 / nf4 codes and finite fp8-e4m3 ones (0x7f is NaN)
+    const std::vector<uint8_t> codes = randomBytes(w.code_stride * size_t(out), rng, 1, 126);
     std::vector<float> scales(size_t(out * w.scale_stride), 0.01f);
     auto bc = put(be, codes), bs = put(be, scales);
     w.codes = static_cast<const uint8_t*>(bc->data());

@@ -8,11 +8,30 @@
 //    tokens (the CUDA fused GEMV) and more (the tiled GEMM), aligned and unaligned rows.
 //    Budget: |got - ref| <= 1e-6 + 1e-5 * sum_k |w_k x_k| (f32 sums in any order; the int8 rows'
 //    codes are the shared numerics' own, so the reference uses exactly the same codes).
+//  - matmul_packed with code books, f32 activations: nf4 (4-bit), fp8-e4m3 and fp8-e5m2 (8-bit,
+//    every finite code incl. subnormals) x tensor / channel / group:8|32|64 scales, GEMV-shaped
+//    (n <= 8, aligned: the CUDA fused GEMV) and tiled (n > 8, unaligned, padded, group:8). The
+//    weight values are packedWeightValue (table[code] * scale, exact in f32), so the budget is the
+//    f32-sum one above. The CPU must run every one of these rows (its kernels exist). Four rows
+//    plant NaN (and e5m2 +-inf) codes: those outputs must be NaN / the same infinity as the
+//    reference's (the CUDA GEMV's exact-decode branch), the other outputs within budget.
+//  - matmul_packed FP8 W8A8: fp8-e4m3 weights x fp8-e4m3 activations per token and static.
+//    Reference: sum_k decode(w_k) * decode(q_k) in double (q: the shared numerics' fp8ActCode of
+//    x, the very codes the backends make), times w_scale * x_scale. Budget per fp8 product sum:
+//    1e-6 + kFp8SumRel * sum_k |decode(w_k) decode(q_k)| (times the scales). The products are exact
+//    in f32 (4 + 4 significant bits), but fp8 tensor-core MMAs (sm_89 / sm_90) accumulate with
+//    fewer bits than f32 before cuBLASLt adds their partial sums in f32 (about 14 bits reported
+//    for H800 in the DeepSeek-V3 report), hence 1e-4 (~2^-13) rather than f32's 1e-5. Only CUDA
+//    sm_89+ has a kernel (the CPU names none: the caller simulates); group scales, e5m2 or int
+//    weights, and shapes cuBLASLt refuses have none anywhere.
+//  Rows a backend names no kernel for (packedKernelName == "") must be refused by matmulPacked
+//  with an error; that error is the skip's reason in the log (a silent no-op fails the row).
 //  - quantize_acts (int8 / fp8-e4m3, per token and static): codes and scales bit-exact.
 //  - dequantize_acts: bit-exact (one fp32 multiply).
 //  - lowp_gemm: int8 (exact int32 sums, then rounded multiplies: 1e-6 * sum |x w| * scales, as
-//    the CPU twin adds its 32-input chunk sums in f32), fp8-e4m3 and f16 (exact products, f32
-//    sums: 1e-5 * sum |x w| * scales); shapes that cuBLASLt takes and shapes it does not.
+//    the CPU twin adds its 32-input chunk sums in f32), f16 (exact products, f32 sums: 1e-5 *
+//    sum |x w| * scales), fp8-e4m3 (the same GEMM as FP8 W8A8 above: kFp8SumRel); shapes that
+//    cuBLASLt takes and shapes it does not.
 // A backend without a kernel for a row says so (an empty kernel name, with the reason) and the row
 // is skipped with that reason: e.g. the fp8 GEMM on a GPU older than sm_89.
 // The worst error is printed as a fraction of the budget; padding of strided outputs must stay.
@@ -36,6 +55,8 @@ namespace {
 
 constexpr uint32_t kSeed = 20261126u;
 constexpr float kSentinel = 1234.5f;
+// Relative budget of sums of fp8-e4m3 products on tensor cores (see the header).
+constexpr double kFp8SumRel = 1e-4;
 
 enum class Kind { Packed, Quantize, Dequantize, Gemm };
 
@@ -43,7 +64,10 @@ struct Row {
   std::string name;
   Kind kind = Kind::Packed;
   int bits = 8;
+  PackedCodebook codebook = PackedCodebook::Int;
   bool asym = false;
+  bool cpu_must_run = false;  // the CPU has a kernel: a skip there fails the row
+  bool specials = false;      // fp8 weights with NaN (and e5m2 +-inf) codes in rows 1, 3, 5
   int64_t group = 0;  // 0: tensor scale, -1: channel, N: group:N
   PackedActMode act = PackedActMode::F32;
   LowpType type = LowpType::Int8;
@@ -89,6 +113,70 @@ std::vector<Row> buildRows() {
                      " in=" + std::to_string(s.in) + (s.pad ? " padded" : "");
             rows.push_back(r);
           }
+  auto groupName = [](int64_t group) {
+    return group == 0  ? std::string("tensor")
+           : group < 0 ? std::string("channel")
+                       : "group:" + std::to_string(group);
+  };
+  auto codebookName = [](PackedCodebook cb) {
+    return cb == PackedCodebook::Nf4       ? "nf4"
+           : cb == PackedCodebook::Fp8E4M3 ? "fp8-e4m3"
+           : cb == PackedCodebook::Fp8E5M2 ? "fp8-e5m2"
+                                           : "int8";
+  };
+  auto packedRow = [&](PackedCodebook cb, int64_t group, PackedActMode act, const Shape& s) {
+    Row r;
+    r.kind = Kind::Packed;
+    r.codebook = cb;
+    r.bits = cb == PackedCodebook::Nf4 ? 4 : 8;
+    r.group = group;
+    r.act = act;
+    r.n = s.n;
+    r.out = s.out;
+    r.in = s.in;
+    r.pad = s.pad;
+    r.name = std::string("matmul_packed/") + codebookName(cb) + " " + groupName(group) + " " +
+             packedActModeName(act) + " n=" + std::to_string(s.n) +
+             " out=" + std::to_string(s.out) + " in=" + std::to_string(s.in) +
+             (s.pad ? " padded" : "");
+    return r;
+  };
+  // Code books x f32 activations: the shapes above (GEMV-shaped and tiled) plus a tiled n = 12.
+  for (PackedCodebook cb : {PackedCodebook::Nf4, PackedCodebook::Fp8E4M3, PackedCodebook::Fp8E5M2})
+    for (int64_t group : {int64_t(0), int64_t(-1), int64_t(64), int64_t(32), int64_t(8)})
+      for (const Shape& s : {shapes[0], shapes[1], shapes[2], shapes[3], shapes[4], shapes[5],
+                             shapes[6], Shape{12, 80, 192, 0}}) {
+        if (group > 0 && s.in % group != 0) continue;
+        Row r = packedRow(cb, group, PackedActMode::F32, s);
+        r.cpu_must_run = true;
+        rows.push_back(r);
+      }
+  // FP8 W8A8: cuBLASLt-shaped (in, out multiples of 16; aligned and padded outputs; a GEMV-shaped
+  // n = 1) and shapes or scales it refuses (out = 67, group:32), which every backend must refuse.
+  for (PackedActMode act : {PackedActMode::Fp8Token, PackedActMode::Fp8Static})
+    for (int64_t group : {int64_t(0), int64_t(-1), int64_t(32)})
+      for (const Shape& s : {Shape{3, 64, 256, 0}, Shape{17, 48, 128, 3}, Shape{64, 96, 256, 0},
+                             Shape{1, 32, 2048, 0}, Shape{8, 16, 64, 4}, Shape{1, 67, 128, 0}})
+        rows.push_back(packedRow(PackedCodebook::Fp8E4M3, group, act, s));
+  // fp8 weights holding NaN / inf codes (the CUDA GEMV's exact-decode branch; the tiled GEMM):
+  // those rows' outputs must be NaN / the same infinity, every other row within budget.
+  for (PackedCodebook cb : {PackedCodebook::Fp8E4M3, PackedCodebook::Fp8E5M2})
+    for (const Shape& s : {Shape{3, 64, 256, 0}, Shape{17, 40, 96, 3}}) {
+      Row r = packedRow(cb, -1, PackedActMode::F32, s);
+      r.specials = true;
+      r.cpu_must_run = true;
+      r.name += " nan/inf codes";
+      rows.push_back(r);
+    }
+  // Combinations with no kernel anywhere: refused with the reason.
+  rows.push_back(
+      packedRow(PackedCodebook::Fp8E5M2, -1, PackedActMode::Fp8Token, Shape{3, 64, 256, 0}));
+  rows.push_back(packedRow(PackedCodebook::Int, -1, PackedActMode::Fp8Token, Shape{3, 64, 256, 0}));
+  rows.push_back(
+      packedRow(PackedCodebook::Nf4, 32, PackedActMode::Int8Token, Shape{3, 64, 256, 0}));
+  rows.push_back(
+      packedRow(PackedCodebook::Fp8E4M3, -1, PackedActMode::Int8Static, Shape{3, 64, 256, 0}));
+
   for (LowpType t : {LowpType::Int8, LowpType::Fp8E4M3})
     for (bool st : {false, true})
       for (const Shape& s : {Shape{5, 0, 100, 0}, Shape{3, 0, 1000, 2}, Shape{1, 0, 4096, 0}}) {
@@ -169,7 +257,8 @@ std::vector<float> padded(const std::vector<float>& x, int64_t rows, int64_t col
 struct Outcome {
   std::vector<double> got, ref, budget;
   bool pad_ok = true;
-  std::string skip;  // the backend has no kernel: why
+  std::string skip;     // the backend has no kernel: why (its matmulPacked error for packed rows)
+  bool silent = false;  // no kernel named, yet the op reported no error
 };
 
 // Host packed weights with random codes, scales and zero points.
@@ -183,6 +272,7 @@ HostPacked makePacked(const Row& r, std::mt19937& rng) {
   HostPacked h;
   PackedWeightsView& v = h.view;
   v.bits = r.bits;
+  v.codebook = r.codebook;
   v.asym = r.asym;
   v.rows = r.out;
   v.cols = r.in;
@@ -192,10 +282,20 @@ HostPacked makePacked(const Row& r, std::mt19937& rng) {
   h.codes.resize(v.code_stride * size_t(r.out));
   std::uniform_int_distribution<int> byte(0, 255);
   for (uint8_t& c : h.codes) c = uint8_t(byte(rng));
-  if (r.bits == 8 && !r.asym)
+  const bool table = r.codebook != PackedCodebook::Int;
+  if (r.codebook == PackedCodebook::Fp8E4M3 || r.codebook == PackedCodebook::Fp8E5M2)
+    for (uint8_t& c : h.codes)  // every finite code (subnormals and -0 too), no NaN / inf
+      while (!std::isfinite(packedTableValue(r.codebook, c))) c = uint8_t(byte(rng));
+  if (r.specials) {  // they must come out as NaN / +-inf in their rows, exactly as decoded
+    const bool e5 = r.codebook == PackedCodebook::Fp8E5M2;
+    h.codes[1 * v.code_stride + 5] = e5 ? 0x7c : 0x7f;    // +inf / NaN
+    h.codes[3 * v.code_stride + 17] = e5 ? 0xfc : 0xff;   // -inf / -NaN
+    h.codes[5 * v.code_stride + 40] = e5 ? 0x7e : 0x7f;   // NaN
+  }
+  if (r.bits == 8 && !r.asym && !table)
     for (uint8_t& c : h.codes)
       if (c == 0x80) c = 0x81;  // symmetric int8 never stores -128
-  if (r.bits == 4 && !r.asym)
+  if (r.bits == 4 && !r.asym && !table)
     for (size_t i = 0; i < h.codes.size();
          ++i) {  // symmetric int4 stores code + 8 with code in [-7, 7]
       const int lo = std::max(1, h.codes[i] & 15), hi = std::max(1, h.codes[i] >> 4);
@@ -248,7 +348,7 @@ Outcome runPacked(Backend& be, const Row& r, std::mt19937& rng) {
   HostPacked h = makePacked(r, rng);
   const std::vector<float> x = randomActs(r.n, r.in, rng);
   float static_amax = 0;
-  if (r.act == PackedActMode::Int8Static) {
+  if (packedActStatic(r.act)) {
     for (float v : x) static_amax = std::max(static_amax, std::fabs(v));
     static_amax *= 0.6f;  // some inputs clip
   }
@@ -257,39 +357,50 @@ Outcome runPacked(Backend& be, const Row& r, std::mt19937& rng) {
   dv.codes = static_cast<const uint8_t*>(dc.ptr());
   dv.scales = static_cast<const float*>(ds.ptr());
   dv.zeros = r.asym ? static_cast<const uint8_t*>(dz.ptr()) : nullptr;
-  if (be.packedKernelName(dv, r.act).empty()) {
-    o.skip = be.device().backend + " has no kernel for this packed format";
-    return o;
-  }
   Dev dx = put(be, padded(x, r.n, r.in, r.pad));
   const std::vector<float> yinit(size_t(r.n * (r.out + r.pad)), kSentinel);
   Dev dy = put(be, yinit);
   const TensorView xv{dx.ptr(), DType::F32, r.n, r.in, size_t(r.in + r.pad) * 4};
   const TensorView yv{dy.ptr(), DType::F32, r.n, r.out, size_t(r.out + r.pad) * 4};
+  const bool named = !be.packedKernelName(dv, r.act).empty();
   be.matmulPacked(dv, r.act, static_amax, xv, yv);
   be.synchronize();
+  if (!named) {  // no kernel: the op must refuse and say why, never do nothing silently
+    o.skip = be.lastError();
+    o.silent = o.skip.empty();
+    return o;
+  }
   if (!be.lastError().empty()) return o;
   const std::vector<float> y = get<float>(be, dy, yinit.size());
-  // reference: the activations the kernel sees (f32, or the shared numerics' int8 codes * scale)
-  std::vector<double> xa(x.begin(), x.end());
+  // reference: the activations the kernel sees (f32, or the shared numerics' int8 / fp8 codes);
+  // fp8 rows multiply decoded codes and apply both scales after the sum, as the kernel does
+  const bool fp8 = packedActFp8(r.act);
+  std::vector<double> xa(x.begin(), x.end()), xscale(size_t(r.n), 1.0);
   if (r.act != PackedActMode::F32) {
     std::vector<uint8_t> q;
     std::vector<float> s;
-    hostQuantize(LowpType::Int8, x, r.n, r.in, static_amax, &q, &s);
+    hostQuantize(fp8 ? LowpType::Fp8E4M3 : LowpType::Int8, x, r.n, r.in, static_amax, &q, &s);
     for (size_t i = 0; i < xa.size(); ++i)
-      xa[i] = double(int8_t(q[i])) * double(s[i / size_t(r.in)]);
+      xa[i] =
+          fp8 ? double(fp8E4M3ToFp32(q[i])) : double(int8_t(q[i])) * double(s[i / size_t(r.in)]);
+    if (fp8)
+      for (int64_t t = 0; t < r.n; ++t) xscale[size_t(t)] = s[size_t(t)];
   }
   for (int64_t t = 0; t < r.n; ++t)
     for (int64_t o2 = 0; o2 < r.out; ++o2) {
       double sum = 0, sabs = 0;
       for (int64_t k = 0; k < r.in; ++k) {
-        const double p = double(packedWeightValue(h.view, o2, k)) * xa[size_t(t * r.in + k)];
+        const double wk = fp8 ? double(packedTableValue(r.codebook, packedRawCode(h.view, o2, k)))
+                              : double(packedWeightValue(h.view, o2, k));
+        const double p = wk * xa[size_t(t * r.in + k)];
         sum += p;
         sabs += std::fabs(p);
       }
+      // fp8: one scale per row or tensor (FP8 W8A8 takes no groups)
+      const double sc = fp8 ? double(packedScale(h.view, o2, 0)) * xscale[size_t(t)] : 1.0;
       o.got.push_back(y[size_t(t * (r.out + r.pad) + o2)]);
-      o.ref.push_back(sum);
-      o.budget.push_back(1e-6 + 1e-5 * sabs);
+      o.ref.push_back(sum * sc);
+      o.budget.push_back(fp8 ? (1e-6 + kFp8SumRel * sabs) * sc : 1e-6 + 1e-5 * sabs);
     }
   for (int64_t t = 0; t < r.n; ++t)
     for (int p = 0; p < r.pad; ++p)
@@ -463,7 +574,9 @@ Outcome runGemm(Backend& be, const Row& r, std::mt19937& rng) {
       o.ref.push_back(sum * sc);
       // int8: exact int32 sums (per 16/32-input chunk on the CPU, whose chunk sums are then added
       // in f32 after scaling), then rounded multiplies; fp8/f16: f32 sums of exact products
-      o.budget.push_back(r.type == LowpType::Int8 ? 1e-6 * sabs * sc : (1e-5 * sabs + 1e-6) * sc);
+      o.budget.push_back(r.type == LowpType::Int8      ? 1e-6 * sabs * sc
+                         : r.type == LowpType::Fp8E4M3 ? (kFp8SumRel * sabs + 1e-6) * sc
+                                                       : (1e-5 * sabs + 1e-6) * sc);
     }
     for (int p = 0; p < r.pad; ++p)
       o.pad_ok &= y[size_t(t * (r.out + r.pad) + r.out + p)] == kSentinel;
@@ -548,7 +661,15 @@ class TestBackendLowp : public QObject {
         o = runGemm(be, r, rng);
         break;
     }
-    if (!o.skip.empty()) QSKIP(qPrintable(backend + ": " + QString::fromStdString(o.skip)));
+    if (o.silent)
+      QFAIL(qPrintable(backend + " names no kernel for " + QString::fromStdString(r.name) +
+                       ", yet matmulPacked reported no error"));
+    if (!o.skip.empty()) {
+      if (r.cpu_must_run && backend == "cpu")
+        QFAIL(qPrintable("the CPU must run " + QString::fromStdString(r.name) + ": " +
+                         QString::fromStdString(o.skip)));
+      QSKIP(qPrintable(backend + ": " + QString::fromStdString(o.skip)));
+    }
     QVERIFY2(be.lastError().empty(), qPrintable(QString("seed %1: backend error: %2")
                                                     .arg(seed)
                                                     .arg(QString::fromStdString(be.lastError()))));
@@ -561,7 +682,8 @@ class TestBackendLowp : public QObject {
     for (size_t i = 0; i < o.got.size(); ++i) {
       const double err = std::fabs(o.got[i] - o.ref[i]);
       double frac = o.budget[i] > 0 ? err / o.budget[i] : (err == 0 ? 0 : INFINITY);
-      if (std::isnan(o.got[i]) || std::isnan(o.ref[i])) frac = INFINITY;
+      if (!std::isfinite(o.got[i]) || !std::isfinite(o.ref[i]))  // NaN <-> NaN, inf <-> same inf
+        frac = (std::isnan(o.got[i]) && std::isnan(o.ref[i])) || o.got[i] == o.ref[i] ? 0 : INFINITY;
       if (frac > worst) {
         worst = frac;
         wi = i;

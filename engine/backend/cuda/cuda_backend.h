@@ -92,6 +92,10 @@ class CudaBackend final : public Backend, private cuda_common::CudaErrorLatch {
   std::string ltInt8(const void* w, size_t w_stride, const int8_t* q, size_t q_stride, const float* w_scales,
                      bool per_channel, const float* x_scales, const TensorView& y, int64_t n, int64_t out,
                      int64_t in, const char* op, bool* failed);
+  // FP8 W8A8 matmulPacked: x quantized to fp8-e4m3 on the device (per token, or with static_amax
+  // > 0), cuBLASLt fp8-e4m3 GEMM, scale epilogue. The caller checked packedNoKernel(...) == "".
+  void packedFp8(const PackedWeightsView& w, float static_amax, const TensorView& x,
+                 const TensorView& y, const char* op);
   // Device array of `count` ones (null weight scales of the fallback int8 kernel).
   const float* ones(int64_t count, const char* op);
   int ccMajor() const;
@@ -99,7 +103,7 @@ class CudaBackend final : public Backend, private cuda_common::CudaErrorLatch {
   std::unique_ptr<cuda_lt::LtGemm> lt_;
   Scratch lowp_q_;       // (n, in) int8/fp8 activation codes
   Scratch lowp_scales_;  // (n,) their scales
-  Scratch lowp_acc_;     // (n, out) int32 cuBLASLt output
+  Scratch lowp_acc_;     // (n, out) int32 (int8) or f32 (fp8, unaligned y) cuBLASLt output
   Scratch lt_workspace_; // cuBLASLt workspace
   Scratch lowp_ones_;    // ones()
   int64_t lowp_ones_count_ = 0;

@@ -1,21 +1,33 @@
 // CudaBackend's low-precision ops (engine/backend/lowp_ops.h; issue 3):
-//  - matmulPacked, f32 activations (W8A16 / W4A16): the fused GEMV for n <= 8 when the vector
-//    loads fit (kernels/cuda/packed_gemv.cu), otherwise the tiled dequantize GEMM (packed_gemm.cu).
-//  - matmulPacked, int8 activations (W8A8 / W4A8): activations quantized on the device
-//    (act_quant.cu, per token or static), then for symmetric int8 weights with tensor or channel
-//    scales cuBLASLt's INT8 GEMM (int32) and the scale epilogue; every other format (int4, zero
-//    points, group scales) or shape the custom int32 warp-dot kernel (packed_gemm.cu).
+//  - matmulPacked, f32 activations (W8A16 / W4A16), every code book (int8 / int4 with or without
+//    zero points, nf4, fp8-e4m3, fp8-e5m2): the fused GEMV for n <= 8 when the vector loads fit
+//    (kernels/cuda/packed_gemv.cu: integer codes by the 2^23 trick, nf4 by a 16-entry shared table,
+//    fp8 decoded from its bits), otherwise the tiled dequantize GEMM (packed_gemm.cu).
+//  - matmulPacked, int8 activations (W8A8 / W4A8), integer code books only: activations quantized
+//    on the device (act_quant.cu, per token or static), then for symmetric int8 weights with tensor
+//    or channel scales cuBLASLt's INT8 GEMM (int32) and the scale epilogue; every other format
+//    (int4, zero points, group scales) or shape the custom int32 warp-dot kernel (packed_gemm.cu).
+//    nf4 / fp8 weights with int8 activations: no kernel (table codes have no integer arithmetic).
+//  - matmulPacked, fp8-e4m3 activations (FP8 W8A8), fp8-e4m3 weights with a tensor or channel
+//    scale: activations quantized to fp8-e4m3 on the device (per token or static), cuBLASLt's FP8
+//    E4M3 GEMM (f32 out, sm_89+, in / out multiples of 16, 16-byte rows), the scale epilogue. Any
+//    other combination (older GPU, other shapes, group scales, e5m2 or integer weights) has no
+//    kernel: packedKernelName is "" (the caller simulates) and matmulPacked refuses, saying why.
 //  - lowpGemm: cuBLASLt int8 (custom kernel where its layout rules are not met), cuBLASLt fp8-e4m3
 //    on sm_89+ (reported unsupported elsewhere: the caller simulates), cublasGemmEx f16 (the
 //    benchmark's baseline); then the scale epilogue.
-// Every failure goes through fail() as in the other ops: never a silent no-op.
+// Which combination runs what (names, refusals, cuBLASLt's layout rules) is decided in
+// cuda_lowp_plan.h. Every failure goes through fail() as in the other ops: never a silent no-op.
 // Tested by tests/kernels/test_backend_lowp.cpp (GPU machines) and tests/bench/bench_lowp_gemm.cpp.
+// The nf4 / fp8 code-book kernels and the FP8 W8A8 path have not yet run on a GPU.
 #include <algorithm>
 #include <climits>
+#include <cstdint>
 #include <cstdio>
 #include <vector>
 
 #include "engine/backend/cuda/cuda_backend.h"
+#include "engine/backend/cuda/cuda_lowp_plan.h"
 #include "engine/backend/cuda/packed_gemm_lt.h"
 #include "engine/backend/lowp_checks.h"
 #include "kernels/cuda/lowp_ops.cuh"
@@ -25,21 +37,8 @@ namespace {
 
 constexpr int64_t kMaxGridTokens = 65535;  // grid.y limit of the per-token kernels
 
-const char* weightName(const PackedWeightsView& w) {
-  if (w.bits == 8) return w.asym ? "int8-asym" : "int8";
-  return w.asym ? "int4-asym" : "int4";
-}
-
-std::string scalesName(const PackedWeightsView& w) {
-  if (w.scale_stride == 0) return "tensor scale";
-  if (w.group == w.cols) return "channel scales";
-  return "group:" + std::to_string(w.group) + " scales";
-}
-
-// Symmetric int8 weights with one scale per row or tensor: what cuBLASLt's int8 GEMM can run.
-bool ltWeights(const PackedWeightsView& w) {
-  return w.bits == 8 && !w.asym && (w.scale_stride == 0 || w.group == w.cols);
-}
+using cuda_lowp::ltWeights;
+using cuda_lowp::packedNoKernel;
 
 bool fitsInt(int64_t v) {
   return v >= 0 && v <= INT_MAX;
@@ -75,32 +74,7 @@ const float* CudaBackend::ones(int64_t count, const char* op) {
 }
 
 std::string CudaBackend::packedKernelName(const PackedWeightsView& w, PackedActMode a) const {
-  if (!lowp_checks::packedView(w).empty()) return "";
-  if (w.codebook != PackedCodebook::Int) return "";  // nf4 / fp8 code books: no CUDA kernel yet
-  if (packedActFp8(a)) return "";                     // fp8 activations: no CUDA kernel yet
-  // Built with += (GCC 12 warns falsely, -Wrestrict, on chains of operator+ here).
-  std::string name = "cuda ";
-  if (a != PackedActMode::F32) {
-    name += packedActModeName(a);
-    name += " act quantize + ";
-  }
-  if (a != PackedActMode::F32 && ltWeights(w) && w.cols % 4 == 0 && w.rows % 4 == 0 && w.code_stride % 4 == 0) {
-    name += "cublasLt int8 gemm (int32 accumulate) + scale epilogue, ";
-    name += weightName(w);
-    name += ", ";
-    name += scalesName(w);
-    return name;
-  }
-  name += weightName(w);
-  name += ", ";
-  name += scalesName(w);
-  if (a != PackedActMode::F32) {
-    name += " x int8 int32 warp dot";
-    return name;
-  }
-  const bool gemv = w.cols % 16 == 0 && w.group % 16 == 0 && w.code_stride % (w.bits == 4 ? 8 : 16) == 0;
-  name += gemv ? " x f32: fused dequant gemv (n <= 8) / tiled dequant gemm (n > 8)" : " x f32: tiled dequant gemm";
-  return name;
+  return cuda_lowp::packedKernelName(w, a, ccMajor(), ccMinor());
 }
 
 void CudaBackend::matmulPacked(const PackedWeightsView& w, PackedActMode a, float static_amax,
@@ -109,12 +83,11 @@ void CudaBackend::matmulPacked(const PackedWeightsView& w, PackedActMode a, floa
   if (!begin(op) ||
       !require(lowp_checks::packedMatmul(w, x, y).empty(), op, lowp_checks::packedMatmul(w, x, y)))
     return;
-  if (!require(a != PackedActMode::Int8Static || static_amax > 0, op,
-               "int8 static activations without a range"))
+  if (!require(!packedActStatic(a) || static_amax > 0, op,
+               std::string(packedActModeName(a)) + " activations without a range"))
     return;
-  if (!require(w.codebook == PackedCodebook::Int, op, "nf4 / fp8 code books have no CUDA kernel"))
-    return;
-  if (!require(!packedActFp8(a), op, "fp8-e4m3 activations have no CUDA packed kernel"))
+  if (const std::string why = packedNoKernel(w, a, ccMajor(), ccMinor());
+      !require(why.empty(), op, why))
     return;
   const int64_t n = x.rows, in = x.cols, out = w.rows;
   if (n == 0) return;
@@ -127,6 +100,10 @@ void CudaBackend::matmulPacked(const PackedWeightsView& w, PackedActMode a, floa
     else
       check(cuda::launchPackedGemmTiled(stream_, w, xp, x.stride, yp, y.stride, n), op,
             "packed gemm launch");
+    return;
+  }
+  if (packedActFp8(a)) {
+    packedFp8(w, packedActStatic(a) ? static_amax : 0.f, x, y, op);
     return;
   }
   auto* q = static_cast<int8_t*>(scratch(lowp_q_, size_t(n * in), op));
@@ -150,6 +127,44 @@ void CudaBackend::matmulPacked(const PackedWeightsView& w, PackedActMode a, floa
     if (!check(cuda::launchPackedInt8Act(stream_, w, q + t0 * in, size_t(in), xs + t0,
                                          yp + t0 * int64_t(y.stride / 4), y.stride, nt),
                op, "packed int8-activation kernel launch"))
+      return;
+  }
+}
+
+void CudaBackend::packedFp8(const PackedWeightsView& w, float static_amax, const TensorView& x,
+                            const TensorView& y, const char* op) {
+  const int64_t n = x.rows, in = x.cols, out = w.rows;
+  auto* q = static_cast<uint8_t*>(scratch(lowp_q_, size_t(n * in), op));
+  auto* xs = static_cast<float*>(scratch(lowp_scales_, size_t(n) * sizeof(float), op));
+  if (!q || !xs) return;
+  if (const std::string why = cuda_lt::fp8Problem(ccMajor(), ccMinor(), n, out, in, w.codes,
+                                                  w.code_stride, q, size_t(in));
+      !require(why.empty(), op, why))
+    return;
+  if (!check(cuda::launchQuantizeActs(stream_, true, static_cast<const float*>(x.data), x.stride, q,
+                                      size_t(in), xs, n, in, static_amax),
+             op, "fp8 activation quantize launch"))
+    return;
+  cuda_lt::LtGemm* g = lt(op);
+  void* ws = scratch(lt_workspace_, cuda_lt::LtGemm::kWorkspaceBytes, op);
+  if (!g || !ws) return;
+  // cuBLASLt fp8 writes rows that are 16-byte aligned: straight into y when its rows are (the
+  // epilogue then scales in place), else into a contiguous (n, out) f32 scratch it reads from.
+  float* yp = static_cast<float*>(y.data);
+  const bool direct = y.stride % 16 == 0 && reinterpret_cast<uintptr_t>(yp) % 16 == 0;
+  float* d = direct ? yp : static_cast<float*>(scratch(lowp_acc_, size_t(n * out) * 4, op));
+  if (!d) return;
+  const int64_t ldd = direct ? int64_t(y.stride / 4) : out, ldy = int64_t(y.stride / 4);
+  for (int64_t t0 = 0; t0 < n; t0 += kMaxGridTokens) {  // the epilogue's grid.y limit
+    const int64_t nt = std::min(kMaxGridTokens, n - t0);
+    const std::string e =
+        g->run(stream_, LowpType::Fp8E4M3, w.codes, w.code_stride, q + t0 * in, size_t(in),
+               d + t0 * ldd, ldd, nt, out, in, ws, cuda_lt::LtGemm::kWorkspaceBytes);
+    if (!require(e.empty(), op, e)) return;
+    if (!check(cuda::launchScaleEpilogue(stream_, d + t0 * ldd, false, size_t(ldd) * 4, w.scales,
+                                         w.scale_stride != 0, xs + t0, yp + t0 * ldy, y.stride, nt,
+                                         out),
+               op, "scale epilogue launch"))
       return;
   }
 }

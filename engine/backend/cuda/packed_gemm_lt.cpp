@@ -1,17 +1,10 @@
-// LtGemm (see packed_gemm_lt.h). Requirements taken from the cuBLASLt documentation of
-// cublasLtMatmul: int8 needs the TN layout with leading dimensions and pointers aligned to 4
-// bytes; fp8 needs compute capability 8.9+, TN, 16-byte aligned pointers and leading dimensions,
-// and sizes that are multiples of 16 for the tensor-core kernels. Shapes outside these never reach
-// cuBLASLt: the backend runs its own kernel (int8) or reports the fp8 GEMM unsupported.
+// LtGemm (see packed_gemm_lt.h). The layout rules that keep shapes away from cuBLASLt
+// (int8Problem, fp8Problem) are in cuda_lowp_plan.h, where a CPU test checks them.
 // Tested by tests/kernels/test_backend_lowp.cpp on a GPU machine.
 #include "engine/backend/cuda/packed_gemm_lt.h"
 
 namespace precis::cuda_lt {
 namespace {
-
-bool aligned(const void* p, size_t a) {
-  return reinterpret_cast<uintptr_t>(p) % a == 0;
-}
 
 std::string status(const char* what, cublasStatus_t s) {
   return std::string(what) + " failed (" + cublasGetStatusName(s) + ")";
@@ -30,33 +23,6 @@ struct LtGemm::Plan {
     if (op) cublasLtMatmulDescDestroy(op);
   }
 };
-
-std::string int8Problem(int64_t n, int64_t out, int64_t in, const void* w, size_t w_stride,
-                        const void* x, size_t x_stride) {
-  if (in % 4 != 0 || out % 4 != 0) return "cuBLASLt int8 needs in and out multiples of 4";
-  if (w_stride % 4 != 0 || x_stride % 4 != 0 || !aligned(w, 4) || !aligned(x, 4))
-    return "cuBLASLt int8 needs 4-byte aligned rows";
-  if (n <= 0 || n > 0x7fffffff || out > 0x7fffffff || in > 0x7fffffff)
-    return "sizes beyond cuBLASLt's range";
-  return "";
-}
-
-std::string fp8DeviceProblem(int cc_major, int cc_minor) {
-  if (cc_major * 10 + cc_minor >= 89) return "";
-  return "fp8-e4m3 GEMM unsupported on this GPU (sm_" + std::to_string(cc_major) +
-         std::to_string(cc_minor) + "; cuBLASLt fp8 needs sm_89 or newer)";
-}
-
-std::string fp8Problem(int cc_major, int cc_minor, int64_t n, int64_t out, int64_t in,
-                       const void* w, size_t w_stride, const void* x, size_t x_stride) {
-  if (std::string e = fp8DeviceProblem(cc_major, cc_minor); !e.empty()) return e;
-  if (in % 16 != 0 || out % 16 != 0) return "cuBLASLt fp8 needs in and out multiples of 16";
-  if (w_stride % 16 != 0 || x_stride % 16 != 0 || !aligned(w, 16) || !aligned(x, 16))
-    return "cuBLASLt fp8 needs 16-byte aligned rows";
-  if (n <= 0 || n > 0x7fffffff || out > 0x7fffffff || in > 0x7fffffff)
-    return "sizes beyond cuBLASLt's range";
-  return "";
-}
 
 std::unique_ptr<LtGemm> LtGemm::create(std::string* error) {
   std::unique_ptr<LtGemm> g(new LtGemm());

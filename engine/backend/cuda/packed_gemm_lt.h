@@ -4,8 +4,8 @@
 // is op_T(w viewed as (in, out)) * x viewed as (in, n), i.e. D is row-major (n, out) = x w^T.
 // Plans (descriptors, layouts and the heuristic's algorithm) are cached per shape. The scales are
 // applied afterwards by the epilogue kernel (kernels/cuda/act_quant.cu).
-// Tested by tests/kernels/test_backend_lowp.cpp (lowp_gemm and matmul_packed int8 rows on a GPU)
-// and tests/bench/bench_lowp_gemm.cpp (4096^3 against cuBLAS f16).
+// Tested by tests/kernels/test_backend_lowp.cpp (lowp_gemm, matmul_packed int8 and FP8 W8A8 rows
+// on a GPU) and tests/bench/bench_lowp_gemm.cpp (4096^3 against cuBLAS f16).
 #pragma once
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
@@ -17,18 +17,12 @@
 #include <string>
 #include <tuple>
 
+#include "engine/backend/cuda/cuda_lowp_plan.h"
 #include "engine/backend/lowp_ops.h"
 
 namespace precis::cuda_lt {
 
-// "" when cuBLASLt's int8 (or fp8) GEMM takes these operands, else why not (the caller then runs
-// its own kernel, or for fp8 reports it unsupported). Strides in bytes, pointers device memory.
-std::string int8Problem(int64_t n, int64_t out, int64_t in, const void* w, size_t w_stride,
-                        const void* x, size_t x_stride);
-std::string fp8Problem(int cc_major, int cc_minor, int64_t n, int64_t out, int64_t in,
-                       const void* w, size_t w_stride, const void* x, size_t x_stride);
-// Why this GPU has no fp8 GEMM ("" when it has one: sm_89 or newer).
-std::string fp8DeviceProblem(int cc_major, int cc_minor);
+// int8Problem / fp8Problem / fp8DeviceProblem: engine/backend/cuda/cuda_lowp_plan.h.
 
 class LtGemm {
  public:
