@@ -202,10 +202,12 @@ QWidget* RunsPanel::buildPolicyTab() {
   auto* approve = new QPushButton(tr("&Approve selected run"));
   auto* exp = new QPushButton(tr("E&xport artifact config…"));
   auto* exp_weights = new QPushButton(tr("Export &weights…"));
-  exp_weights->setToolTip(tr("Write the run's converted weights as GGUF (f32, f16, bf16, q8_0, q4_0 runs), as "
-                             "precis-cli export --weights does"));
+  exp_weights->setToolTip(tr("Write the run's converted weights, as precis-cli export --weights does: GGUF for "
+                             "f32, f16, bf16, q8_0, q4_0 runs; a safetensors file with the quantization config for "
+                             "the lab formats (int8/int4, nf4, fp8)"));
   connect(exp_weights, &QPushButton::clicked, this, [this] {
-    const QString f = QFileDialog::getSaveFileName(this, tr("Export weights"), "weights.gguf", tr("GGUF (*.gguf)"));
+    const QString f = QFileDialog::getSaveFileName(this, tr("Export weights"), "weights.gguf",
+                                                   tr("GGUF (*.gguf);;Quantized safetensors, lab formats (*.safetensors)"));
     if (!f.isEmpty()) exportWeightsSelected(f);
   });
   connect(load, &QPushButton::clicked, this, [this] {

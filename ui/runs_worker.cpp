@@ -155,7 +155,7 @@ void RunsWorker::exportWeights(qint64 id, const QString& path) {
     emit failed(q(draft.error().message));
     return;
   }
-  Result<WrittenFile> w = writeRunWeightsGguf(*store_, *draft, path.toStdString());
+  Result<WrittenFile> w = writeRunWeights(*store_, *draft, path.toStdString());
   if (!w) {
     emit failed(q(w.error().message));
     return;

@@ -46,7 +46,8 @@ class RunsWorker : public QObject {
   // policy_json: the policy object as JSON text (engine/log/policy.h keys).
   void approve(qint64 id, const QString& policy_json);
   void exportConfig(qint64 id, const QString& dir);
-  // The run's converted weights as GGUF at `path` (engine writeRunWeightsGguf), recorded in the log.
+  // The run's converted weights at `path` (engine writeRunWeights: GGUF for the GGUF/float formats, a
+  // Precis quantized safetensors for the lab formats), recorded in the log.
   void exportWeights(qint64 id, const QString& path);
 
  signals:
