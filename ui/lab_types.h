@@ -56,6 +56,9 @@ struct ServeRequest {
   QString weights = "f32";         // f32 (as stored), f16, bf16, q8_0, q4_0, or a lab format (int8,
                                    // int8-asym, int4, int4-asym, nf4, fp8-e4m3, fp8-e5m2: packed kernels)
   QString granularity = "channel"; // lab formats: tensor, channel, group:N (serve-sim --granularity)
+  // serve-sim --plan: a plan / override file (engine/quant/quant_plan.h); its per-tensor rules
+  // apply first, and its base scheme, when it has one, replaces weights and granularity. "" = none.
+  QString plan_file;
   QString backend = "auto";        // cpu, cuda, auto
   int threads = 0;
   LogTarget log;
@@ -71,6 +74,8 @@ struct ServeResult {
   std::optional<precis::CostModel> cost_model;  // clock "model": the fitted model the times came from
   QString quality;    // where the quality for quality goodput came from ("" = unknown)
   QStringList kernels;  // lab formats: "int4 group:32 (7 tensors): <kernel>" per packed kernel that ran
+  QString weights;      // what was served per tensor format (servedWeightsSummary), or the cast
+  QString plan;         // the plan file served ("" = none)
   QVector<double> ttft, tpot;  // seconds per finished request (TPOT: those with >= 2 tokens)
   qint64 log_run = 0;          // 0 when not logged
   int index = 0, total = 1;    // policy i of n in this request
