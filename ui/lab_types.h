@@ -84,6 +84,7 @@ struct ServeResult {
 struct DistillRequest {
   QString student = "every-other";  // engine/train parseStudentSpec spelling
   QString student_file;             // a model file as the student (distill --student FILE); "" = the spec
+  QString student_config;           // a JSON shape: a fresh student (distill --student-config); "" = the spec
   double temperature = 2, alpha = 0.9;
   int steps = 60;
   double lr = 2e-3;
@@ -104,6 +105,13 @@ struct DistillRequest {
   QString file;
   quint64 seed = 0;
   QString out;      // student GGUF path ("" = not written)
+  // Checkpoints (distill --checkpoint-every, Ctrl-C, --resume): with `checkpoints` the student and its
+  // optimizer state (out, out + ".optim") are written every checkpoint_every steps (0 = only when
+  // stopped) and when stopped; `resume` continues from out's checkpoint (the same settings give the
+  // same trajectory as an uninterrupted run). Both need `out`.
+  bool checkpoints = false;
+  int checkpoint_every = 0;
+  bool resume = false;
   int threads = 0;
   LogTarget log;
 };
@@ -117,6 +125,8 @@ struct DistillResult {
   QString student_path;           // written GGUF ("" when not written)
   QString quantized;              // quantization-aware: what was written ("" = the fp32 student)
   QString data;                   // what was trained on
+  qint64 resumed_from = 0;        // the checkpoint's step when resumed (0 = from the start)
+  QString checkpoint;             // stopped with checkpoints: the checkpoint written ("" = none)
   qint64 log_run = 0;
   double seconds = 0;
 };
