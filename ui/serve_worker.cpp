@@ -290,18 +290,10 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
         if (!st && log_error.empty()) log_error = st.error().message;
       }
     };
-    std::unique_ptr<LlamaRuntime> rt;
-    std::unique_ptr<StepExecutor> exec;
-    if (cost) {
-      exec = std::make_unique<ModelExecutor>(*cost);
-    } else {
-      Result<std::unique_ptr<LlamaRuntime>> made =
-          LlamaRuntime::create(*model, *serve_backend, runtimeOptionsFor(cfg, batch_tokens));
-      if (!made) return fail("runtime: " + made.error().message);
-      rt = std::move(*made);
-      exec = std::make_unique<RuntimeExecutor>(*rt, StepTimer::Wall);
-    }
-    Result<SimResult> sim = simulate(*workload, cfg, *exec, so);
+    Result<PolicyExecutor> exec =
+        makePolicyExecutor(*model, *serve_backend, cfg, batch_tokens, cost ? &*cost : nullptr, StepTimer::Wall);
+    if (!exec) return fail("runtime: " + exec.error().message);
+    Result<SimResult> sim = simulate(*workload, cfg, *exec->executor, so);
     if (!sim) {
       if (cancel_.load()) {
         if (rec) {
