@@ -21,6 +21,7 @@
 #include "engine/log/run_store.h"
 #include "engine/model/loader.h"
 #include "gui_spy.h"
+#include "stories_window.h"
 #include "test_paths.h"
 #include "ui/chart_widget.h"
 #include "ui/distill_panel.h"
@@ -52,29 +53,12 @@ class TestDistillResume : public QObject {
   void freshStudentFromConfig();
 
  private:
-  std::unique_ptr<QTemporaryDir> dir_;
-  std::unique_ptr<QSettings> settings_;
-  QString db_;
-  void openStories(MainWindow& w);
+  test::UiScratch scratch_;
   void setShortRun(DistillPanel* p, const QString& out);
   DistillResult runToEnd(MainWindow& w);
 };
 
-void TestDistillResume::init() {
-  dir_ = std::make_unique<QTemporaryDir>();
-  settings_ = std::make_unique<QSettings>(dir_->filePath("s.ini"), QSettings::IniFormat);
-  db_ = dir_->filePath("runs.sqlite");
-  qputenv("PRECIS_DB", db_.toUtf8());  // never the user's experiment log
-}
-
-void TestDistillResume::openStories(MainWindow& w) {
-  w.resize(1300, 800);
-  w.show();
-  w.startSession(QString::fromStdString(test::modelPath("stories260K.bin")));
-  QTRY_VERIFY_WITH_TIMEOUT(w.hasModel(), 30000);
-  QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
-  w.tabs()->setCurrentWidget(w.distillPanel());
-}
+void TestDistillResume::init() { scratch_.reset(); }
 
 void TestDistillResume::setShortRun(DistillPanel* p, const QString& out) {
   p->studentEdit()->setText("every-other");
@@ -99,10 +83,10 @@ DistillResult TestDistillResume::runToEnd(MainWindow& w) {
 
 void TestDistillResume::stopWritesCheckpointAndResumeContinues() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(settings_.get());
-  openStories(w);
+  MainWindow w(scratch_.settings.get());
+  test::openStories(w, w.distillPanel());
   DistillPanel* p = w.distillPanel();
-  const QString out = dir_->filePath("ckpt/student.gguf");
+  const QString out = scratch_.dir->filePath("ckpt/student.gguf");
   setShortRun(p, out);
 
   // Resume with no checkpoint yet: refused, naming the optimizer state file.
@@ -145,7 +129,7 @@ void TestDistillResume::stopWritesCheckpointAndResumeContinues() {
   QVERIFY2(p->resultText().contains("Resumed from the checkpoint at step 6"),
            qPrintable(p->resultText()));
   {
-    Result<std::unique_ptr<RunStore>> s = RunStore::open(db_.toStdString());
+    Result<std::unique_ptr<RunStore>> s = RunStore::open(scratch_.db.toStdString());
     QVERIFY(s.ok());
     Result<RunDetail> r = (*s)->getRun(resumed.log_run);
     QVERIFY(r.ok());
@@ -161,7 +145,7 @@ void TestDistillResume::stopWritesCheckpointAndResumeContinues() {
   }
 
   // The same 12 steps uninterrupted write the same student.
-  const QString straight = dir_->filePath("straight/student.gguf");
+  const QString straight = scratch_.dir->filePath("straight/student.gguf");
   p->resumeBox()->setChecked(false);
   p->checkpointsBox()->setChecked(false);
   p->outEdit()->setText(straight);
@@ -180,13 +164,13 @@ void TestDistillResume::stopWritesCheckpointAndResumeContinues() {
 
 void TestDistillResume::freshStudentFromConfig() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(settings_.get());
-  openStories(w);
+  MainWindow w(scratch_.settings.get());
+  test::openStories(w, w.distillPanel());
   DistillPanel* p = w.distillPanel();
-  const QString out = dir_->filePath("fresh/student.gguf");
+  const QString out = scratch_.dir->filePath("fresh/student.gguf");
   setShortRun(p, out);
   p->stepsBox()->setValue(4);
-  const QString shape = dir_->filePath("shape.json");
+  const QString shape = scratch_.dir->filePath("shape.json");
   {
     std::ofstream f(shape.toStdString());
     f << R"({"dim": 32, "hidden_dim": 64, "n_layers": 2, "n_heads": 4, "context_length": 64})";
@@ -203,7 +187,7 @@ void TestDistillResume::freshStudentFromConfig() {
   QCOMPARE(m->config.vocab_size, 512);  // the teacher's
   QCOMPARE(qint64(m->config.parameterCount()), r.student_params);
   {
-    Result<std::unique_ptr<RunStore>> s = RunStore::open(db_.toStdString());
+    Result<std::unique_ptr<RunStore>> s = RunStore::open(scratch_.db.toStdString());
     QVERIFY(s.ok());
     Result<RunDetail> run = (*s)->getRun(r.log_run);
     QVERIFY(run.ok());

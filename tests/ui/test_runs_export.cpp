@@ -57,6 +57,29 @@ Result<EvalResult> evalScheme(const Model& reference, const Model& test_model, c
   eo.bos = 1;
   return evaluate(**ref, *run->runtime, {*seq}, eo);
 }
+
+// An eval run of `model` as precis-cli eval records it: params and the invocation's options from
+// `options` (spelled without "--"), the model envelope, `metrics` at step 0; finished, and approved
+// when `approve`. Returns the run id, 0 when a write failed.
+int64_t addEvalRun(RunStore& s, const std::string& model, const std::string& sha,
+                   const std::map<std::string, std::string>& options, const std::vector<MetricPoint>& metrics,
+                   bool approve) {
+  NewRun e;
+  e.kind = "eval";
+  nlohmann::json opts = nlohmann::json::object();
+  for (const auto& [k, v] : options) {
+    e.params[k] = v;
+    opts["--" + k] = v;
+  }
+  e.params["model"] = model;
+  e.envelope = {{"model", {{"path", model}, {"sha256", sha}}}};
+  Result<int64_t> id = s.createRun(e);
+  if (!id) return 0;
+  bool ok = s.setDocument(*id, "invocation", {{"command", "eval"}, {"positional", {model}}, {"options", opts}}).ok() &&
+            s.logMetrics(*id, metrics).ok() && s.finishRun(*id, RunStatus::Finished).ok();
+  if (approve) ok = ok && s.addApproval(*id, true, {{"kl_mean_max", 1.0}}, nlohmann::json::array()).ok();
+  return ok ? *id : 0;
+}
 }  // namespace
 
 void TestRunsExport::exportWeightsAndLoadBack() {
@@ -70,29 +93,16 @@ void TestRunsExport::exportWeightsAndLoadBack() {
   {
     Result<std::unique_ptr<RunStore>> s = RunStore::open(db);
     QVERIFY2(s.ok(), s.ok() ? "" : s.error().message.c_str());
-    int failures = 0;
-    auto check = [&](const Status& st) { failures += st ? 0 : 1; };
+    const std::map<std::string, std::string> data{{"sample", "128"}, {"ctx", "64"}};
     auto evalRun = [&](const std::string& weights, bool approve) {
-      NewRun e;
-      e.kind = "eval";
-      e.params = {{"model", model}, {"weights", weights}, {"sample", "128"}, {"ctx", "64"}};
-      e.envelope = {{"model", {{"path", model}, {"sha256", *sha}}}};
-      const int64_t id = *(*s)->createRun(e);
-      check((*s)->setDocument(
-          id, "invocation",
-          {{"command", "eval"},
-           {"positional", {model}},
-           {"options", {{"--weights", weights}, {"--sample", "128"}, {"--ctx", "64"}}}}));
-      check((*s)->logMetrics(id, {{"kl_mean", 0.01, 0, 0}}));
-      check((*s)->finishRun(id, RunStatus::Finished));
-      if (approve)
-        check((*s)->addApproval(id, true, {{"kl_mean_max", 0.05}}, nlohmann::json::array()));
-      return id;
+      std::map<std::string, std::string> o = data;
+      o["weights"] = weights;
+      return addEvalRun(**s, model, *sha, o, {{"kl_mean", 0.01, 0, 0}}, approve);
     };
     approved = evalRun("q8_0", true);
     unapproved = evalRun("q4_0", false);
     lab = evalRun("int4", true);
-    QCOMPARE(failures, 0);
+    QVERIFY(approved && unapproved && lab);
   }
 
   RunsPanel p;
@@ -176,35 +186,16 @@ void TestRunsExport::exportLabWeightsEvaluatesToLoggedNumbers() {
   {
     Result<std::unique_ptr<RunStore>> s = RunStore::open(db);
     QVERIFY(s.ok());
-    int failures = 0;
-    auto check = [&](const Status& st) { failures += st ? 0 : 1; };
-    auto evalRun = [&](const std::map<std::string, std::string>& opts, double kl, double top1) {
-      NewRun e;
-      e.kind = "eval";
-      nlohmann::json options = nlohmann::json::object();
-      for (const auto& [k, v] : opts) {
-        e.params[k] = v;
-        options["--" + k] = v;
-      }
-      e.params["model"] = model_path;
-      e.envelope = {{"model", {{"path", model_path}, {"sha256", *sha}}}};
-      const int64_t id = *(*s)->createRun(e);
-      check((*s)->setDocument(id, "invocation",
-                              {{"command", "eval"}, {"positional", {model_path}}, {"options", options}}));
-      check((*s)->logMetrics(id, {{"kl_mean", kl, 0, 0}, {"same_top", top1, 0, 0}}));
-      check((*s)->finishRun(id, RunStatus::Finished));
-      check((*s)->addApproval(id, true, {{"kl_mean_max", 1.0}}, nlohmann::json::array()));
-      return id;
-    };
     const std::map<std::string, std::string> data{
         {"sample", std::to_string(kSample)}, {"seed", std::to_string(kSeed)}, {"ctx", std::to_string(kCtx)}};
     std::map<std::string, std::string> o = data;
     o.insert({{"weights", "int4"}, {"granularity", "group:32"}, {"override", "blk.0.*=int8@channel"}});
-    lab = evalRun(o, logged->stats.kl.mean, logged->stats.same_top);
+    lab = addEvalRun(**s, model_path, *sha, o,
+                     {{"kl_mean", logged->stats.kl.mean, 0, 0}, {"same_top", logged->stats.same_top, 0, 0}}, true);
     o = data;
     o.insert({{"weights", "int8"}, {"activations", "int8"}, {"act-granularity", "tensor"}, {"calib-tokens", "64"}});
-    static_acts = evalRun(o, 0.01, 0.9);
-    QCOMPARE(failures, 0);
+    static_acts = addEvalRun(**s, model_path, *sha, o, {{"kl_mean", 0.01, 0, 0}}, true);
+    QVERIFY(lab && static_acts);
   }
 
   RunsPanel p;
