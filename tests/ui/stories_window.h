@@ -1,6 +1,7 @@
 // What the widget tests of the lab panels share: a scratch folder per test (the settings file and
 // the experiment log, with PRECIS_DB pointing at it so the user's log is never touched) and a
-// MainWindow opened on the real stories260K with one panel's tab selected.
+// MainWindow opened on the real stories260K with one panel's tab selected; the Distill tests' short
+// run settings.
 // Used by tests/ui/test_serve_panel.cpp, test_serve_plan.cpp, test_distill_panel.cpp,
 // test_distill_qad.cpp and test_distill_resume.cpp.
 #pragma once
@@ -11,6 +12,7 @@
 #include <memory>
 
 #include "test_paths.h"
+#include "ui/distill_panel.h"
 #include "ui/main_window.h"
 
 namespace precis::test {
@@ -38,6 +40,20 @@ inline void openStories(ui::MainWindow& w, QWidget* tab) {
   QTRY_VERIFY_WITH_TIMEOUT(w.hasModel(), 30000);
   QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
   w.tabs()->setCurrentWidget(tab);
+}
+
+// A short distillation of an every-other-layer student: `steps` steps of batch 4 x 32 tokens on 4
+// sequences sampled from the teacher with seed 7, held-out evaluation every `eval_every` steps (0:
+// only at the start and the end), the student written to `out`.
+inline void setShortDistill(ui::DistillPanel* p, int steps, int eval_every, const QString& out) {
+  p->studentEdit()->setText("every-other");
+  p->stepsBox()->setValue(steps);
+  p->batchBox()->setValue(4);
+  p->ctxBox()->setValue(32);
+  p->evalEveryBox()->setValue(eval_every);
+  p->sequencesBox()->setValue(4);
+  p->seedBox()->setValue(7);
+  p->outEdit()->setText(out);
 }
 
 }  // namespace precis::test

@@ -37,21 +37,9 @@ class TestDistillPanel : public QObject {
 
  private:
   test::UiScratch scratch_;
-  void setShortRun(DistillPanel* p, int steps);
 };
 
 void TestDistillPanel::init() { scratch_.reset(); }
-
-void TestDistillPanel::setShortRun(DistillPanel* p, int steps) {
-  p->studentEdit()->setText("every-other");
-  p->stepsBox()->setValue(steps);
-  p->batchBox()->setValue(4);
-  p->ctxBox()->setValue(32);
-  p->evalEveryBox()->setValue(10);
-  p->sequencesBox()->setValue(4);
-  p->seedBox()->setValue(7);
-  p->outEdit()->setText(scratch_.dir->filePath("out/student.gguf"));
-}
 
 void TestDistillPanel::distillWritesStudentAndLogs() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
@@ -61,7 +49,7 @@ void TestDistillPanel::distillWritesStudentAndLogs() {
   test::openStories(w, w.distillPanel());
   DistillPanel* p = w.distillPanel();
   constexpr int kSteps = 30;
-  setShortRun(p, kSteps);
+  test::setShortDistill(p, kSteps, 10, scratch_.dir->filePath("out/student.gguf"));
   test::GuiSpy finished(w.distillWorker(), &DistillWorker::finished);
   QTest::mouseClick(p->startButton(), Qt::LeftButton);
   QVERIFY(p->busy());
@@ -124,7 +112,7 @@ void TestDistillPanel::stopAtExactStep() {
   MainWindow w(scratch_.settings.get());
   test::openStories(w, w.distillPanel());
   DistillPanel* p = w.distillPanel();
-  setShortRun(p, 500);
+  test::setShortDistill(p, 500, 10, scratch_.dir->filePath("out/student.gguf"));
   DistillWorker* worker = w.distillWorker();
   constexpr qint64 kStopAt = 5;  // Stop pressed right after this step (deterministic)
   worker->setStepHook([worker](qint64 step) {
@@ -153,7 +141,7 @@ void TestDistillPanel::badStudentSpec() {
   MainWindow w(scratch_.settings.get());
   test::openStories(w, w.distillPanel());
   DistillPanel* p = w.distillPanel();
-  setShortRun(p, 5);
+  test::setShortDistill(p, 5, 10, scratch_.dir->filePath("out/student.gguf"));
   p->studentEdit()->setText("layers=0,99");
   test::GuiSpy failed(w.distillWorker(), &DistillWorker::failed);
   QTest::mouseClick(p->startButton(), Qt::LeftButton);

@@ -41,23 +41,11 @@ class TestDistillQad : public QObject {
 
  private:
   test::UiScratch scratch_;
-  void setShortRun(DistillPanel* p, int steps, const QString& out);
   // A fresh 2-layer model of the teacher's shape with `vocab` tokens, written as GGUF.
   QString writeStudentFile(const Model& teacher, int vocab, const QString& name);
 };
 
 void TestDistillQad::init() { scratch_.reset(); }
-
-void TestDistillQad::setShortRun(DistillPanel* p, int steps, const QString& out) {
-  p->studentEdit()->setText("every-other");
-  p->stepsBox()->setValue(steps);
-  p->batchBox()->setValue(4);
-  p->ctxBox()->setValue(32);
-  p->evalEveryBox()->setValue(0);
-  p->sequencesBox()->setValue(4);
-  p->seedBox()->setValue(7);
-  p->outEdit()->setText(out);
-}
 
 QString TestDistillQad::writeStudentFile(const Model& teacher, int vocab, const QString& name) {
   LlamaConfig c = teacher.config;
@@ -76,7 +64,7 @@ void TestDistillQad::quantizationAwareStudentAndSchedule() {
   DistillPanel* p = w.distillPanel();
   constexpr int kSteps = 8, kWarmup = 3;
   const QString out = scratch_.dir->filePath("qad/student.gguf");
-  setShortRun(p, kSteps, out);
+  test::setShortDistill(p, kSteps, 0, out);
   p->warmupBox()->setValue(kWarmup);
   p->minLrBox()->setValue(0.2);
   p->clipBox()->setValue(0.5);
@@ -142,7 +130,7 @@ void TestDistillQad::studentFromFile() {
   MainWindow w(scratch_.settings.get());
   test::openStories(w, w.distillPanel());
   DistillPanel* p = w.distillPanel();
-  setShortRun(p, 4, scratch_.dir->filePath("from-file.gguf"));
+  test::setShortDistill(p, 4, 0, scratch_.dir->filePath("from-file.gguf"));
   p->studentSourceBox()->setCurrentIndex(p->studentSourceBox()->findData("file"));
   QVERIFY(!p->studentEdit()->isEnabled());
 

@@ -54,22 +54,10 @@ class TestDistillResume : public QObject {
 
  private:
   test::UiScratch scratch_;
-  void setShortRun(DistillPanel* p, const QString& out);
   DistillResult runToEnd(MainWindow& w);
 };
 
 void TestDistillResume::init() { scratch_.reset(); }
-
-void TestDistillResume::setShortRun(DistillPanel* p, const QString& out) {
-  p->studentEdit()->setText("every-other");
-  p->stepsBox()->setValue(kSteps);
-  p->batchBox()->setValue(4);
-  p->ctxBox()->setValue(32);
-  p->evalEveryBox()->setValue(0);
-  p->sequencesBox()->setValue(4);
-  p->seedBox()->setValue(7);
-  p->outEdit()->setText(out);
-}
 
 DistillResult TestDistillResume::runToEnd(MainWindow& w) {
   test::GuiSpy finished(w.distillWorker(), &DistillWorker::finished);
@@ -87,7 +75,7 @@ void TestDistillResume::stopWritesCheckpointAndResumeContinues() {
   test::openStories(w, w.distillPanel());
   DistillPanel* p = w.distillPanel();
   const QString out = scratch_.dir->filePath("ckpt/student.gguf");
-  setShortRun(p, out);
+  test::setShortDistill(p, kSteps, 0, out);
 
   // Resume with no checkpoint yet: refused, naming the optimizer state file.
   p->resumeBox()->setChecked(true);
@@ -168,7 +156,7 @@ void TestDistillResume::freshStudentFromConfig() {
   test::openStories(w, w.distillPanel());
   DistillPanel* p = w.distillPanel();
   const QString out = scratch_.dir->filePath("fresh/student.gguf");
-  setShortRun(p, out);
+  test::setShortDistill(p, kSteps, 0, out);
   p->stepsBox()->setValue(4);
   const QString shape = scratch_.dir->filePath("shape.json");
   {

@@ -80,6 +80,15 @@ int64_t addEvalRun(RunStore& s, const std::string& model, const std::string& sha
   if (approve) ok = ok && s.addApproval(*id, true, {{"kl_mean_max", 1.0}}, nlohmann::json::array()).ok();
   return ok ? *id : 0;
 }
+
+// Shows the panel on the log `db` and waits for its runs to be listed.
+void showLog(RunsPanel& p, const std::string& db) {
+  p.resize(1100, 800);
+  p.show();
+  QSignalSpy shown(&p, &RunsPanel::runsShown);
+  p.openLog(QString::fromStdString(db));
+  QVERIFY(shown.wait(10000));
+}
 }  // namespace
 
 void TestRunsExport::exportWeightsAndLoadBack() {
@@ -106,11 +115,7 @@ void TestRunsExport::exportWeightsAndLoadBack() {
   }
 
   RunsPanel p;
-  p.resize(1100, 800);
-  p.show();
-  QSignalSpy shown(&p, &RunsPanel::runsShown);
-  p.openLog(QString::fromStdString(db));
-  QVERIFY(shown.wait(10000));
+  showLog(p, db);
 
   // Refused: not approved; a lab format. Nothing is written.
   const QString refused = dir.filePath("refused.gguf");
@@ -199,11 +204,7 @@ void TestRunsExport::exportLabWeightsEvaluatesToLoggedNumbers() {
   }
 
   RunsPanel p;
-  p.resize(1100, 800);
-  p.show();
-  QSignalSpy shown(&p, &RunsPanel::runsShown);
-  p.openLog(QString::fromStdString(db));
-  QVERIFY(shown.wait(10000));
+  showLog(p, db);
 
   // Refused: a lab format to a .gguf name; static ranges calibrated on the evaluation tokens.
   const QString wrong = dir.filePath("int4.gguf");
