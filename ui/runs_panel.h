@@ -70,6 +70,10 @@ class RunsPanel : public QWidget {
   // formats, .safetensors for the lab formats), recorded as a "weights" artifact of the run
   // (engine/log/artifact_export.h writeRunWeights, as precis-cli export --weights).
   void exportWeightsSelected(const QString& path);
+  // Stops the running weights export after the tensor being converted (Cancel export).
+  void cancelExportWeights();
+  QPushButton* cancelExportButton() const { return cancel_export_; }
+  RunsWorker* worker() const { return worker_; }  // tests: its tensor hook
   QString approvalText() const;
 
  signals:
@@ -116,6 +120,7 @@ class RunsPanel : public QWidget {
   QVector<Threshold> thresholds_;
   QString policy_extra_;  // JSON object of a loaded file's keys not edited here
   QLabel* approval_ = nullptr;
+  QPushButton* cancel_export_ = nullptr;
 };
 
 }  // namespace precis::ui

@@ -8,8 +8,10 @@
 // here and logged with precis-cli eval's invocation) exports a Precis quantized safetensors file that
 // loads back with the engine's loader and, run as stored, evaluates to the run's logged KL and top-1
 // on the same tokens (sampled with seed 3); a run whose static activation ranges came from its
-// evaluation tokens is refused, naming why.
+// evaluation tokens is refused, naming why; an export cancelled after its third tensor writes and
+// records nothing.
 #include <QFile>
+#include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -218,6 +220,20 @@ void TestRunsExport::exportLabWeightsEvaluatesToLoggedNumbers() {
   QVERIFY(!QFile::exists(wrong));
   QVERIFY(!QFile::exists(dir.filePath("static.safetensors")));
 
+  // Cancelled after the third converted tensor (a hook on the worker thread): nothing is written.
+  RunsWorker* worker = p.worker();
+  worker->setTensorHook([worker](int done) {
+    if (done == 3) worker->cancelExport();
+  });
+  const QString cancelled = dir.filePath("cancelled.safetensors");
+  p.selectRuns({lab});
+  p.exportWeightsSelected(cancelled);
+  QVERIFY(p.cancelExportButton()->isEnabled());
+  QTRY_VERIFY_WITH_TIMEOUT(p.approvalText().contains("cancelled after tensor 3 of"), 10000);
+  QVERIFY(!p.cancelExportButton()->isEnabled());
+  QVERIFY(!QFile::exists(cancelled));
+  worker->setTensorHook({});
+
   // Exported: the file loads back with the run's formats and, as stored, measures the logged numbers.
   const QString out = dir.filePath("stories-int4.safetensors");
   p.selectRuns({lab});
@@ -252,7 +268,7 @@ void TestRunsExport::exportLabWeightsEvaluatesToLoggedNumbers() {
   QVERIFY(s.ok());
   Result<RunDetail> r = (*s)->getRun(lab);
   QVERIFY(r.ok());
-  QCOMPARE(r->artifacts.size(), size_t(1));
+  QCOMPARE(r->artifacts.size(), size_t(1));  // the cancelled export recorded nothing
   QCOMPARE(r->artifacts[0].kind, std::string("weights"));
   QCOMPARE(r->artifacts[0].sha256, *sha256File(out.toStdString()));
   QCOMPARE(r->latestMetrics().at("kl_mean"), again->stats.kl.mean);
