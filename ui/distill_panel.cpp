@@ -32,12 +32,14 @@ DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
   student_source_ = new QComboBox();
   student_source_->addItem(tr("Built from the teacher"), "teacher");
   student_source_->addItem(tr("From a model file"), "file");
+  student_source_->addItem(tr("A fresh shape (JSON config)"), "config");
   student_file_ = new QLineEdit();
-  student_file_->setPlaceholderText(tr("a model sharing the teacher's tokenizer"));
   student_browse_ = new QPushButton(tr("Open…"));
   connect(student_browse_, &QPushButton::clicked, this, [this] {
-    const QString f = QFileDialog::getOpenFileName(this, tr("Student model"), student_file_->text(),
-                                                   tr("Models (*.gguf *.bin *.safetensors);;All files (*)"));
+    const bool config = student_source_->currentData().toString() == "config";
+    const QString f = QFileDialog::getOpenFileName(
+        this, config ? tr("Student shape (JSON)") : tr("Student model"), student_file_->text(),
+        config ? tr("JSON (*.json);;All files (*)") : tr("Models (*.gguf *.bin *.safetensors);;All files (*)"));
     if (!f.isEmpty()) student_file_->setText(f);
   });
   auto* student_file_row = new QHBoxLayout();
@@ -116,16 +118,34 @@ DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
   auto* out_row = new QHBoxLayout();
   out_row->addWidget(out_, 1);
   out_row->addWidget(browse);
+  checkpoints_ = new QCheckBox(tr("C&heckpoints when stopped, and every"));
+  checkpoints_->setToolTip(tr("Write the student and its optimizer state (the output file and .optim), as "
+                              "precis-cli distill --checkpoint-every; Stop then keeps a checkpoint to resume"));
+  checkpoint_every_ = new QSpinBox();
+  checkpoint_every_->setRange(0, 1 << 24);
+  checkpoint_every_->setSuffix(tr(" steps"));
+  checkpoint_every_->setSpecialValueText(tr("only when stopped"));
+  auto* ckpt_row = new QHBoxLayout();
+  ckpt_row->addWidget(checkpoints_);
+  ckpt_row->addWidget(checkpoint_every_, 1);
+  resume_ = new QCheckBox(tr("Res&ume from the output file's checkpoint"));
+  resume_->setToolTip(tr("Continue the run that wrote the output file's checkpoint (.optim) from its step; the "
+                         "same settings give the same trajectory (precis-cli distill --resume)"));
   log_box_ = new QCheckBox(tr("Record the run in the experiment &log"));
   log_box_->setChecked(true);
   auto enable = [this] {
     const bool sample = source_->currentIndex() == 0;
     sequences_->setEnabled(sample);
     file_->setEnabled(!sample);
-    const bool from_file = student_source_->currentData().toString() == "file";
+    const QString student_source = student_source_->currentData().toString();
+    const bool from_file = student_source != "teacher";
     student_->setEnabled(!from_file);
     student_file_->setEnabled(from_file);
     student_browse_->setEnabled(from_file);
+    student_file_->setPlaceholderText(student_source == "config"
+                                          ? tr("JSON: dim, hidden_dim, n_layers, n_heads, ... (vocabulary: the teacher's)")
+                                          : tr("a model sharing the teacher's tokenizer"));
+    checkpoint_every_->setEnabled(checkpoints_->isChecked());
     const QString f = quantize_->currentData().toString();
     const Result<WeightFormat> wf = parseWeightFormat(f.toStdString());
     granularity_->setEnabled(wf.ok() && formatHasGranularity(*wf));
@@ -135,6 +155,7 @@ DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
   connect(source_, &QComboBox::currentIndexChanged, this, enable);
   connect(student_source_, &QComboBox::currentIndexChanged, this, enable);
   connect(quantize_, &QComboBox::currentIndexChanged, this, enable);
+  connect(checkpoints_, &QCheckBox::toggled, this, enable);
   enable();
 
   auto* model_box = new QGroupBox(tr("Teacher and student"));
@@ -166,6 +187,8 @@ DistillPanel::DistillPanel(QWidget* parent) : QWidget(parent) {
   tf->addRow(tr("&File:"), file_);
   tf->addRow(tr("See&d:"), seed_);
   tf->addRow(tr("Write to:"), out_row);
+  tf->addRow(ckpt_row);
+  tf->addRow(resume_);
 
   start_ = new QPushButton(tr("&Start"));
   stop_ = new QPushButton(tr("St&op"));
@@ -238,6 +261,7 @@ DistillRequest DistillPanel::currentRequest() const {
   DistillRequest r;
   r.student = student_->text().trimmed();
   if (student_source_->currentData().toString() == "file") r.student_file = student_file_->text().trimmed();
+  if (student_source_->currentData().toString() == "config") r.student_config = student_file_->text().trimmed();
   r.warmup = warmup_->value();
   r.min_lr_ratio = min_lr_->value();
   r.clip = clip_->value();
@@ -259,6 +283,9 @@ DistillRequest DistillPanel::currentRequest() const {
   r.file = file_->text().trimmed();
   r.seed = static_cast<quint64>(seed_->value());
   r.out = out_->text().trimmed();
+  r.checkpoints = checkpoints_->isChecked();
+  r.checkpoint_every = checkpoints_->isChecked() ? checkpoint_every_->value() : 0;
+  r.resume = resume_->isChecked();
   r.log = log_;
   r.log.enabled = log_box_->isChecked();
   return r;
@@ -268,6 +295,14 @@ void DistillPanel::start() {
   const DistillRequest r = currentRequest();
   if (student_source_->currentData().toString() == "file" && r.student_file.isEmpty()) {
     onFailed(tr("Choose the student's model file (or build the student from the teacher)."));
+    return;
+  }
+  if (student_source_->currentData().toString() == "config" && r.student_config.isEmpty()) {
+    onFailed(tr("Choose the student's shape file (JSON), or build the student from the teacher."));
+    return;
+  }
+  if ((r.checkpoints || r.resume) && r.out.isEmpty()) {
+    onFailed(tr("Checkpoints and resume use the output file: choose where to write the student."));
     return;
   }
   if (r.source != DistillRequest::Source::Sample && r.file.isEmpty()) {
@@ -315,11 +350,16 @@ void DistillPanel::onFinished(const DistillResult& r) {
                      .arg(r.student_params).arg(r.teacher_params).arg(r.initial_kl, 0, 'g', 4)
                      .arg(r.heldout_kl, 0, 'g', 4).arg(100 * r.heldout_agreement, 0, 'f', 1)
                      .arg(r.heldout_ppl, 0, 'f', 3);
+  if (r.resumed_from > 0) text += tr("\nResumed from the checkpoint at step %1.").arg(r.resumed_from);
   if (!r.student_path.isEmpty()) text += tr("\nWrote %1.").arg(r.student_path);
   if (!r.quantized.isEmpty()) text += tr(" Quantization-aware: %1.").arg(r.quantized);
   text += r.log_run ? tr(" Logged as run %1.").arg(r.log_run) : tr(" Not logged.");
   result_->setText(text);
-  if (r.cancelled) {
+  if (r.cancelled && !r.checkpoint.isEmpty()) {
+    status_->setText(tr("Stopped after %1 of %2 steps: checkpoint written to %3 (+ .optim); tick Resume and Start "
+                        "to continue; the run is INTERRUPTED.")
+                         .arg(r.steps_done).arg(r.steps).arg(r.checkpoint));
+  } else if (r.cancelled) {
     status_->setText(tr("Stopped after %1 of %2 steps: the student was not written; the run is INTERRUPTED.")
                          .arg(r.steps_done).arg(r.steps));
   } else {
@@ -367,6 +407,8 @@ void DistillPanel::saveSettings(QSettings& s) const {
   s.setValue("file", file_->text());
   s.setValue("seed", seed_->value());
   s.setValue("out", out_->text());
+  s.setValue("checkpoints", checkpoints_->isChecked());
+  s.setValue("checkpoint_every", checkpoint_every_->value());
   s.setValue("log", log_box_->isChecked());
   s.endGroup();
 }
@@ -396,6 +438,8 @@ void DistillPanel::restoreSettings(const QSettings& s) {
   file_->setText(s.value(g + "file").toString());
   seed_->setValue(s.value(g + "seed", 0).toInt());
   out_->setText(s.value(g + "out", out_->text()).toString());
+  checkpoints_->setChecked(s.value(g + "checkpoints", false).toBool());
+  checkpoint_every_->setValue(s.value(g + "checkpoint_every", 0).toInt());
   log_box_->setChecked(s.value(g + "log", true).toBool());
 }
 

@@ -1,13 +1,15 @@
 // Distill panel: the teacher is the loaded model; choose the student (a spec built from the
-// teacher's layers and widths, or a model file sharing its tokenizer), temperature, alpha, steps,
+// teacher's layers and widths, a model file sharing its tokenizer, or a fresh shape from a JSON
+// config), temperature, alpha, steps,
 // learning rate and its schedule (warm-up, cosine floor, gradient clip), batch, context, the data
 // (tokens sampled from the teacher, a token-id file or a text file), an optional quantization-aware
-// format (precis-cli distill --quantize: the lab's formats and granularities) and where to write the
-// student;
+// format (precis-cli distill --quantize: the lab's formats and granularities), where to write the
+// student, checkpoints (every N steps and when stopped) and resuming from one;
 // Start / Stop with progress. Live curves (coalesced through LiveFeed) of the training loss, the KL
 // to the teacher and top-1 agreement per step, and the held-out KL / agreement at each evaluation.
 // The finished student can be opened in the workbench (its Quantize panel) with one click.
-// Tested by tests/ui/test_distill_panel.cpp.
+// Tested by tests/ui/test_distill_panel.cpp, tests/ui/test_distill_qad.cpp and
+// tests/ui/test_distill_resume.cpp.
 #pragma once
 #include <QWidget>
 
@@ -46,8 +48,8 @@ class DistillPanel : public QWidget {
   void onFailed(const QString& message);
 
   QLineEdit* studentEdit() const { return student_; }
-  QComboBox* studentSourceBox() const { return student_source_; }  // data: "teacher" or "file"
-  QLineEdit* studentFileEdit() const { return student_file_; }
+  QComboBox* studentSourceBox() const { return student_source_; }  // data: "teacher", "file" or "config"
+  QLineEdit* studentFileEdit() const { return student_file_; }  // the model file, or the JSON shape
   QSpinBox* warmupBox() const { return warmup_; }
   QDoubleSpinBox* minLrBox() const { return min_lr_; }
   QDoubleSpinBox* clipBox() const { return clip_; }
@@ -63,6 +65,9 @@ class DistillPanel : public QWidget {
   QSpinBox* sequencesBox() const { return sequences_; }
   QSpinBox* seedBox() const { return seed_; }
   QLineEdit* outEdit() const { return out_; }
+  QCheckBox* checkpointsBox() const { return checkpoints_; }
+  QSpinBox* checkpointEveryBox() const { return checkpoint_every_; }
+  QCheckBox* resumeBox() const { return resume_; }
   QPushButton* startButton() const { return start_; }
   QPushButton* stopButton() const { return stop_; }
   QPushButton* openStudentButton() const { return open_student_; }
@@ -106,6 +111,9 @@ class DistillPanel : public QWidget {
   QLineEdit* file_ = nullptr;
   QSpinBox* seed_ = nullptr;
   QLineEdit* out_ = nullptr;
+  QCheckBox* checkpoints_ = nullptr;
+  QSpinBox* checkpoint_every_ = nullptr;
+  QCheckBox* resume_ = nullptr;
   QCheckBox* log_box_ = nullptr;
   QPushButton* start_ = nullptr;
   QPushButton* stop_ = nullptr;

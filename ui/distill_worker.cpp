@@ -55,6 +55,10 @@ void DistillWorker::run(const DistillRequest& req, const ModelPtr& teacher) {
   if (req.min_lr_ratio < 0 || req.min_lr_ratio > 1)
     return fail("minimum learning rate " + num(req.min_lr_ratio) + ": a fraction of the learning rate in [0, 1]");
   if (req.clip < 0) return fail("gradient clip " + num(req.clip) + ": must be 0 (off) or positive");
+  if ((req.checkpoints || req.resume) && req.out.isEmpty())
+    return fail("checkpoints and resume use the output file (Write to): choose one");
+  if (req.checkpoint_every < 0) return fail("checkpoint every " + std::to_string(req.checkpoint_every) + ": must be 0 or more");
+  const std::string out_path = req.out.toStdString();
   std::optional<QuantScheme> scheme;
   if (!req.quantize.isEmpty()) {
     Result<QuantScheme> s = quantAwareSchemeFrom(req.quantize.toStdString(), req.granularity.toStdString(),
@@ -75,6 +79,14 @@ void DistillWorker::run(const DistillRequest& req, const ModelPtr& teacher) {
     if (req.ctx > student->config.context_length)
       return fail("context " + std::to_string(req.ctx) + " exceeds the student's context of " +
                   std::to_string(student->config.context_length) + " (" + sp + ")");
+  } else if (!req.student_config.isEmpty()) {  // a fresh shape, as distill --student-config
+    const std::string cp = req.student_config.toStdString();
+    Result<LlamaConfig> c = configFileWithVocab(cp, tc.vocab_size);
+    if (!c) return fail("student config: " + c.error().message);
+    if (req.ctx > c->context_length)
+      return fail("context " + std::to_string(req.ctx) + " exceeds the student's context of " +
+                  std::to_string(c->context_length) + " (" + cp + ")");
+    student = TrainParams::init(*c, req.seed);
   } else {
     Result<TrainParams> tp = TrainParams::fromModel(*teacher);
     if (!tp) return fail("teacher: " + tp.error().message);
@@ -158,6 +170,16 @@ void DistillWorker::run(const DistillRequest& req, const ModelPtr& teacher) {
   Result<std::unique_ptr<Trainer>> trainer =
       Trainer::create(std::move(*student), o, std::move(split.train), std::move(split.heldout), runtimeTeacher(**rt));
   if (!trainer) return fail(trainer.error().message);
+  int64_t resumed_from = 0;
+  if (req.resume) {  // as distill --resume: the checkpoint's weights, optimizer state and step
+    const std::string optim = out_path + ".optim";
+    if (Status s = (*trainer)->loadOptimizerState(optim); !s)
+      return fail("resume: " + s.error().message + " (Resume continues the run that wrote " + out_path + ")");
+    resumed_from = (*trainer)->stepsDone();
+    if (resumed_from >= req.steps)
+      return fail("resume: " + optim + " is already at step " + std::to_string(resumed_from) + " of " +
+                  std::to_string(req.steps) + "; raise the steps to train further");
+  }
 
   std::unique_ptr<RunStore> store;
   std::unique_ptr<RunRecorder> rec;
@@ -171,7 +193,9 @@ void DistillWorker::run(const DistillRequest& req, const ModelPtr& teacher) {
     store = std::move(*s);
     std::map<std::string, std::string> params{
         {"teacher", teacher->path.empty() ? "demo" : teacher->path},
-        {"student", req.student_file.isEmpty() ? req.student.toStdString() : "file " + req.student_file.toStdString()},
+        {"student", !req.student_file.isEmpty()     ? "file " + req.student_file.toStdString()
+                    : !req.student_config.isEmpty() ? "config " + req.student_config.toStdString()
+                                                    : req.student.toStdString()},
         {"temperature", num(req.temperature)},
         {"alpha", num(req.alpha)},
         {"steps", std::to_string(req.steps)},
@@ -185,6 +209,8 @@ void DistillWorker::run(const DistillRequest& req, const ModelPtr& teacher) {
         {"data", data_desc},
         {"seed", std::to_string(req.seed)}};
     if (!req.out.isEmpty()) params["out"] = req.out.toStdString();
+    if (req.checkpoints) params["checkpoint-every"] = std::to_string(req.checkpoint_every);
+    if (req.resume) params["resume"] = std::to_string(resumed_from);
     if (scheme) {
       params["quantize"] = req.quantize.toStdString();
       params["granularity"] = granularityName(scheme->weights);
@@ -217,6 +243,15 @@ void DistillWorker::run(const DistillRequest& req, const ModelPtr& teacher) {
   result.teacher_params = tc.parameterCount();
   result.student_params = student_params;
   result.data = q(data_desc);
+  result.resumed_from = resumed_from;
+  Status checkpoint_error;
+  auto checkpoint = [&] {
+    if (!checkpoint_error) return;  // the first failure is reported
+    std::error_code ec;
+    const std::filesystem::path parent = std::filesystem::path(out_path).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+    checkpoint_error = (*trainer)->saveCheckpoint(out_path, teacher->tokenizer, "precis-student");
+  };
   auto onEval = [&](const EvalMetrics& e) {
     bool first = live_->append({kHeldoutKl, QPointF(double(e.step), e.kl)});
     live_->append({kHeldoutAgreement, QPointF(double(e.step), e.agreement)});
@@ -248,6 +283,8 @@ void DistillWorker::run(const DistillRequest& req, const ModelPtr& teacher) {
     logMetrics({{"loss", m.loss}, {"ce", m.ce}, {"kl", m.kl}, {"agreement", m.agreement}, {"lr", m.lr},
                 {"grad_norm", m.grad_norm}, {"tokens_per_s", m.tokens_per_s}},
                m.step);
+    if (req.checkpoints && req.checkpoint_every > 0 && m.step % req.checkpoint_every == 0 && m.step < req.steps)
+      checkpoint();
     if (step_hook_) step_hook_(m.step);
   };
   cb.on_eval = onEval;
@@ -255,7 +292,15 @@ void DistillWorker::run(const DistillRequest& req, const ModelPtr& teacher) {
   result.steps_done = (*trainer)->stepsDone();
   result.cancelled = (*trainer)->cancelled();
   if (!log_error.empty()) return fail("experiment log: " + log_error);
+  if (result.cancelled && req.checkpoints) {  // as distill on Ctrl-C: resume continues from here
+    emit progressChanged(double(result.steps_done) / double(req.steps), "Writing the checkpoint " + req.out);
+    checkpoint();
+    result.checkpoint = req.out;
+  }
+  if (!checkpoint_error) return fail("checkpoint: " + checkpoint_error.error().message);
 
+  if (!result.cancelled && req.checkpoints) checkpoint();  // OUT.optim: a later resume with more steps continues
+  if (!checkpoint_error) return fail("checkpoint: " + checkpoint_error.error().message);
   if (!result.cancelled && !req.out.isEmpty()) {
     emit progressChanged(1, "Writing " + req.out);
     const std::string out = req.out.toStdString();

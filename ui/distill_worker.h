@@ -1,6 +1,7 @@
 // DistillWorker: the distillation lab's engine side, on its own thread (worker_thread.h). Builds a
 // student from the loaded teacher (engine/train/distill.h spec: "every-other", "hidden=N", ...) or
-// reads it from a model file (studentFromFile: same tokenizer and vocabulary),
+// reads it from a model file (studentFromFile: same tokenizer and vocabulary) or makes a fresh one of
+// a JSON shape (configFileWithVocab, as distill --student-config),
 // gets training data (tokens sampled from the teacher with a seed, a token-id file or a text
 // file, with a held-out split), trains it with engine/train's Trainer against the teacher's logits
 // (alpha * T^2 * KL + (1 - alpha) * CE, AdamW with the request's warm-up, cosine floor and clip;
@@ -12,8 +13,11 @@
 // recorded in the experiment log (kind "distill": params, envelope, per-step and held-out metric
 // histories, the student GGUF as an artifact with its sha256); a stopped run is INTERRUPTED.
 // Stop: an atomic flag the trainer polls before every optimizer step, so the delay is at most one
-// step (milliseconds on stories260K).
-// Tested by tests/ui/test_distill_panel.cpp and tests/ui/test_distill_qad.cpp.
+// step (milliseconds on stories260K). Checkpoints (request.checkpoints): the engine's
+// Trainer::saveCheckpoint (OUT and OUT.optim) every N steps and when stopped; resume:
+// Trainer::loadOptimizerState, as precis-cli distill --checkpoint-every / --resume.
+// Tested by tests/ui/test_distill_panel.cpp, tests/ui/test_distill_qad.cpp and
+// tests/ui/test_distill_resume.cpp.
 #pragma once
 #include <QObject>
 #include <atomic>

@@ -56,6 +56,9 @@ struct ServeRequest {
   QString weights = "f32";         // f32 (as stored), f16, bf16, q8_0, q4_0, or a lab format (int8,
                                    // int8-asym, int4, int4-asym, nf4, fp8-e4m3, fp8-e5m2: packed kernels)
   QString granularity = "channel"; // lab formats: tensor, channel, group:N (serve-sim --granularity)
+  // serve-sim --plan: a plan / override file (engine/quant/quant_plan.h); its per-tensor rules
+  // apply first, and its base scheme, when it has one, replaces weights and granularity. "" = none.
+  QString plan_file;
   QString backend = "auto";        // cpu, cuda, auto
   int threads = 0;
   LogTarget log;
@@ -71,6 +74,8 @@ struct ServeResult {
   std::optional<precis::CostModel> cost_model;  // clock "model": the fitted model the times came from
   QString quality;    // where the quality for quality goodput came from ("" = unknown)
   QStringList kernels;  // lab formats: "int4 group:32 (7 tensors): <kernel>" per packed kernel that ran
+  QString weights;      // what was served per tensor format (servedWeightsSummary), or the cast
+  QString plan;         // the plan file served ("" = none)
   QVector<double> ttft, tpot;  // seconds per finished request (TPOT: those with >= 2 tokens)
   qint64 log_run = 0;          // 0 when not logged
   int index = 0, total = 1;    // policy i of n in this request
@@ -79,6 +84,7 @@ struct ServeResult {
 struct DistillRequest {
   QString student = "every-other";  // engine/train parseStudentSpec spelling
   QString student_file;             // a model file as the student (distill --student FILE); "" = the spec
+  QString student_config;           // a JSON shape: a fresh student (distill --student-config); "" = the spec
   double temperature = 2, alpha = 0.9;
   int steps = 60;
   double lr = 2e-3;
@@ -99,6 +105,13 @@ struct DistillRequest {
   QString file;
   quint64 seed = 0;
   QString out;      // student GGUF path ("" = not written)
+  // Checkpoints (distill --checkpoint-every, Ctrl-C, --resume): with `checkpoints` the student and its
+  // optimizer state (out, out + ".optim") are written every checkpoint_every steps (0 = only when
+  // stopped) and when stopped; `resume` continues from out's checkpoint (the same settings give the
+  // same trajectory as an uninterrupted run). Both need `out`.
+  bool checkpoints = false;
+  int checkpoint_every = 0;
+  bool resume = false;
   int threads = 0;
   LogTarget log;
 };
@@ -112,6 +125,8 @@ struct DistillResult {
   QString student_path;           // written GGUF ("" when not written)
   QString quantized;              // quantization-aware: what was written ("" = the fp32 student)
   QString data;                   // what was trained on
+  qint64 resumed_from = 0;        // the checkpoint's step when resumed (0 = from the start)
+  QString checkpoint;             // stopped with checkpoints: the checkpoint written ("" = none)
   qint64 log_run = 0;
   double seconds = 0;
 };

@@ -45,8 +45,13 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent) {
   connect(this, &RunsPanel::exportRequested, worker_, &RunsWorker::exportConfig);
   connect(this, &RunsPanel::exportWeightsRequested, worker_, &RunsWorker::exportWeights);
   connect(worker_, &RunsWorker::weightsExported, this, [this](qint64 id, const QString& path, const QString& sha) {
+    cancel_export_->setEnabled(false);
     approval_->setText(tr("Exported the weights of run %1 to %2 (sha256 %3), recorded as its weights artifact")
                            .arg(id).arg(path, sha));
+  });
+  connect(worker_, &RunsWorker::exportProgress, this, [this](int done, int total) {
+    if (cancel_export_->isEnabled())
+      approval_->setText(tr("Converting the weights: tensor %1 of %2…").arg(done).arg(total));
   });
   connect(worker_, &RunsWorker::comparisonReady, this, &RunsPanel::showComparison);
   connect(worker_, &RunsWorker::approvalDone, this, [this](qint64 id, bool ok, const QString& text) {
@@ -59,6 +64,7 @@ RunsPanel::RunsPanel(QWidget* parent) : QWidget(parent) {
   connect(worker_, &RunsWorker::detailReady, this, &RunsPanel::showDetail);
   connect(worker_, &RunsWorker::opened, this, [this](const QString& p) { path_->setText(p); });
   connect(worker_, &RunsWorker::failed, this, [this](const QString& m) {
+    cancel_export_->setEnabled(false);
     status_->setText(m);
     approval_->setText(m);
   });
@@ -202,10 +208,16 @@ QWidget* RunsPanel::buildPolicyTab() {
   auto* approve = new QPushButton(tr("&Approve selected run"));
   auto* exp = new QPushButton(tr("E&xport artifact config…"));
   auto* exp_weights = new QPushButton(tr("Export &weights…"));
-  exp_weights->setToolTip(tr("Write the run's converted weights as GGUF (f32, f16, bf16, q8_0, q4_0 runs), as "
-                             "precis-cli export --weights does"));
+  cancel_export_ = new QPushButton(tr("Cancel export"));
+  cancel_export_->setEnabled(false);
+  cancel_export_->setToolTip(tr("Stop the weights export after the tensor being converted; nothing is written"));
+  connect(cancel_export_, &QPushButton::clicked, this, &RunsPanel::cancelExportWeights);
+  exp_weights->setToolTip(tr("Write the run's converted weights, as precis-cli export --weights does: GGUF for "
+                             "f32, f16, bf16, q8_0, q4_0 runs; a safetensors file with the quantization config for "
+                             "the lab formats (int8/int4, nf4, fp8)"));
   connect(exp_weights, &QPushButton::clicked, this, [this] {
-    const QString f = QFileDialog::getSaveFileName(this, tr("Export weights"), "weights.gguf", tr("GGUF (*.gguf)"));
+    const QString f = QFileDialog::getSaveFileName(this, tr("Export weights"), "weights.gguf",
+                                                   tr("GGUF (*.gguf);;Quantized safetensors, lab formats (*.safetensors)"));
     if (!f.isEmpty()) exportWeightsSelected(f);
   });
   connect(load, &QPushButton::clicked, this, [this] {
@@ -224,7 +236,7 @@ QWidget* RunsPanel::buildPolicyTab() {
     if (!d.isEmpty()) exportSelected(d);
   });
   auto* buttons = new QHBoxLayout();
-  for (QPushButton* b : {load, save, approve, exp, exp_weights}) buttons->addWidget(b);
+  for (QPushButton* b : {load, save, approve, exp, exp_weights, cancel_export_}) buttons->addWidget(b);
   approval_ = new QLabel(tr("Select a run, set the thresholds and press Approve. The decision and every check "
                             "are recorded in the log, as precis-cli approve records them."));
   approval_->setWordWrap(true);
@@ -305,7 +317,13 @@ void RunsPanel::exportWeightsSelected(const QString& path) {
     return;
   }
   approval_->setText(tr("Converting and writing the weights of run %1…").arg(ids.first()));
+  cancel_export_->setEnabled(true);
   emit exportWeightsRequested(ids.first(), path);
+}
+
+void RunsPanel::cancelExportWeights() {
+  worker_->cancelExport();
+  approval_->setText(tr("Cancelling the export after the tensor being converted…"));
 }
 
 QString RunsPanel::approvalText() const { return approval_->text(); }

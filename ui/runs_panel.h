@@ -4,8 +4,9 @@
 // them: the parameters that differ, their latest metrics side by side, and one metric's history
 // overlaid (one curve per run). A policy (thresholds edited here, or loaded from / saved to a
 // policy file) approves or refuses the selected run, recorded in the log; an approved run's
-// artifact config can be exported. Reads and writes on its own thread (RunsWorker).
-// Tested by tests/ui/test_runs_panel.cpp and tests/ui/test_runs_compare.cpp.
+// artifact config and weights (GGUF, or safetensors for the lab formats) can be exported. Reads and
+// writes on its own thread (RunsWorker).
+// Tested by tests/ui/test_runs_panel.cpp, tests/ui/test_runs_compare.cpp, tests/ui/test_runs_export.cpp.
 #pragma once
 #include <QThread>
 #include <QTimer>
@@ -65,9 +66,14 @@ class RunsPanel : public QWidget {
   // Approves the first selected run against policyJson(); exports it to `dir`.
   void approveSelected();
   void exportSelected(const QString& dir);
-  // Writes the converted weights of the first selected (approved) run as GGUF to `path`, recorded
-  // as a "weights" artifact of the run (engine/log/artifact_export.h, as precis-cli export --weights).
+  // Writes the converted weights of the first selected (approved) run to `path` (.gguf for the GGUF
+  // formats, .safetensors for the lab formats), recorded as a "weights" artifact of the run
+  // (engine/log/artifact_export.h writeRunWeights, as precis-cli export --weights).
   void exportWeightsSelected(const QString& path);
+  // Stops the running weights export after the tensor being converted (Cancel export).
+  void cancelExportWeights();
+  QPushButton* cancelExportButton() const { return cancel_export_; }
+  RunsWorker* worker() const { return worker_; }  // tests: its tensor hook
   QString approvalText() const;
 
  signals:
@@ -114,6 +120,7 @@ class RunsPanel : public QWidget {
   QVector<Threshold> thresholds_;
   QString policy_extra_;  // JSON object of a loaded file's keys not edited here
   QLabel* approval_ = nullptr;
+  QPushButton* cancel_export_ = nullptr;
 };
 
 }  // namespace precis::ui

@@ -155,7 +155,13 @@ void RunsWorker::exportWeights(qint64 id, const QString& path) {
     emit failed(q(draft.error().message));
     return;
   }
-  Result<WrittenFile> w = writeRunWeightsGguf(*store_, *draft, path.toStdString());
+  cancel_export_.store(false);
+  const TensorProgress progress = [this](int done, int total) {
+    emit exportProgress(done, total);
+    if (tensor_hook_) tensor_hook_(done);
+    return !cancel_export_.load();
+  };
+  Result<WrittenFile> w = writeRunWeights(*store_, *draft, path.toStdString(), progress);
   if (!w) {
     emit failed(q(w.error().message));
     return;

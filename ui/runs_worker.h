@@ -7,6 +7,8 @@
 #include <QPointF>
 #include <QString>
 #include <QVector>
+#include <atomic>
+#include <functional>
 #include <memory>
 
 #include "ui/run_actions.h"
@@ -36,6 +38,11 @@ class RunsWorker : public QObject {
  public:
   RunsWorker();
   ~RunsWorker() override;
+  // Stops a weights export after the tensor being converted (any thread: an atomic flag the
+  // conversion's progress callback reads); nothing is written.
+  void cancelExport() { cancel_export_.store(true); }
+  // Test hook, called on the worker thread after each tensor an export converts (tensors done).
+  void setTensorHook(std::function<void(int)> hook) { tensor_hook_ = std::move(hook); }
 
  public slots:
   void open(const QString& path);  // "" = the default log (PRECIS_DB, XDG data folder)
@@ -46,7 +53,9 @@ class RunsWorker : public QObject {
   // policy_json: the policy object as JSON text (engine/log/policy.h keys).
   void approve(qint64 id, const QString& policy_json);
   void exportConfig(qint64 id, const QString& dir);
-  // The run's converted weights as GGUF at `path` (engine writeRunWeightsGguf), recorded in the log.
+  // The run's converted weights at `path` (engine writeRunWeights: GGUF for the GGUF/float formats, a
+  // Precis quantized safetensors for the lab formats), recorded in the log. Reports every converted
+  // tensor (exportProgress) and stops at cancelExport().
   void exportWeights(qint64 id, const QString& path);
 
  signals:
@@ -59,10 +68,13 @@ class RunsWorker : public QObject {
   void approvalDone(qint64 id, bool approved, const QString& text);
   void exported(qint64 id, const QString& path, const QString& sha256);
   void weightsExported(qint64 id, const QString& path, const QString& sha256);
+  void exportProgress(int tensors_done, int tensors_total);
 
  private:
   std::unique_ptr<RunStore> store_;
   QString path_;
+  std::atomic<bool> cancel_export_{false};
+  std::function<void(int)> tensor_hook_;
 };
 
 }  // namespace precis::ui

@@ -25,6 +25,7 @@
 
 #include "ui/chart_widget.h"
 #include "ui/request_timeline.h"
+#include "ui/serve_plan.h"
 #include "ui/serve_worker.h"
 
 namespace precis::ui {
@@ -54,7 +55,7 @@ QStringList serveMetricNames() {
           "ITL p99 ms", "E2E mean ms", "E2E p99 ms", "queue mean ms", "queue p99 ms", "occupancy mean",
           "tokens/step mean", "padded token ratio", "KV usage max", "preemptions", "deadline misses",
           "requests meeting deadlines", "goodput req/s", "quality goodput tok/s", "quality", "steps", "device s", "clock",
-          "cost model", "log run", "weight kernels"};
+          "cost model", "log run", "weight kernels", "weights served", "plan"};
 }
 
 QStringList serveMetricCells(const ServeResult& r) {
@@ -70,7 +71,8 @@ QStringList serveMetricCells(const ServeResult& r) {
           QString::number(m.steps), num(m.device_seconds), QString::fromStdString(m.clock),
           r.cost_model ? QString::fromStdString(r.cost_model->describe()) : QString("none (measured)"),
           r.log_run ? QString::number(r.log_run) : QString("not logged"),
-          r.kernels.isEmpty() ? QString("the float / GGUF kernels of the weights as converted") : r.kernels.join("; ")};
+          r.kernels.isEmpty() ? QString("the float / GGUF kernels of the weights as converted") : r.kernels.join("; "),
+          r.weights, r.plan.isEmpty() ? QString("none") : r.plan};
 }
 
 ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
@@ -201,6 +203,27 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
   };
   connect(weights_, &QComboBox::currentTextChanged, this, lab_weights);
   lab_weights();
+  plan_ = new QLineEdit();
+  plan_->setPlaceholderText(tr("none: every matrix as Weights says"));
+  plan_->setToolTip(tr("A plan / override file (serve-sim --plan; sensitivity --plan-out writes one): its "
+                       "per-tensor formats apply first, and its base scheme, if any, replaces Weights"));
+  auto* plan_browse = new QPushButton(tr("Load p&lan…"));
+  connect(plan_browse, &QPushButton::clicked, this, [this] {
+    const QString f = QFileDialog::getOpenFileName(this, tr("Quantization plan"), plan_->text(),
+                                                   tr("JSON (*.json);;All files (*)"));
+    if (!f.isEmpty()) plan_->setText(f);
+  });
+  auto* plan_clear = new QPushButton(tr("Clear"));
+  connect(plan_clear, &QPushButton::clicked, plan_, &QLineEdit::clear);
+  auto* plan_row = new QHBoxLayout();
+  plan_row->addWidget(plan_browse);
+  plan_row->addWidget(plan_clear);
+  plan_row->addStretch(1);
+  plan_info_ = new QLabel();
+  plan_info_->setWordWrap(true);
+  plan_info_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  connect(plan_, &QLineEdit::textChanged, this, &ServePanel::showPlan);
+  showPlan();
   log_box_ = new QCheckBox(tr("Record runs in the experiment &log"));
   log_box_->setChecked(true);
   auto enable = [this] {
@@ -245,6 +268,9 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
   wf->addRow(tr("S&eed:"), seed_);
   wf->addRow(tr("&Weights:"), weights_);
   wf->addRow(tr("&Granularity:"), granularity_);
+  wf->addRow(tr("Pla&n:"), plan_);
+  wf->addRow(QString(), plan_row);
+  wf->addRow(QString(), plan_info_);
   wf->addRow(tr("Cloc&k:"), clock_);
   wf->addRow(tr("&Quality file:"), quality_);
   wf->addRow(QString(), quality_row);
@@ -358,6 +384,7 @@ ServeRequest ServePanel::currentRequest() const {
   r.seed = static_cast<quint64>(seed_->value());
   r.weights = weights_->currentText();
   r.granularity = granularity_->text().trimmed();
+  r.plan_file = plan_->text().trimmed();
   r.log = log_;
   r.log.enabled = log_box_->isChecked();
   return r;
@@ -369,6 +396,11 @@ void ServePanel::start() {
     onFailed(tr("Choose at least one policy."));
     return;
   }
+  if (!r.plan_file.isEmpty())
+    if (Result<QuantScheme> sc = serveScheme(r); !sc) {  // a bad plan file is named before anything runs
+      onFailed(QString::fromStdString(sc.error().message));
+      return;
+    }
   running_policies_ = r.policies;
   results_.clear();
   for (ChartWidget* c : {occupancy_, kv_, queue_, throughput_, ttft_, tpot_}) {
@@ -448,6 +480,21 @@ void ServePanel::onFailed(const QString& message) {
 }
 
 QString ServePanel::statusText() const { return status_->text(); }
+
+QString ServePanel::planInfoText() const { return plan_info_->text(); }
+
+void ServePanel::showPlan() {
+  const QString path = plan_->text().trimmed();
+  if (path.isEmpty()) {
+    plan_info_->setStyleSheet(QString());
+    plan_info_->setText(tr("No plan: every matrix gets the weights above."));
+    return;
+  }
+  Result<QString> d = describePlan(path);
+  plan_info_->setStyleSheet(d ? QString() : QString("color: #c62828;"));
+  plan_info_->setText(d ? tr("The plan assigns (first match wins):\n%1").arg(*d)
+                        : tr("Plan refused: %1").arg(QString::fromStdString(d.error().message)));
+}
 
 QWidget* ServePanel::buildTimeline() {
   timeline_ = new RequestTimelineWidget();
@@ -553,6 +600,7 @@ void ServePanel::saveSettings(QSettings& s) const {
   s.setValue("seed", seed_->value());
   s.setValue("weights", weights_->currentText());
   s.setValue("granularity", granularity_->text());
+  s.setValue("plan", plan_->text());
   s.setValue("log", log_box_->isChecked());
   s.endGroup();
 }
@@ -586,6 +634,7 @@ void ServePanel::restoreSettings(const QSettings& s) {
   seed_->setValue(s.value(g + "seed", 0).toInt());
   weights_->setCurrentText(s.value(g + "weights", "f32").toString());
   granularity_->setText(s.value(g + "granularity", "channel").toString());
+  plan_->setText(s.value(g + "plan").toString());
   log_box_->setChecked(s.value(g + "log", true).toBool());
 }
 

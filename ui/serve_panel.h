@@ -1,7 +1,8 @@
 // Serve panel, the batching lab: choose the policies (static, dynamic with its batch window,
 // continuous with its token budget; KV blocks and block size, queue bound), the workload (Poisson,
 // bursty or closed-loop arrivals, or a trace file; request count, prompt and output lengths, TTFT
-// and TPOT deadlines, seed), the weights and the clock (measured, or serve-sim's fitted cost
+// and TPOT deadlines, seed), the weights (and a per-tensor plan file, as serve-sim --plan, with what
+// it assigns shown below it) and the clock (measured, or serve-sim's fitted cost
 // model), and the measured quality of the weights for quality goodput (an eval JSON and the
 // acceptance policy, as serve-sim --quality); Run / Stop with a progress bar; Save trace… writes the generated workload as a trace. Live charts (coalesced through LiveFeed): batch occupancy, KV usage and queue depth
 // per step, running output-token throughput; when each policy finishes: TTFT and TPOT percentile
@@ -9,7 +10,7 @@
 // the batching metrics with one column per policy (goodput against the deadlines), and the request
 // timeline (wait / prefill / decode per request, deadlines, misses) of a chosen policy's run. Runs
 // go to the experiment log like serve-sim's.
-// Tested by tests/ui/test_serve_panel.cpp.
+// Tested by tests/ui/test_serve_panel.cpp and tests/ui/test_serve_plan.cpp.
 #pragma once
 #include <QWidget>
 
@@ -67,6 +68,9 @@ class ServePanel : public QWidget {
   QComboBox* clockBox() const { return clock_; }
   QComboBox* weightsBox() const { return weights_; }
   QLineEdit* granularityEdit() const { return granularity_; }
+  QLineEdit* planEdit() const { return plan_; }
+  // What the chosen plan file assigns (describePlan), or why it is refused.
+  QString planInfoText() const;
   QLineEdit* qualityEdit() const { return quality_; }
   QDoubleSpinBox* qualityMaxKlBox() const { return quality_max_kl_; }
   QDoubleSpinBox* qualityMinTop1Box() const { return quality_min_top1_; }
@@ -97,6 +101,7 @@ class ServePanel : public QWidget {
  private:
   void start();
   void setBusy(bool busy);
+  void showPlan();
   QWidget* buildTimeline();
   void showTimeline(int index);
   void fitTimeline();
@@ -134,6 +139,8 @@ class ServePanel : public QWidget {
   QSpinBox* seed_ = nullptr;
   QComboBox* weights_ = nullptr;
   QLineEdit* granularity_ = nullptr;
+  QLineEdit* plan_ = nullptr;
+  QLabel* plan_info_ = nullptr;
   QCheckBox* log_box_ = nullptr;
   QPushButton* run_ = nullptr;
   QPushButton* stop_ = nullptr;

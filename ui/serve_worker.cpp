@@ -12,6 +12,7 @@
 #include "engine/quant/packed_backend.h"
 #include "engine/quant/scheme_run.h"
 #include "engine/serve/executors.h"
+#include "ui/serve_plan.h"
 
 namespace precis::ui {
 
@@ -57,6 +58,7 @@ std::map<std::string, std::string> cliParams(const ServeRequest& r, const std::s
   p["seed"] = std::to_string(r.seed);
   p["weights"] = r.weights.toStdString();
   if (isLabWeights(r.weights)) p["granularity"] = r.granularity.toStdString();
+  if (!r.plan_file.isEmpty()) p["plan"] = r.plan_file.toStdString();
   p["backend"] = r.backend.toStdString();
   if (r.threads > 0) p["threads"] = std::to_string(r.threads);
   if (!r.quality_file.isEmpty()) {
@@ -130,17 +132,10 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
   Model converted;
   QualityInput quality;
   std::optional<QuantScheme> lab_scheme;
-  if (isLabWeights(req.weights)) {
-    Result<WeightFormat> f = parseWeightFormat(req.weights.toStdString());
-    if (!f) return fail("weights: " + f.error().message);
-    QuantScheme sc;
-    sc.weights.format = *f;
-    if (formatHasGranularity(*f)) {
-      Result<WeightSpec> spec = parseGranularity(req.granularity.toStdString(), *f);
-      if (!spec) return fail("granularity: " + spec.error().message);
-      sc.weights = *spec;
-    }
-    lab_scheme = sc;
+  if (isLabWeights(req.weights) || !req.plan_file.isEmpty()) {
+    Result<QuantScheme> sc = serveScheme(req);
+    if (!sc) return fail(sc.error().message);
+    lab_scheme = *sc;
   } else if (req.weights != "f32") {
     DType f = DType::F32;
     if (!parseDType(req.weights.toUtf8().constData(), &f) || f == DType::I32)
@@ -189,8 +184,11 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
   Backend* serve_backend = backend->get();  // the lab's decorators over it, for lab formats
   std::optional<SchemeRun> lab;
   QStringList kernels;
+  QString served = req.weights == "f32" ? QString("f32 as stored")
+                                         : QString("%1, converted as serve-sim --weights %1 converts").arg(req.weights);
   if (lab_scheme) {
-    emit progressChanged(0, "Quantizing the weights to " + req.weights);
+    emit progressChanged(0, req.plan_file.isEmpty() ? "Quantizing the weights to " + req.weights
+                                                    : "Quantizing the weights with the plan " + req.plan_file);
     RuntimeOptions lro;
     lro.max_slots = 1;
     lro.max_ctx = ctx;
@@ -206,6 +204,7 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
         kernels << q(k.weights + " (" + std::to_string(k.tensors) + " tensors): " + k.kernel);
     for (const TensorQuantReport& t : lab->quantized.report.tensors)
       if (t.simulated && t.quantized) kernels << q(t.name + ": " + t.to + " simulated (" + t.reason + ")");
+    served = servedWeightsSummary(lab->quantized.report);
   }
   // Each policy's measured run gets a runtime whose paged KV cache is exactly its block budget
   // (runtimeOptionsFor), as serve-sim's; the cost-model clock measures a grid of steps first.
@@ -291,18 +290,10 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
         if (!st && log_error.empty()) log_error = st.error().message;
       }
     };
-    std::unique_ptr<LlamaRuntime> rt;
-    std::unique_ptr<StepExecutor> exec;
-    if (cost) {
-      exec = std::make_unique<ModelExecutor>(*cost);
-    } else {
-      Result<std::unique_ptr<LlamaRuntime>> made =
-          LlamaRuntime::create(*model, *serve_backend, runtimeOptionsFor(cfg, batch_tokens));
-      if (!made) return fail("runtime: " + made.error().message);
-      rt = std::move(*made);
-      exec = std::make_unique<RuntimeExecutor>(*rt, StepTimer::Wall);
-    }
-    Result<SimResult> sim = simulate(*workload, cfg, *exec, so);
+    Result<PolicyExecutor> exec =
+        makePolicyExecutor(*model, *serve_backend, cfg, batch_tokens, cost ? &*cost : nullptr, StepTimer::Wall);
+    if (!exec) return fail("runtime: " + exec.error().message);
+    Result<SimResult> sim = simulate(*workload, cfg, *exec->executor, so);
     if (!sim) {
       if (cancel_.load()) {
         if (rec) {
@@ -322,6 +313,8 @@ void ServeWorker::run(const ServeRequest& req, const ModelPtr& stored) {
     out.requests = sim->timeline.requests;
     out.cost_model = cost;
     out.kernels = kernels;
+    out.weights = served;
+    out.plan = req.plan_file;
     out.index = int(pi);
     out.total = total;
     for (const RequestRecord& r : sim->timeline.requests) {

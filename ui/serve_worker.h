@@ -11,7 +11,7 @@
 // step it measures; a run stopped there logs nothing).
 // Tested by tests/ui/test_serve_panel.cpp (stories260K: every request of the seeded workload
 // finishes with its output length, the occupancy chart gets one point per step, the log holds the
-// run with the same counts; cancel at an exact step).
+// run with the same counts; cancel at an exact step; a plan file's per-tensor formats are served).
 #pragma once
 #include <QObject>
 #include <atomic>

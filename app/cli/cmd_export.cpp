@@ -61,10 +61,7 @@ int runExport(const ParsedArgs& args) {
   DigestCache digests(**store);  // a multi-GB model is read again only when it changed
   Result<ArtifactDraft> draft = draftArtifactConfig(**store, *id, &digests);
   if (!draft) return runtimeError(spec, draft.error().message);
-  const RunDetail* run = &draft->run;
   nlohmann::ordered_json& a = draft->config;
-  const auto inv = run->documents.find("invocation");  // present: draftArtifactConfig checked
-  const std::string model_path = a["model"]["path"].get<std::string>();
   const std::string format = a["weights"]["format"].get<std::string>();
   namespace fs = std::filesystem;
   const fs::path out = args.get("--out");
@@ -73,37 +70,11 @@ int runExport(const ParsedArgs& args) {
   if (ec) return runtimeError(spec, out.string() + ": cannot create the folder: " + ec.message());
 
   if (args.has("--weights")) {
-    DType dt = DType::Q8_0;
-    std::string wpath;
-    if (!parseDType(format.c_str(), &dt)) {
-      // A lab format (int8/int4, nf4, fp8...): the quantize command's safetensors file, made with
-      // the run's own scheme options, which `eval FILE --reference MODEL --weights stored` loads.
-      const nlohmann::json& opts = inv->second["options"];
-      const auto opt = [&](const char* k) { return opts.contains(k) ? opts[k].get<std::string>() : std::string(); };
-      if (opt("--act-granularity") == "tensor" && opt("--calib-data").empty())
-        return runtimeError(spec, "run " + std::to_string(*id) + " calibrated static activation ranges on its "
-                                  "evaluation tokens, which a weights file cannot reproduce: export without "
-                                  "--weights, or evaluate again with --calib-data FILE");
-      ParsedArgs q;
-      q.positional = {model_path};
-      for (const OptionSpec& o : quantizeSpec().options)
-        if (o.name != "--out" && o.name != "--json" && o.name != "--stats" && opts.contains(o.name))
-          q.values[o.name] = opts[o.name].get<std::string>();
-      wpath = (out / ("weights-" + format + ".safetensors")).string();
-      q.values["--out"] = wpath;
-      if (int rc = runQuantize(q); rc != 0) return rc;
-      Result<std::string> wd = sha256File(wpath);
-      if (!wd) return runtimeError(spec, wd.error().message);
-      const int64_t bytes = static_cast<int64_t>(fs::file_size(wpath, ec));
-      a["weights"]["file"] = {{"path", fs::absolute(wpath).string()}, {"sha256", *wd}, {"bytes", bytes}};
-      if (Status s = (*store)->addArtifact(*id, {fs::absolute(wpath).string(), "weights", *wd, bytes}); !s)
-        return runtimeError(spec, s.error().message);
-    } else {
-      // GGUF/float formats: the engine's writer, shared with the workbench (engine/log/artifact_export.h).
-      wpath = (out / ("weights-" + format + ".gguf")).string();
-      if (Result<WrittenFile> w = writeRunWeightsGguf(**store, *draft, wpath); !w)
-        return runtimeError(spec, w.error().message);
-    }
+    // GGUF for the GGUF/float formats, the quantize command's safetensors file (made with the run's
+    // own scheme flags) for the lab formats: the engine's writers, shared with the workbench.
+    const std::string container = runWeightsContainer(*draft);
+    const std::string wpath = (out / ("weights-" + format + "." + container)).string();
+    if (Result<WrittenFile> w = writeRunWeights(**store, *draft, wpath); !w) return runtimeError(spec, w.error().message);
   }
   Result<std::pair<std::string, std::string>> written = writeArtifactConfig(**store, *id, a, out.string());
   if (!written) return runtimeError(spec, written.error().message);

@@ -355,21 +355,21 @@ int runServeSim(const ParsedArgs& args) {
         if (!st && log_error.empty()) log_error = st.error().message;
       };
     }
-    // Measured runs get a runtime whose paged KV cache is exactly this policy's block budget.
-    std::unique_ptr<LlamaRuntime> rt;
-    std::unique_ptr<StepExecutor> exec;
-    if (cost) {
-      exec = std::make_unique<ModelExecutor>(*cost);
-    } else {
-      Result<std::unique_ptr<LlamaRuntime>> made =
-          LlamaRuntime::create(serve_model, *serve_backend, runtimeOptionsFor(run.config, batch_tokens));
-      if (!made) return runtimeError(spec, made.error().message);
-      rt = std::move(*made);
-      exec = std::make_unique<RuntimeExecutor>(*rt, timer);
-    }
-    Result<SimResult> sim = simulate(*workload, run.config, *exec, so);
+    // Measured runs get a runtime whose paged KV cache is exactly this policy's block budget
+    // (engine/serve makePolicyExecutor, shared with the workbench's Serve panel).
+    Result<PolicyExecutor> exec =
+        makePolicyExecutor(serve_model, *serve_backend, run.config, batch_tokens, cost ? &*cost : nullptr, timer);
+    if (!exec) return runtimeError(spec, exec.error().message);
+    Result<SimResult> sim = simulate(*workload, run.config, *exec->executor, so);
     if (!sim) return runtimeError(spec, sim.error().message);
-    if (lab && rt) lab->runtime = std::move(rt);
+    // Not dead: buildSchemeRun made no runtime (build_runtime = false), and schemeKernelsJson lists
+    // the kernels a runtime ran (LlamaRuntime::kernelsUsed, e.g. the f32 matmuls of simulated
+    // tensors) only when lab->runtime is set. The served runtime is handed over once, after the
+    // first measured policy: every policy runs the same weights on the same decorators, so their
+    // kernels are the same. The executor only refers to the runtime and is dropped at the end of
+    // this iteration; the runtime lives on in the lab (destroyed before the decorators it runs on).
+    // Under the cost model no runtime served, and only the packed kernels are listed.
+    if (lab && exec->runtime && !lab->runtime) lab->runtime = std::move(exec->runtime);
     run.metrics = computeMetrics(sim->timeline, quality);
     if (rec) {
       if (!log_error.empty()) return runtimeError(spec, "experiment log: " + log_error);

@@ -5,28 +5,10 @@
 #include <set>
 
 #include "app/cli/cli_common.h"
+#include "engine/log/scheme_flags.h"
 #include "engine/quant/quant_io.h"
-#include "engine/quant/quant_plan.h"
 
 namespace precis::cli {
-namespace {
-
-std::string firstOf(const std::string& list) { return list.substr(0, list.find(',')); }
-
-std::vector<std::string> splitComma(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    const size_t c = s.find(',', start);
-    const std::string part = s.substr(start, c == std::string::npos ? std::string::npos : c - start);
-    if (!part.empty()) out.push_back(part);
-    if (c == std::string::npos) break;
-    start = c + 1;
-  }
-  return out;
-}
-
-}  // namespace
 
 OptionSpec planOptionSpec() {
   return {"--plan", "FILE",
@@ -53,49 +35,7 @@ std::vector<OptionSpec> schemeOptionSpecs(bool lists) {
 }
 
 Result<QuantScheme> schemeFromArgs(const ParsedArgs& args, const std::string& default_format) {
-  QuantScheme s;
-  if (firstOf(args.get("--weights", default_format)) == "stored") {
-    s.stored = true;
-    for (const char* o : {"--granularity", "--activations", "--act-granularity", "--calibration", "--act-calibration", "--override",
-                          "--override-file", "--plan", "--quantize-embeddings"})
-      if (args.has(o)) return makeError(std::string(o) + ": not with --weights stored (the file's own scheme applies)");
-    return s;
-  }
-  Result<WeightFormat> f = parseWeightFormat(firstOf(args.get("--weights", default_format)));
-  if (!f) return makeError("--weights: " + f.error().message);
-  Result<WeightSpec> w = parseGranularity(firstOf(args.get("--granularity", "channel")), *f);
-  if (!w) return makeError("--granularity: " + w.error().message);
-  s.weights = *w;
-  Result<ActFormat> a = parseActFormat(firstOf(args.get("--activations", "none")));
-  if (!a) return makeError("--activations: " + a.error().message);
-  s.activations = *a;
-  Result<ActGranularity> ag = parseActGranularity(args.get("--act-granularity", "token"));
-  if (!ag) return makeError("--act-granularity: " + ag.error().message);
-  s.act_granularity = *ag;
-  Result<Calibration> c = parseCalibration(args.get("--calibration", "max"));
-  if (!c) return makeError("--calibration: " + c.error().message);
-  s.calibration = *c;
-  Result<Calibration> ac = parseCalibration(args.get("--act-calibration", "max"));
-  if (!ac) return makeError("--act-calibration: " + ac.error().message);
-  s.act_calibration = *ac;
-  if (args.has("--act-calibration") && (s.activations == ActFormat::None || s.act_granularity != ActGranularity::Tensor))
-    return makeError("--act-calibration: only for static activations (--activations int8|fp8-e4m3 --act-granularity tensor)");
-  s.include_embeddings = args.has("--quantize-embeddings");
-  for (const std::string& r : splitComma(args.get("--override"))) {
-    Result<OverrideRule> o = parseOverride(r);
-    if (!o) return makeError("--override: " + o.error().message);
-    s.overrides.push_back(std::move(*o));
-  }
-  if (args.has("--plan") && args.has("--override-file")) return makeError("--plan and --override-file are the same option: give one");
-  const char* plan_flag = args.has("--plan") ? "--plan" : "--override-file";
-  if (args.has(plan_flag)) {  // the plan's rules first, then --override's (engine/quant/quant_plan.h)
-    Result<QuantPlan> plan = loadQuantPlan(args.get(plan_flag));
-    if (!plan) return makeError(std::string(plan_flag) + ": " + plan.error().message);
-    const ExplicitFlags given{args.has("--weights"), args.has("--granularity"), args.has("--calibration"),
-                              args.has("--quantize-embeddings")};
-    if (Status st = applyQuantPlan(*plan, given, s); !st) return makeError(std::string(plan_flag) + ": " + st.error().message);
-  }
-  return s;
+  return schemeFromFlags(args.values, default_format);  // shared with the export of a logged run
 }
 
 Result<CalibrationData> calibrationFromArgs(const ParsedArgs& args, const Model& model, int window,

@@ -234,21 +234,6 @@ Result<TokenSplit> loadDataFromArgs(const ParsedArgs& args, const Tokenizer* tok
   return loadTrainingData(path, tokens, tokenizer, vocab, heldout);
 }
 
-Result<LlamaConfig> configFileWithVocab(const std::string& path, int vocab) {
-  Result<std::string> text = readTextFile(path);
-  if (!text) return text.error();
-  nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_object() && vocab > 0) {
-    if (!j.contains("vocab_size")) j["vocab_size"] = vocab;
-    else if (j["vocab_size"] != vocab)
-      return makeError(path + ": vocab_size " + j["vocab_size"].dump() + " but the tokenizer has " + std::to_string(vocab) +
-                       " pieces (leave vocab_size out or set it to " + std::to_string(vocab) + ")");
-  }
-  Result<LlamaConfig> c = configFromJson(j.is_discarded() ? *text : j.dump());
-  if (!c) return makeError(path + ": " + c.error().message);
-  return c;
-}
-
 int runTrainJob(const CommandSpec& spec, const ParsedArgs& args, const TrainJob& job, TrainParams init,
                 const TrainOptions& options, TokenSplit data, TeacherFn teacher) {
   std::string err;

@@ -37,9 +37,8 @@ std::optional<double> heldoutFromArgs(const ParsedArgs& args, std::string& error
 Result<TokenSplit> loadDataFromArgs(const ParsedArgs& args, const Tokenizer* tokenizer, int vocab_size,
                                     double heldout);
 
-// A model shape from a JSON file as make-model reads it, whose vocab_size may be left out when the
-// vocabulary is known (`vocab` > 0: the tokenizer's size); a different vocab_size is an error.
-Result<LlamaConfig> configFileWithVocab(const std::string& path, int vocab);
+// A model shape from a JSON file (configFileWithVocab) is engine/train/train_data.h's, shared with
+// the workbench's fresh student.
 
 // The quantization-aware options (--quantize FORMAT, --granularity G, --calibration C,
 // --quantize-embeddings) and the scheme they give (nullopt when --quantize is absent).

@@ -215,4 +215,19 @@ Result<StepResult> ModelExecutor::run(const StepPlan& plan) {
   return r;
 }
 
+Result<PolicyExecutor> makePolicyExecutor(const Model& model, Backend& backend, const SchedulerConfig& config,
+                                          int max_batch_tokens, const CostModel* cost, StepTimer timer) {
+  PolicyExecutor p;
+  if (cost) {
+    p.executor = std::make_unique<ModelExecutor>(*cost);
+    return p;
+  }
+  Result<std::unique_ptr<LlamaRuntime>> rt =
+      LlamaRuntime::create(model, backend, runtimeOptionsFor(config, max_batch_tokens));
+  if (!rt) return rt.error();
+  p.runtime = std::move(*rt);
+  p.executor = std::make_unique<RuntimeExecutor>(*p.runtime, timer);
+  return p;
+}
+
 }  // namespace precis

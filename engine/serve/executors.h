@@ -7,10 +7,13 @@
 //                    rows, fitted by least squares (non-negative) to steps measured on the runtime
 //                    (calibrate()); ModelExecutor replays a schedule on it (clock "model": no
 //                    forward runs, sampled tokens are 0, times are predictions).
+// makePolicyExecutor picks one of the two for a policy's run (serve-sim and the workbench).
 // Tested by tests/serve/test_serve_runtime.cpp (batched greedy outputs equal single-request ones;
-// the fit recovers a known linear cost) .
+// the fit recovers a known linear cost), and through serve-sim and the Serve panel
+// (tests/cli serve-sim suites, tests/ui/test_serve_panel.cpp, tests/ui/test_serve_timeline.cpp).
 #pragma once
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -89,5 +92,16 @@ class ModelExecutor : public StepExecutor {
  private:
   CostModel model_;
 };
+
+// The executor of one policy's run, as serve-sim and the workbench's Serve panel set it up: with a
+// cost model (`cost`), a ModelExecutor replaying on it (no runtime); else a RuntimeExecutor timed by
+// `timer` over a runtime of `model` whose paged KV cache is exactly this policy's block budget
+// (runtimeOptionsFor(config, max_batch_tokens)). `executor` refers to `runtime`: keep them together.
+struct PolicyExecutor {
+  std::unique_ptr<LlamaRuntime> runtime;  // null under the cost model
+  std::unique_ptr<StepExecutor> executor;
+};
+Result<PolicyExecutor> makePolicyExecutor(const Model& model, Backend& backend, const SchedulerConfig& config,
+                                          int max_batch_tokens, const CostModel* cost, StepTimer timer);
 
 }  // namespace precis

@@ -3,7 +3,10 @@
 
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/eval/token_input.h"
+#include "engine/model/presets.h"
 
 namespace precis {
 
@@ -47,6 +50,21 @@ Result<TokenSplit> loadTrainingData(const std::string& path, bool token_file, co
   }
   if (seqs.empty()) return makeError(path + ": no data");
   return splitSequences(seqs, frac);
+}
+
+Result<LlamaConfig> configFileWithVocab(const std::string& path, int vocab) {
+  Result<std::string> text = readTextFile(path);
+  if (!text) return text.error();
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object() && vocab > 0) {
+    if (!j.contains("vocab_size")) j["vocab_size"] = vocab;
+    else if (j["vocab_size"] != vocab)
+      return makeError(path + ": vocab_size " + j["vocab_size"].dump() + " but the tokenizer has " + std::to_string(vocab) +
+                       " pieces (leave vocab_size out or set it to " + std::to_string(vocab) + ")");
+  }
+  Result<LlamaConfig> c = configFromJson(j.is_discarded() ? *text : j.dump());
+  if (!c) return makeError(path + ": " + c.error().message);
+  return c;
 }
 
 }  // namespace precis

@@ -24,6 +24,7 @@
 #include "engine/model/loader.h"
 #include "engine/serve/workload.h"
 #include "gui_spy.h"
+#include "stories_window.h"
 #include "test_paths.h"
 #include "ui/chart_widget.h"
 #include "ui/main_window.h"
@@ -49,28 +50,11 @@ class TestServePanel : public QObject {
   void labWeightsRunPackedKernels();
 
  private:
-  std::unique_ptr<QTemporaryDir> dir_;
-  std::unique_ptr<QSettings> settings_;
-  QString db_;
-  void openStories(MainWindow& w);
+  test::UiScratch scratch_;
   void setWorkload(ServePanel* p);
 };
 
-void TestServePanel::init() {
-  dir_ = std::make_unique<QTemporaryDir>();
-  settings_ = std::make_unique<QSettings>(dir_->filePath("s.ini"), QSettings::IniFormat);
-  db_ = dir_->filePath("runs.sqlite");
-  qputenv("PRECIS_DB", db_.toUtf8());  // never the user's experiment log
-}
-
-void TestServePanel::openStories(MainWindow& w) {
-  w.resize(1300, 800);
-  w.show();
-  w.startSession(QString::fromStdString(test::modelPath("stories260K.bin")));
-  QTRY_VERIFY_WITH_TIMEOUT(w.hasModel(), 30000);
-  QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
-  w.tabs()->setCurrentWidget(w.servePanel());
-}
+void TestServePanel::init() { scratch_.reset(); }
 
 void TestServePanel::setWorkload(ServePanel* p) {
   p->arrivalBox()->setCurrentIndex(p->arrivalBox()->findData("closed"));
@@ -85,8 +69,8 @@ void TestServePanel::runTwoPoliciesAndLog() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
   Result<Model> model = loadModel(test::modelPath("stories260K.bin"));
   QVERIFY(model.ok());
-  MainWindow w(settings_.get());
-  openStories(w);
+  MainWindow w(scratch_.settings.get());
+  test::openStories(w, w.servePanel());
   ServePanel* p = w.servePanel();
   setWorkload(p);
   p->policyBox("static")->setChecked(true);
@@ -162,7 +146,7 @@ void TestServePanel::runTwoPoliciesAndLog() {
            QPointF(1000 * p->results()[1].metrics.ttft.p99, p->results()[1].metrics.output_tokens_per_s));
 
   // The experiment log: two FINISHED serve-sim runs with serve-sim's params and series.
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(db_.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(scratch_.db.toStdString());
   QVERIFY2(store.ok(), store.ok() ? "" : store.error().message.c_str());
   for (int i = 0; i < 2; ++i) {
     const ServeResult& r = p->results()[i];
@@ -188,8 +172,8 @@ void TestServePanel::runTwoPoliciesAndLog() {
 
 void TestServePanel::stopAtExactStep() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(settings_.get());
-  openStories(w);
+  MainWindow w(scratch_.settings.get());
+  test::openStories(w, w.servePanel());
   ServePanel* p = w.servePanel();
   setWorkload(p);
   ServeWorker* worker = w.serveWorker();
@@ -205,7 +189,7 @@ void TestServePanel::stopAtExactStep() {
   QTRY_VERIFY(!p->busy());
   QVERIFY2(p->statusText().contains("Stopped"), qPrintable(p->statusText()));
   QCOMPARE(p->occupancyChart()->points(0).size(), kStopAfter + 1);
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(db_.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(scratch_.db.toStdString());
   QVERIFY(store.ok());
   Result<std::vector<RunInfo>> runs = (*store)->listRuns("serve-sim");
   QVERIFY(runs.ok());
@@ -220,8 +204,8 @@ void TestServePanel::stopAtExactStep() {
 
 void TestServePanel::closeDuringRun() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  auto w = std::make_unique<MainWindow>(settings_.get());
-  openStories(*w);
+  auto w = std::make_unique<MainWindow>(scratch_.settings.get());
+  test::openStories(*w, w->servePanel());
   ServePanel* p = w->servePanel();
   p->requestsBox()->setValue(5000);  // minutes of work
   test::GuiSpy progress(w->serveWorker(), &ServeWorker::progressChanged);
@@ -234,8 +218,8 @@ void TestServePanel::closeDuringRun() {
 
 void TestServePanel::labWeightsRunPackedKernels() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(settings_.get());
-  openStories(w);
+  MainWindow w(scratch_.settings.get());
+  test::openStories(w, w.servePanel());
   ServePanel* p = w.servePanel();
   setWorkload(p);
   p->weightsBox()->setCurrentText("int4");
