@@ -7,21 +7,19 @@
 // INTERRUPTED. A bad student spec is an error naming it. Seeds: data sampled with seed 7.
 #include <QLineEdit>
 #include <QPushButton>
-#include <QSettings>
 #include <QSpinBox>
 #include <QTabWidget>
-#include <QTemporaryDir>
 #include <QtTest>
 
 #include "engine/log/envelope.h"
 #include "engine/log/run_store.h"
 #include "engine/model/loader.h"
 #include "gui_spy.h"
-#include "test_paths.h"
 #include "ui/chart_widget.h"
 #include "ui/distill_panel.h"
 #include "ui/distill_worker.h"
 #include "ui/main_window.h"
+#include "window_fixture.h"
 
 using namespace precis;
 using namespace precis::ui;
@@ -35,49 +33,22 @@ class TestDistillPanel : public QObject {
   void badStudentSpec();
 
  private:
-  std::unique_ptr<QTemporaryDir> dir_;
-  std::unique_ptr<QSettings> settings_;
-  QString db_;
-  void openStories(MainWindow& w);
-  void setShortRun(DistillPanel* p, int steps);
+  std::unique_ptr<test::WindowSandbox> box_;
 };
 
 void TestDistillPanel::init() {
-  dir_ = std::make_unique<QTemporaryDir>();
-  settings_ = std::make_unique<QSettings>(dir_->filePath("s.ini"), QSettings::IniFormat);
-  db_ = dir_->filePath("runs.sqlite");
-  qputenv("PRECIS_DB", db_.toUtf8());  // never the user's experiment log
-}
-
-void TestDistillPanel::openStories(MainWindow& w) {
-  w.resize(1300, 800);
-  w.show();
-  w.startSession(QString::fromStdString(test::modelPath("stories260K.bin")));
-  QTRY_VERIFY_WITH_TIMEOUT(w.hasModel(), 30000);
-  QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
-  w.tabs()->setCurrentWidget(w.distillPanel());
-}
-
-void TestDistillPanel::setShortRun(DistillPanel* p, int steps) {
-  p->studentEdit()->setText("every-other");
-  p->stepsBox()->setValue(steps);
-  p->batchBox()->setValue(4);
-  p->ctxBox()->setValue(32);
-  p->evalEveryBox()->setValue(10);
-  p->sequencesBox()->setValue(4);
-  p->seedBox()->setValue(7);
-  p->outEdit()->setText(dir_->filePath("out/student.gguf"));
+  box_ = std::make_unique<test::WindowSandbox>();
 }
 
 void TestDistillPanel::distillWritesStudentAndLogs() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
   Result<Model> teacher = loadModel(test::modelPath("stories260K.bin"));
   QVERIFY(teacher.ok());
-  MainWindow w(settings_.get());
-  openStories(w);
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 800}, w.distillPanel());
   DistillPanel* p = w.distillPanel();
   constexpr int kSteps = 30;
-  setShortRun(p, kSteps);
+  test::setShortDistillRun(p, kSteps, 10, box_->dir.filePath("out/student.gguf"));
   test::GuiSpy finished(w.distillWorker(), &DistillWorker::finished);
   QTest::mouseClick(p->startButton(), Qt::LeftButton);
   QVERIFY(p->busy());
@@ -105,7 +76,7 @@ void TestDistillPanel::distillWritesStudentAndLogs() {
   QVERIFY(r.student_params < r.teacher_params);
 
   // The student GGUF: loads, half the teacher's layers, the teacher's vocabulary.
-  QCOMPARE(r.student_path, dir_->filePath("out/student.gguf"));
+  QCOMPARE(r.student_path, box_->dir.filePath("out/student.gguf"));
   Result<Model> student = loadModel(r.student_path.toStdString());
   QVERIFY2(student.ok(), student.ok() ? "" : student.error().message.c_str());
   QCOMPARE(student->config.n_layers, (teacher->config.n_layers + 1) / 2);
@@ -115,7 +86,7 @@ void TestDistillPanel::distillWritesStudentAndLogs() {
 
   // The experiment log: a FINISHED distill run with the step histories and the artifact.
   QVERIFY(r.log_run > 0);
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(db_.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(box_->db.toStdString());
   QVERIFY(store.ok());
   Result<RunDetail> d = (*store)->getRun(r.log_run);
   QVERIFY(d.ok());
@@ -137,10 +108,10 @@ void TestDistillPanel::distillWritesStudentAndLogs() {
 
 void TestDistillPanel::stopAtExactStep() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(settings_.get());
-  openStories(w);
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 800}, w.distillPanel());
   DistillPanel* p = w.distillPanel();
-  setShortRun(p, 500);
+  test::setShortDistillRun(p, 500, 10, box_->dir.filePath("out/student.gguf"));
   DistillWorker* worker = w.distillWorker();
   constexpr qint64 kStopAt = 5;  // Stop pressed right after this step (deterministic)
   worker->setStepHook([worker](qint64 step) {
@@ -155,9 +126,9 @@ void TestDistillPanel::stopAtExactStep() {
   QTRY_VERIFY(!p->busy());
   QCOMPARE(p->lossChart()->points(0).size(), int(kStopAt));
   QVERIFY(r.student_path.isEmpty());
-  QVERIFY(!QFileInfo::exists(dir_->filePath("out/student.gguf")));
+  QVERIFY(!QFileInfo::exists(box_->dir.filePath("out/student.gguf")));
   QVERIFY2(p->statusText().contains("Stopped after 5 of 500"), qPrintable(p->statusText()));
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(db_.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(box_->db.toStdString());
   QVERIFY(store.ok());
   Result<RunDetail> d = (*store)->getRun(r.log_run);
   QVERIFY(d.ok());
@@ -166,10 +137,10 @@ void TestDistillPanel::stopAtExactStep() {
 
 void TestDistillPanel::badStudentSpec() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(settings_.get());
-  openStories(w);
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 800}, w.distillPanel());
   DistillPanel* p = w.distillPanel();
-  setShortRun(p, 5);
+  test::setShortDistillRun(p, 5, 10, box_->dir.filePath("out/student.gguf"));
   p->studentEdit()->setText("layers=0,99");
   test::GuiSpy failed(w.distillWorker(), &DistillWorker::failed);
   QTest::mouseClick(p->startButton(), Qt::LeftButton);
