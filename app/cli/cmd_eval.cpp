@@ -219,11 +219,7 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
   if (!run) return runtimeError(spec, path + ": " + format_name + ": " + run.error().message);
   const ConvertReport report = toConvertReport(run->quantized.report);
   std::unique_ptr<LlamaRuntime>* test_rt = &run->runtime;
-  EvalOptions eo;
-  eo.ctx = ctx;
-  eo.score = score == "all" ? EvalOptions::Score::All : EvalOptions::Score::SecondHalf;
-  eo.threads = static_cast<int>(num->threads);
-  eo.bos = args.has("--no-window-bos") ? -1 : bosId(*stored);
+  EvalOptions eo = windowOptions(args, ctx, score, *num, *stored);
   if (show_progress)
     eo.progress = [](double f) {
       std::fprintf(stderr, "\revaluating: %3d%%", static_cast<int>(f * 100));

@@ -181,11 +181,7 @@ int runSweep(const ParsedArgs& args) {
                 items.size(), grid.size());
   std::vector<int32_t> calib(sequences[0].begin(), sequences[0].begin() + std::min<size_t>(sequences[0].size(), size_t(*calib_n)));
 
-  EvalOptions eo;
-  eo.ctx = ctx;
-  eo.score = *score == "all" ? EvalOptions::Score::All : EvalOptions::Score::SecondHalf;
-  eo.threads = static_cast<int>(num->threads);
-  eo.bos = args.has("--no-window-bos") ? -1 : bosId(*stored);
+  EvalOptions eo = windowOptions(args, ctx, *score, *num, *stored);
   RuntimeOptions test_ro = ro;  // as `eval` builds its test runtime, so rows reproduce there
   test_ro.max_ctx = ctx;
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();

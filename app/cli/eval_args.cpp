@@ -71,4 +71,14 @@ Result<EvalInput> readEvalInput(const ParsedArgs& args, const std::string& path,
   return in;
 }
 
+EvalOptions windowOptions(const ParsedArgs& args, int ctx, const std::string& score,
+                          const EvalNumbers& n, const Model& model) {
+  EvalOptions eo;
+  eo.ctx = ctx;
+  eo.score = score == "all" ? EvalOptions::Score::All : EvalOptions::Score::SecondHalf;
+  eo.threads = static_cast<int>(n.threads);
+  eo.bos = args.has("--no-window-bos") ? -1 : bosId(model);
+  return eo;
+}
+
 }  // namespace precis::cli

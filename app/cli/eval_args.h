@@ -1,8 +1,9 @@
 // The command-line handling eval, sweep and sensitivity share: their numeric data flags (--sample,
-// --seed, --ctx, --threads), a flag that takes one of a few words (--score, --backend), and the
-// evaluation input (--tokens, --text or --sample). One place, so the commands agree on ranges,
-// defaults and messages. Tested by tests/cli/test_cli.cpp, tests/quant/test_cli_quant.cpp and
-// tests/quant/test_cli_plan.cpp (values, usage errors, the same numbers from eval and sweep).
+// --seed, --ctx, --threads), a flag that takes one of a few words (--score, --backend), the
+// evaluation input (--tokens, --text or --sample) and the window options. One place, so the
+// commands agree on ranges, defaults and messages. Tested by tests/cli/test_cli.cpp,
+// tests/quant/test_cli_quant.cpp and tests/quant/test_cli_plan.cpp (values, usage errors, the same
+// numbers from eval and sweep).
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -11,6 +12,7 @@
 
 #include "app/cli/args.h"
 #include "engine/core/result.h"
+#include "engine/eval/evaluator.h"
 #include "engine/model/model.h"
 #include "engine/runtime/llama_runtime.h"
 
@@ -48,5 +50,10 @@ struct EvalInput {
 // BOS. Errors name the file, or `path` when the model has no tokenizer for --text.
 Result<EvalInput> readEvalInput(const ParsedArgs& args, const std::string& path, const Model& model,
                                 LlamaRuntime& reference, const EvalNumbers& n);
+
+// How eval and sweep score windows: `ctx` positions, --score `score` ("all" or "second-half"),
+// `n.threads` threads, each window's first token fed as `model`'s BOS unless --no-window-bos.
+EvalOptions windowOptions(const ParsedArgs& args, int ctx, const std::string& score,
+                          const EvalNumbers& n, const Model& model);
 
 }  // namespace precis::cli
