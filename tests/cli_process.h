@@ -5,6 +5,9 @@
 #include <QProcess>
 #include <QProcessEnvironment>
 #include <QStringList>
+#include <QString>
+#include <string>
+#include <type_traits>
 
 namespace precis::test {
 
@@ -30,6 +33,22 @@ inline CliProcessResult runCliProcess(const QStringList& args,
   r.out = p.readAllStandardOutput();
   r.err = p.readAllStandardError();
   return r;
+}
+
+// A run's exit code and output in the type a suite compares with: QString (decoded as UTF-8) or
+// std::string (the bytes). Suites that keep the bytes use CliProcessResult itself.
+template <typename Text>
+struct CliOutput {
+  int code = -1;
+  Text out, err;
+};
+
+template <typename Text>
+CliOutput<Text> cliOutput(const CliProcessResult& p) {
+  if constexpr (std::is_same_v<Text, QString>)
+    return {p.code, QString::fromUtf8(p.out), QString::fromUtf8(p.err)};
+  else
+    return {p.code, p.out.toStdString(), p.err.toStdString()};
 }
 
 }  // namespace precis::test

@@ -13,14 +13,13 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/cli_common.h"
+#include "app/cli/eval_args.h"
 #include "app/cli/quant_flags.h"
 #include "app/cli/run_logging.h"
 #include "engine/backend/registry.h"
 #include "engine/eval/evaluator.h"
-#include "engine/eval/token_input.h"
 #include "engine/model/loader.h"
 #include "engine/quant/convert.h"
-#include "engine/tokenizer/tokenizer.h"
 
 namespace precis::cli {
 
@@ -134,17 +133,12 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
   const int inputs = args.has("--text") + args.has("--tokens") + args.has("--sample");
   if (inputs != 1) return usageError(spec, "give exactly one of --text, --tokens or --sample");
   std::string err;
-  const std::optional<long long> sample = intOption(args, "--sample", 0, 1, 1 << 24, err);
-  if (!sample) return usageError(spec, err);
-  const std::optional<long long> seed = intOption(args, "--seed", 0, 0, INT64_MAX, err);
-  if (!seed) return usageError(spec, err);
-  const std::optional<long long> ctx_arg = intOption(args, "--ctx", 0, 2, 1 << 24, err);
-  if (!ctx_arg) return usageError(spec, err);
-  const std::optional<long long> threads = intOption(args, "--threads", 0, 0, 4096, err);
-  if (!threads) return usageError(spec, err);
-  const std::string score = args.get("--score", "all");
-  if (score != "all" && score != "second-half")
-    return usageError(spec, "--score: '" + score + "' is not one of all, second-half");
+  const std::optional<EvalNumbers> num = evalNumbers(args, 0, err);  // app/cli/eval_args.h
+  if (!num) return usageError(spec, err);
+  const std::optional<std::string> score_arg =
+      choiceOption(args, "--score", "all", {"all", "second-half"}, err);
+  if (!score_arg) return usageError(spec, err);
+  const std::string score = *score_arg;
   Result<QuantScheme> scheme = schemeFromArgs(args, "q8_0");  // app/cli/quant_flags.h
   if (!scheme) return usageError(spec, scheme.error().message);
   const std::string format_name =
@@ -153,9 +147,9 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
                            (scheme->overrides.empty() ? "" : " with " + std::to_string(scheme->overrides.size()) + " per-tensor overrides");
   const std::optional<long long> calib_n = intOption(args, "--calib-tokens", 128, 1, 1 << 24, err);
   if (!calib_n) return usageError(spec, err);
-  const std::string backend_name = args.get("--backend", "auto");
-  if (backend_name != "auto" && backend_name != "cpu" && backend_name != "cuda")
-    return usageError(spec, "--backend: '" + backend_name + "' is not one of cpu, cuda, auto");
+  const std::optional<std::string> backend_name =
+      choiceOption(args, "--backend", "auto", {"cpu", "cuda", "auto"}, err);
+  if (!backend_name) return usageError(spec, err);
   const bool json = args.has("--json");
   const bool show_progress = !json && isatty(STDERR_FILENO);
 
@@ -190,49 +184,29 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
   }
 
   // Runtimes on one backend.
-  const int ctx = static_cast<int>(*ctx_arg ? *ctx_arg : cfg.context_length);
+  const int ctx = static_cast<int>(num->ctx ? num->ctx : cfg.context_length);
   if (ctx > cfg.context_length)
     return runtimeError(spec, path + ": --ctx " + std::to_string(ctx) + " exceeds the model's context of " +
                                   std::to_string(cfg.context_length) + " tokens");
-  if (*sample > cfg.context_length)
-    return runtimeError(spec, path + ": --sample " + std::to_string(*sample) + " exceeds the model's context of " +
+  if (num->sample > cfg.context_length)
+    return runtimeError(spec, path + ": --sample " + std::to_string(num->sample) + " exceeds the model's context of " +
                                   std::to_string(cfg.context_length) + " tokens");
   BackendOptions bo;
-  bo.threads = static_cast<int>(*threads);
-  Result<std::unique_ptr<Backend>> backend = createBackend(backend_name, bo);
+  bo.threads = static_cast<int>(num->threads);
+  Result<std::unique_ptr<Backend>> backend = createBackend(*backend_name, bo);
   if (!backend) return runtimeError(spec, backend.error().message);
   RuntimeOptions ro;
   ro.max_slots = 1;
-  ro.max_ctx = std::max<int>(ctx, args.has("--sample") ? static_cast<int>(*sample) : 0);
+  ro.max_ctx = std::max<int>(ctx, args.has("--sample") ? static_cast<int>(num->sample) : 0);
   Result<std::unique_ptr<LlamaRuntime>> ref_rt = LlamaRuntime::create(*reference, **backend, ro);
   if (!ref_rt) return runtimeError(spec, "reference runtime: " + ref_rt.error().message);
   ro.max_ctx = ctx;
 
   // Input sequences.
-  std::vector<std::vector<int32_t>> sequences;
-  std::string input_desc;
-  if (args.has("--tokens")) {
-    Result<std::vector<std::vector<int32_t>>> seqs = readTokenFile(args.get("--tokens"), cfg.vocab_size);
-    if (!seqs) return runtimeError(spec, seqs.error().message);
-    sequences = std::move(*seqs);
-    input_desc = "token file " + args.get("--tokens");
-  } else if (args.has("--text")) {
-    if (stored->tokenizer.kind == TokenizerKind::None)
-      return runtimeError(spec, path + ": the model carries no tokenizer; use --tokens or --sample (or --tokenizer FILE)");
-    Result<Tokenizer> tok = Tokenizer::create(stored->tokenizer);
-    if (!tok) return runtimeError(spec, tok.error().message);
-    Result<std::string> text = readTextFile(args.get("--text"));
-    if (!text) return runtimeError(spec, text.error().message);
-    sequences.push_back(tok->encode(*text, true));
-    input_desc = "text file " + args.get("--text");
-  } else {
-    Result<std::vector<int32_t>> seq = sampleSequence(**ref_rt, bosId(*stored), static_cast<int>(*sample),
-                                                      static_cast<uint64_t>(*seed));
-    if (!seq) return runtimeError(spec, seq.error().message);
-    sequences.push_back(std::move(*seq));
-    input_desc = std::to_string(*sample) + " tokens sampled from the reference (BOS " +
-                 std::to_string(bosId(*stored)) + ", temperature 1, seed " + std::to_string(*seed) + ")";
-  }
+  Result<EvalInput> input = readEvalInput(args, path, *stored, **ref_rt, *num);
+  if (!input) return runtimeError(spec, input.error().message);
+  const std::vector<std::vector<int32_t>>& sequences = input->sequences;
+  const std::string& input_desc = input->description;
 
   if (config)
     if (Status s = checkConfiguredTokens(*config, sequences); !s) return runtimeError(spec, s.error().message);
@@ -245,11 +219,7 @@ int evalWith(const ParsedArgs& args, const ConfiguredEval* config) {
   if (!run) return runtimeError(spec, path + ": " + format_name + ": " + run.error().message);
   const ConvertReport report = toConvertReport(run->quantized.report);
   std::unique_ptr<LlamaRuntime>* test_rt = &run->runtime;
-  EvalOptions eo;
-  eo.ctx = ctx;
-  eo.score = score == "all" ? EvalOptions::Score::All : EvalOptions::Score::SecondHalf;
-  eo.threads = static_cast<int>(*threads);
-  eo.bos = args.has("--no-window-bos") ? -1 : bosId(*stored);
+  EvalOptions eo = windowOptions(args, ctx, score, *num, *stored);
   if (show_progress)
     eo.progress = [](double f) {
       std::fprintf(stderr, "\revaluating: %3d%%", static_cast<int>(f * 100));

@@ -14,10 +14,10 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/cli_common.h"
+#include "app/cli/eval_args.h"
 #include "app/cli/quant_flags.h"
 #include "app/cli/run_logging.h"
 #include "engine/backend/registry.h"
-#include "engine/eval/token_input.h"
 #include "engine/model/loader.h"
 #include "engine/quant/mixed_precision.h"
 #include "engine/quant/quant_plan.h"
@@ -90,14 +90,8 @@ const CommandSpec& sensitivitySpec() {
 int runSensitivity(const ParsedArgs& args) {
   const CommandSpec& spec = sensitivitySpec();
   std::string err;
-  const auto sample = intOption(args, "--sample", 128, 1, 1 << 24, err);
-  if (!sample) return usageError(spec, err);
-  const auto seed = intOption(args, "--seed", 0, 0, INT64_MAX, err);
-  if (!seed) return usageError(spec, err);
-  const auto ctx_arg = intOption(args, "--ctx", 0, 2, 1 << 24, err);
-  if (!ctx_arg) return usageError(spec, err);
-  const auto threads = intOption(args, "--threads", 0, 0, 4096, err);
-  if (!threads) return usageError(spec, err);
+  const std::optional<EvalNumbers> num = evalNumbers(args, 128, err);  // app/cli/eval_args.h
+  if (!num) return usageError(spec, err);
   Result<QuantScheme> scheme = schemeFromArgs(args, "int4");
   if (!scheme) return usageError(spec, scheme.error().message);
   Result<OverrideRule> high = parseOverride("x=" + args.get("--high", "int8@channel"));
@@ -116,27 +110,21 @@ int runSensitivity(const ParsedArgs& args) {
   Result<Model> model = loadModel(path, lo);
   if (!model) return runtimeError(spec, model.error().message);
   const LlamaConfig& cfg = model->config;
-  const int ctx = static_cast<int>(*ctx_arg ? *ctx_arg : cfg.context_length);
-  if (ctx > cfg.context_length || *sample >= cfg.context_length)
+  const int ctx = static_cast<int>(num->ctx ? num->ctx : cfg.context_length);
+  if (ctx > cfg.context_length || num->sample >= cfg.context_length)
     return runtimeError(spec, path + ": --ctx/--sample exceeds the model's context of " + std::to_string(cfg.context_length));
   BackendOptions bo;
-  bo.threads = static_cast<int>(*threads);
+  bo.threads = static_cast<int>(num->threads);
   auto backend = createBackend("cpu", bo);
   if (!backend) return runtimeError(spec, backend.error().message);
   RuntimeOptions ro;
-  ro.max_ctx = std::max<int>(ctx, static_cast<int>(*sample) + 1);
+  ro.max_ctx = std::max<int>(ctx, static_cast<int>(num->sample) + 1);
   auto ref = LlamaRuntime::create(*model, **backend, ro);
   if (!ref) return runtimeError(spec, ref.error().message);
-  std::vector<std::vector<int32_t>> seqs;
-  if (args.has("--tokens")) {
-    auto s = readTokenFile(args.get("--tokens"), cfg.vocab_size);
-    if (!s) return runtimeError(spec, s.error().message);
-    seqs = std::move(*s);
-  } else {
-    auto s = sampleSequence(**ref, bosId(*model), static_cast<int>(*sample), static_cast<uint64_t>(*seed));
-    if (!s) return runtimeError(spec, s.error().message);
-    seqs.push_back(std::move(*s));
-  }
+  // The spec has no --text: --tokens FILE, else the sampled tokens.
+  Result<EvalInput> input = readEvalInput(args, path, *model, **ref, *num);
+  if (!input) return runtimeError(spec, input.error().message);
+  const std::vector<std::vector<int32_t>>& seqs = input->sequences;
   SensitivityOptions so;
   so.spec = scheme->weights;
   so.calibration = scheme->calibration;
@@ -144,7 +132,7 @@ int runSensitivity(const ParsedArgs& args) {
   so.include_embeddings = scheme->include_embeddings;
   so.eval.ctx = ctx;
   so.eval.bos = bosId(*model);
-  so.eval.threads = static_cast<int>(*threads);
+  so.eval.threads = static_cast<int>(num->threads);
   auto rows = tensorSensitivity(*model, **ref, **backend, ro, seqs, so);
   if (!rows) return runtimeError(spec, path + ": " + rows.error().message);
   nlohmann::ordered_json out;

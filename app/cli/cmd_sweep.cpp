@@ -16,15 +16,14 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/cli_common.h"
+#include "app/cli/eval_args.h"
 #include "app/cli/quant_flags.h"
 #include "app/cli/run_logging.h"
 #include "engine/backend/registry.h"
 #include "engine/eval/evaluator.h"
-#include "engine/eval/token_input.h"
 #include "engine/model/loader.h"
 #include "engine/quant/quant_plan.h"
 #include "engine/quant/convert.h"
-#include "engine/tokenizer/tokenizer.h"
 
 namespace precis::cli {
 
@@ -89,21 +88,16 @@ int runSweep(const ParsedArgs& args) {
   const int inputs = args.has("--text") + args.has("--tokens") + args.has("--sample");
   if (inputs != 1) return usageError(spec, "give exactly one of --text, --tokens or --sample");
   std::string err;
-  const auto sample = intOption(args, "--sample", 0, 1, 1 << 24, err);
-  if (!sample) return usageError(spec, err);
-  const auto seed = intOption(args, "--seed", 0, 0, INT64_MAX, err);
-  if (!seed) return usageError(spec, err);
-  const auto ctx_arg = intOption(args, "--ctx", 0, 2, 1 << 24, err);
-  if (!ctx_arg) return usageError(spec, err);
-  const auto threads = intOption(args, "--threads", 0, 0, 4096, err);
-  if (!threads) return usageError(spec, err);
+  const std::optional<EvalNumbers> num = evalNumbers(args, 0, err);  // app/cli/eval_args.h
+  if (!num) return usageError(spec, err);
   const auto calib_n = intOption(args, "--calib-tokens", 128, 1, 1 << 24, err);
   if (!calib_n) return usageError(spec, err);
-  const std::string score = args.get("--score", "all");
-  if (score != "all" && score != "second-half") return usageError(spec, "--score: '" + score + "' is not one of all, second-half");
-  const std::string backend_name = args.get("--backend", "auto");
-  if (backend_name != "auto" && backend_name != "cpu" && backend_name != "cuda")
-    return usageError(spec, "--backend: '" + backend_name + "' is not one of cpu, cuda, auto");
+  const std::optional<std::string> score =
+      choiceOption(args, "--score", "all", {"all", "second-half"}, err);
+  if (!score) return usageError(spec, err);
+  const std::optional<std::string> backend_name =
+      choiceOption(args, "--backend", "auto", {"cpu", "cuda", "auto"}, err);
+  if (!backend_name) return usageError(spec, err);
   const bool json = args.has("--json");
   const auto shard_count = intOption(args, "--shard-count", 0, 1, 1000000, err);
   if (!shard_count) return usageError(spec, err);
@@ -163,37 +157,22 @@ int runSweep(const ParsedArgs& args) {
       reference = &reference_model;
       break;
     }
-  const int ctx = static_cast<int>(*ctx_arg ? *ctx_arg : cfg.context_length);
-  if (ctx > cfg.context_length || *sample > cfg.context_length)
+  const int ctx = static_cast<int>(num->ctx ? num->ctx : cfg.context_length);
+  if (ctx > cfg.context_length || num->sample > cfg.context_length)
     return runtimeError(spec, path + ": --ctx/--sample exceeds the model's context of " + std::to_string(cfg.context_length) + " tokens");
   BackendOptions bo;
-  bo.threads = static_cast<int>(*threads);
-  Result<std::unique_ptr<Backend>> backend = createBackend(backend_name, bo);
+  bo.threads = static_cast<int>(num->threads);
+  Result<std::unique_ptr<Backend>> backend = createBackend(*backend_name, bo);
   if (!backend) return runtimeError(spec, backend.error().message);
   RuntimeOptions ro;
   ro.max_slots = 1;
-  ro.max_ctx = std::max<int>(ctx, args.has("--sample") ? static_cast<int>(*sample) + 1 : 0);
+  ro.max_ctx = std::max<int>(ctx, args.has("--sample") ? static_cast<int>(num->sample) + 1 : 0);
   Result<std::unique_ptr<LlamaRuntime>> ref_rt = LlamaRuntime::create(*reference, **backend, ro);
   if (!ref_rt) return runtimeError(spec, "reference runtime: " + ref_rt.error().message);
 
-  std::vector<std::vector<int32_t>> sequences;
-  if (args.has("--tokens")) {
-    auto seqs = readTokenFile(args.get("--tokens"), cfg.vocab_size);
-    if (!seqs) return runtimeError(spec, seqs.error().message);
-    sequences = std::move(*seqs);
-  } else if (args.has("--text")) {
-    if (stored->tokenizer.kind == TokenizerKind::None)
-      return runtimeError(spec, path + ": the model carries no tokenizer; use --tokens or --sample (or --tokenizer FILE)");
-    Result<Tokenizer> tok = Tokenizer::create(stored->tokenizer);
-    if (!tok) return runtimeError(spec, tok.error().message);
-    Result<std::string> text = readTextFile(args.get("--text"));
-    if (!text) return runtimeError(spec, text.error().message);
-    sequences.push_back(tok->encode(*text, true));
-  } else {
-    auto seq = sampleSequence(**ref_rt, bosId(*stored), static_cast<int>(*sample), static_cast<uint64_t>(*seed));
-    if (!seq) return runtimeError(spec, seq.error().message);
-    sequences.push_back(std::move(*seq));
-  }
+  Result<EvalInput> input = readEvalInput(args, path, *stored, **ref_rt, *num);
+  if (!input) return runtimeError(spec, input.error().message);
+  const std::vector<std::vector<int32_t>>& sequences = input->sequences;
   SweepRunLog run_log;  // the experiment log: FAILED unless every row finished
   if (Status st = run_log.start(args, path, (*backend)->device(), sequences, *shard, grid.size(), items.size()); !st)
     return runtimeError(spec, st.error().message);
@@ -202,11 +181,7 @@ int runSweep(const ParsedArgs& args) {
                 items.size(), grid.size());
   std::vector<int32_t> calib(sequences[0].begin(), sequences[0].begin() + std::min<size_t>(sequences[0].size(), size_t(*calib_n)));
 
-  EvalOptions eo;
-  eo.ctx = ctx;
-  eo.score = score == "all" ? EvalOptions::Score::All : EvalOptions::Score::SecondHalf;
-  eo.threads = static_cast<int>(*threads);
-  eo.bos = args.has("--no-window-bos") ? -1 : bosId(*stored);
+  EvalOptions eo = windowOptions(args, ctx, *score, *num, *stored);
   RuntimeOptions test_ro = ro;  // as `eval` builds its test runtime, so rows reproduce there
   test_ro.max_ctx = ctx;
   nlohmann::ordered_json rows = nlohmann::ordered_json::array();

@@ -19,16 +19,11 @@ namespace {
 
 constexpr int kSeed = 7;
 
-struct Run {
-  int code = -1;
-  QString out;
-  QString err;
-};
+using Run = precis::test::CliOutput<QString>;
 
 Run runCli(const QStringList& args) {
-  const precis::test::CliProcessResult p =
-      precis::test::runCliProcess(args, QProcessEnvironment::systemEnvironment(), 120000);
-  return {p.code, QString::fromUtf8(p.out), QString::fromUtf8(p.err)};
+  return precis::test::cliOutput<QString>(
+      precis::test::runCliProcess(args, QProcessEnvironment::systemEnvironment(), 120000));
 }
 
 QString model(const char* file) { return QString::fromStdString(precis::test::modelPath(file)); }

@@ -18,14 +18,8 @@
 
 namespace {
 
-struct Run {
-  int code = -1;
-  QByteArray out, err;
-};
-Run cli(const QStringList& args) {
-  const precis::test::CliProcessResult p = precis::test::runCliProcess(args);
-  return {p.code, p.out, p.err};
-}
+using Run = precis::test::CliProcessResult;
+Run cli(const QStringList& args) { return precis::test::runCliProcess(args); }
 nlohmann::json json(const Run& r) { return nlohmann::json::parse(r.out.toStdString()); }
 QString model() { return QString::fromStdString(precis::test::modelPath("stories260K.bin")); }
 const QStringList kData = {"--sample", "96", "--seed", "7", "--backend", "cpu", "--json", "--no-log"};

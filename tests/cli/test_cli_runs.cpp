@@ -27,11 +27,7 @@ namespace {
 
 constexpr int kSeed = 11;
 
-struct Run {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using Run = precis::test::CliOutput<std::string>;
 
 // Runs precis-cli with PRECIS_DB and the shard variables cleared, plus `env` (NAME=VALUE).
 Run cli(const QStringList& args, const QStringList& env = {}) {
@@ -40,8 +36,7 @@ Run cli(const QStringList& args, const QStringList& env = {}) {
                         "JOB_COMPLETION_INDEX", "PRECIS_SHARD_COUNT"})
     e.remove(k);
   for (const QString& kv : env) e.insert(kv.section('=', 0, 0), kv.section('=', 1));
-  const precis::test::CliProcessResult p = precis::test::runCliProcess(args, e);
-  return {p.code, p.out.toStdString(), p.err.toStdString()};
+  return precis::test::cliOutput<std::string>(precis::test::runCliProcess(args, e));
 }
 
 nlohmann::json json(const Run& r) { return nlohmann::json::parse(r.out, nullptr, false); }

@@ -28,14 +28,10 @@ using namespace precis;
 
 namespace {
 
-struct Run {
-  int code = -1;
-  QString out, err;
-};
+using Run = precis::test::CliOutput<QString>;
 
 Run runCli(const QStringList& args) {
-  const precis::test::CliProcessResult p = precis::test::runCliProcess(args);
-  return {p.code, QString::fromUtf8(p.out), QString::fromUtf8(p.err)};
+  return precis::test::cliOutput<QString>(precis::test::runCliProcess(args));
 }
 
 // The loss printed on the progress line of `step`.

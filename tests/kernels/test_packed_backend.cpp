@@ -28,30 +28,14 @@
 #include "engine/quant/packed_backend.h"
 #include "engine/quant/quantize_model.h"
 #include "engine/runtime/llama_runtime.h"
+#include "quant/stories_quant.h"
 #include "stand_in_device.h"
-#include "test_paths.h"
 
 using namespace precis;
+using precis::test::prefixLogits;
+using precis::test::scheme;
 
 namespace {
-
-QuantScheme scheme(const char* fmt, const char* gran) {
-  QuantScheme s;
-  s.weights = *parseGranularity(gran, *parseWeightFormat(fmt));
-  return s;
-}
-
-// Logits of BOS + 15 fixed tokens at every position: (16, vocab).
-std::vector<float> logits(const Model& m, Backend& be) {
-  auto rt = LlamaRuntime::create(m, be, RuntimeOptions{1, 64, 64});
-  if (!rt) qFatal("%s", rt.error().message.c_str());
-  std::vector<BatchToken> batch;
-  const int32_t toks[16] = {1, 461, 401, 378, 455, 473, 456, 435, 299, 362, 409, 283, 264, 452, 288, 13};
-  for (int i = 0; i < 16; ++i) batch.push_back({toks[i], i, 0, true});
-  std::vector<float> out(size_t(16 * m.config.vocab_size));
-  if (Status s = (*rt)->forward(batch, out); !s) qFatal("%s", s.error().message.c_str());
-  return out;
-}
 
 // sqrt(sum (a - b)^2 / sum b^2) over all logits.
 double rmsRelDiff(const std::vector<float>& a, const std::vector<float>& b) {
@@ -90,12 +74,7 @@ class TestPackedBackend : public QObject {
  private slots:
   void initTestCase() {
     PRECIS_REQUIRE_MODEL("stories260K.bin");
-    Result<Model> m = loadModel(test::modelPath("stories260K.bin"));
-    QVERIFY2(m.ok(), m.ok() ? "" : m.error().message.c_str());
-    src_ = std::move(*m);
-    Result<std::unique_ptr<Backend>> be = createBackend("cpu", BackendOptions{});
-    QVERIFY(be.ok());
-    cpu_ = std::move(*be);
+    test::loadStoriesOnCpu(src_, cpu_);
   }
 
   void matchesSimulated_data() {
@@ -124,14 +103,14 @@ class TestPackedBackend : public QObject {
     // Simulated: dequantized weights on the CPU backend, activations through the fake-quant decorator.
     std::vector<float> sim;
     if (s.activations == ActFormat::None) {
-      sim = logits(q->model, *cpu_);
+      sim = prefixLogits(q->model, *cpu_);
     } else {
       ActQuantBackend::Options ao;
       ao.format = s.activations;
       ao.vocab_size = src_.config.vocab_size;
       auto a = ActQuantBackend::create(*cpu_, ao);
       QVERIFY(a.ok());
-      sim = logits(q->model, **a);
+      sim = prefixLogits(q->model, **a);
     }
     const int simulated_before = q->report.simulated_tensors;
     PackedBackend::Options po;
@@ -141,8 +120,8 @@ class TestPackedBackend : public QObject {
     QVERIFY2(p.ok(), p.ok() ? "" : p.error().message.c_str());
     QCOMPARE(int((*p)->packedTensors()), simulated_before);  // every lab-format tensor got a kernel
     QCOMPARE(q->report.simulated_tensors, 0);
-    const std::vector<float> real = logits(q->model, **p);
-    const std::vector<float> f32 = logits(src_, *cpu_);
+    const std::vector<float> real = prefixLogits(q->model, **p);
+    const std::vector<float> f32 = prefixLogits(src_, *cpu_);
     // Every quantized input went through a real kernel, except fp8 activations and the int8
     // activations of nf4/fp8 weights (fake-quantized, simulated).
     const bool table = s.weights.format == WeightFormat::Nf4 || s.weights.format == WeightFormat::Fp8E4M3 ||
@@ -251,13 +230,14 @@ class TestPackedBackend : public QObject {
     po.vocab_size = src_.config.vocab_size;
     auto p = PackedBackend::create(*cpu_, *cpu_, *q, po);
     QVERIFY(p.ok());
-    const std::vector<float> dynamic = logits(q->model, **p);  // no clips yet: per-token scales
+    const std::vector<float> dynamic =
+        prefixLogits(q->model, **p);  // no clips yet: per-token scales
     QCOMPARE((*p)->clippedActivations(), uint64_t(0));
     std::map<std::string, float> clips;
     for (const TensorQuantReport& t : q->report.tensors)
       if (t.quantized) clips[t.name] = 0.05f;  // far below the inputs' range
     (*p)->setStaticClips(clips);
-    const std::vector<float> clipped = logits(q->model, **p);
+    const std::vector<float> clipped = prefixLogits(q->model, **p);
     QVERIFY((*p)->clippedActivations() > 0);
     QVERIFY(maxRelDiff(clipped, dynamic) > 0.05);
     const auto rows = (*p)->kernelRows();
@@ -328,7 +308,7 @@ class TestPackedBackend : public QObject {
     QVERIFY(pc.ok());
     QCOMPARE((*pd)->packedTensors(), (*pc)->packedTensors());
     QCOMPARE(qd->report.simulated_tensors, 0);
-    const std::vector<float> a = logits(qc->model, **pc), b = logits(qd->model, **pd);
+    const std::vector<float> a = prefixLogits(qc->model, **pc), b = prefixLogits(qd->model, **pd);
     QVERIFY(dev.packed_calls > 0);
     QCOMPARE(dev.quantize_calls > 0, fake);  // real int8 kernels quantize inside matmulPacked
     QVERIFY(a == b);

@@ -19,18 +19,14 @@
 #include "engine/log/log_sql.h"
 #include "engine/log/run_store.h"
 #include "engine/log/sha256.h"
+#include "log_test_util.h"
 
 using namespace precis;
+using precis::test::openStore;
 
 namespace {
 
 constexpr uint32_t kSeed = 4;
-
-std::unique_ptr<RunStore> openStore(const std::string& path) {
-  Result<std::unique_ptr<RunStore>> s = RunStore::open(path);
-  if (!s) qFatal("%s", s.error().message.c_str());
-  return std::move(*s);
-}
 
 void writeRandom(const std::string& path, size_t bytes, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -48,12 +44,6 @@ void age(const std::string& path, int seconds_ago, long nsec = 0) {
   ts[1] = ts[0];
   QVERIFY(utimensat(AT_FDCWD, path.c_str(), ts, 0) == 0);
 }
-
-#define CHECK_OK(expr)                                            \
-  do {                                                            \
-    auto&& r_ = (expr);                                           \
-    QVERIFY2(r_.ok(), r_.ok() ? "" : r_.error().message.c_str()); \
-  } while (0)
 
 }  // namespace
 
@@ -146,8 +136,6 @@ class TestDigestCache : public QObject {
   void migratesFromVersion2() {
     QTemporaryDir dir;
     const std::string path = dir.filePath("v2.sqlite").toStdString();
-    sqlite3* db = nullptr;
-    QCOMPARE(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     const std::string v2 = std::string(sql::kSchemaV1) + sql::kMigrateV1toV2 +
                            "PRAGMA user_version=2;"
                            "INSERT INTO experiments VALUES(1,'Default',1000);"
@@ -155,8 +143,7 @@ class TestDigestCache : public QObject {
                            "VALUES(1,1,'eval','FINISHED',1000,2000);"
                            "INSERT INTO envelopes VALUES(1,'{\"seed\":3}');"
                            "INSERT INTO metrics VALUES(1,'kl_mean',0.25,0,1500);";
-    QCOMPARE(sqlite3_exec(db, v2.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
+    test::writeRawLog(path, v2);
     auto store = openStore(path);
     QCOMPARE(*store->connection().scalar(sql::kGetUserVersion), int64_t(3));
     QCOMPARE(int(sql::kSchemaVersion), 3);

@@ -20,18 +20,13 @@ namespace {
 
 constexpr int kSeed = 11;
 
-struct Run {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
+using Run = precis::test::CliOutput<std::string>;
 
 Run cli(const QStringList& args, const QString& precis_db = {}) {
   QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
   env.remove("PRECIS_DB");
   if (!precis_db.isEmpty()) env.insert("PRECIS_DB", precis_db);
-  const precis::test::CliProcessResult p = precis::test::runCliProcess(args, env, 120000);
-  return {p.code, p.out.toStdString(), p.err.toStdString()};
+  return precis::test::cliOutput<std::string>(precis::test::runCliProcess(args, env, 120000));
 }
 
 nlohmann::json json(const Run& r) { return nlohmann::json::parse(r.out, nullptr, false); }

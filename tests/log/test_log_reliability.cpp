@@ -17,22 +17,12 @@
 #include "engine/log/run_recorder.h"
 #include "engine/log/run_store.h"
 #include "engine/log/sha256.h"
+#include "log_test_util.h"
 
 using namespace precis;
+using precis::test::openStore;
 
 namespace {
-
-#define CHECK_OK(expr)                                            \
-  do {                                                            \
-    auto&& r_ = (expr);                                           \
-    QVERIFY2(r_.ok(), r_.ok() ? "" : r_.error().message.c_str()); \
-  } while (0)
-
-std::unique_ptr<RunStore> openStore(const std::string& path, RunStore::Options o = {}) {
-  Result<std::unique_ptr<RunStore>> s = RunStore::open(path, o);
-  if (!s) qFatal("%s", s.error().message.c_str());
-  return std::move(*s);
-}
 
 int64_t count(RunStore& s, const char* sql) {
   Result<int64_t> n = s.connection().scalar(sql);

@@ -14,24 +14,10 @@
 #include "engine/log/log_sql.h"
 #include "engine/log/run_recorder.h"
 #include "engine/log/run_store.h"
+#include "log_test_util.h"
 
 using namespace precis;
-
-namespace {
-
-std::unique_ptr<RunStore> openStore(const std::string& path) {
-  Result<std::unique_ptr<RunStore>> s = RunStore::open(path);
-  if (!s) qFatal("%s", s.error().message.c_str());
-  return std::move(*s);
-}
-
-#define CHECK_OK(expr)                                                  \
-  do {                                                                  \
-    auto&& r_ = (expr);                                                 \
-    QVERIFY2(r_.ok(), r_.ok() ? "" : r_.error().message.c_str());       \
-  } while (0)
-
-}  // namespace
+using precis::test::openStore;
 
 class TestRunStore : public QObject {
   Q_OBJECT
@@ -255,8 +241,6 @@ class TestRunStore : public QObject {
   void migratesFromVersion1() {
     QTemporaryDir dir;
     const std::string path = dir.filePath("v1.sqlite").toStdString();
-    sqlite3* db = nullptr;
-    QCOMPARE(sqlite3_open(path.c_str(), &db), SQLITE_OK);
     const std::string v1 = std::string(sql::kSchemaV1) +
                            "PRAGMA user_version=1;"
                            "INSERT INTO experiments VALUES(1,'Default',1000);"
@@ -264,8 +248,7 @@ class TestRunStore : public QObject {
                            "VALUES(1,1,'eval','FINISHED',1000,2000);"
                            "INSERT INTO params VALUES(1,'weights','q4_0');"
                            "INSERT INTO metrics VALUES(1,'kl_mean',0.125,0,1500);";
-    QCOMPARE(sqlite3_exec(db, v1.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(db);
+    test::writeRawLog(path, v1);
 
     auto store = openStore(path);
     QCOMPARE(*store->connection().scalar(sql::kGetUserVersion), int64_t(sql::kSchemaVersion));

@@ -1,5 +1,6 @@
 // Test helpers: tiny models and byte images of each format, built in memory so reject tests can
-// corrupt them at known offsets. Used by tests/model/*.cpp (header-only, test code only).
+// corrupt them at known offsets; the tiny configuration the training tests train. Used by
+// tests/model/*.cpp and tests/train/*.cpp (header-only, test code only).
 #pragma once
 #include <QByteArray>
 #include <QDir>
@@ -27,6 +28,19 @@ inline LlamaConfig tinyConfig() {
   c.norm_eps = 1e-5f;
   c.rope_theta = 10000.f;
   c.tied_classifier = false;
+  return c;
+}
+
+// The training tests' tiny model (dim 32, hidden 64, 2 layers, GQA 4/2, vocab 64, context 32),
+// with either RoPE style and a tied or untied classifier.
+inline LlamaConfig tinyTrainConfig(RopeStyle rope, bool tied) {
+  LlamaConfig c = tinyConfig();
+  c.dim = 32;
+  c.hidden_dim = 64;
+  c.vocab_size = 64;
+  c.context_length = 32;
+  c.rope_style = rope;
+  c.tied_classifier = tied;
   return c;
 }
 

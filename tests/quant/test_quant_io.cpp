@@ -14,29 +14,19 @@
 #include "engine/model/safetensors.h"
 #include "engine/quant/quant_io.h"
 #include "engine/runtime/llama_runtime.h"
-#include "test_paths.h"
+#include "stories_quant.h"
 
 using namespace precis;
+using precis::test::scheme;
 
 namespace {
-
-QuantScheme scheme(const char* fmt, const char* gran) {
-  QuantScheme s;
-  s.weights = *parseGranularity(gran, *parseWeightFormat(fmt));
-  return s;
-}
 
 std::vector<float> logits(const Model& m) {
   auto be = createBackend("cpu", {});
   if (!be) qFatal("%s", be.error().message.c_str());
   auto rt = LlamaRuntime::create(m, **be, RuntimeOptions{1, 32, 32});
   if (!rt) qFatal("%s", rt.error().message.c_str());
-  std::vector<BatchToken> batch;
-  const int32_t toks[8] = {1, 461, 401, 378, 455, 473, 456, 435};
-  for (int i = 0; i < 8; ++i) batch.push_back({toks[i], i, 0, true});
-  std::vector<float> out(size_t(8 * m.config.vocab_size));
-  if (Status s = (*rt)->forward(batch, out); !s) qFatal("%s", s.error().message.c_str());
-  return out;
+  return test::prefixLogits(**rt, m.config.vocab_size, 8);
 }
 
 }  // namespace

@@ -11,38 +11,18 @@
 #include "engine/quant/act_quant_backend.h"
 #include "engine/quant/quantize_model.h"
 #include "engine/runtime/llama_runtime.h"
-#include "test_paths.h"
+#include "stories_quant.h"
 
 using namespace precis;
+using precis::test::prefixLogits;
+using precis::test::scheme;
 
 namespace {
-
-QuantScheme scheme(const char* fmt, const char* gran) {
-  QuantScheme s;
-  s.weights = *parseGranularity(gran, *parseWeightFormat(fmt));
-  return s;
-}
 
 const TensorQuantReport* findReport(const ModelQuantReport& r, const std::string& name) {
   for (const auto& t : r.tensors)
     if (t.name == name) return &t;
   return nullptr;
-}
-
-// Logits of BOS + 15 fixed tokens at every position: (16, vocab).
-std::vector<float> logitsOf(LlamaRuntime& rt, const Model& m) {
-  std::vector<BatchToken> batch;
-  const int32_t toks[16] = {1, 461, 401, 378, 455, 473, 456, 435, 299, 362, 409, 283, 264, 452, 288, 13};
-  for (int i = 0; i < 16; ++i) batch.push_back({toks[i], i, 0, true});
-  std::vector<float> out(size_t(16 * m.config.vocab_size));
-  if (Status s = rt.forward(batch, out); !s) qFatal("%s", s.error().message.c_str());
-  return out;
-}
-
-std::vector<float> logits(const Model& m, Backend& be) {
-  auto rt = LlamaRuntime::create(m, be, RuntimeOptions{1, 64, 64});
-  if (!rt) qFatal("%s", rt.error().message.c_str());
-  return logitsOf(**rt, m);
 }
 
 double relDiff(const std::vector<float>& a, const std::vector<float>& b) {
@@ -64,12 +44,7 @@ class TestQuantizeModel : public QObject {
  private slots:
   void initTestCase() {
     PRECIS_REQUIRE_MODEL("stories260K.bin");
-    Result<Model> m = loadModel(test::modelPath("stories260K.bin"));
-    QVERIFY2(m.ok(), m.ok() ? "" : m.error().message.c_str());
-    src_ = std::move(*m);
-    Result<std::unique_ptr<Backend>> be = createBackend("cpu", BackendOptions{});
-    QVERIFY(be.ok());
-    cpu_ = std::move(*be);
+    test::loadStoriesOnCpu(src_, cpu_);
   }
 
   void int4GroupDecisionsAndBytes() {
@@ -117,12 +92,12 @@ class TestQuantizeModel : public QObject {
   }
 
   void errorsGrowWithFewerBits() {
-    const std::vector<float> ref = logits(src_, *cpu_);
+    const std::vector<float> ref = prefixLogits(src_, *cpu_);
     double prev = 0;
     for (auto [f, g] : {std::pair{"fp16", "-"}, {"int8", "channel"}, {"int4", "group:32"}}) {
       Result<QuantizedModel> q = quantizeModel(src_, scheme(f, g));
       QVERIFY(q.ok());
-      const double d = relDiff(ref, logits(q->model, *cpu_));
+      const double d = relDiff(ref, prefixLogits(q->model, *cpu_));
       qInfo("%s %s: relative logit change %.4g", f, g, d);
       QVERIFY2(d > prev, qPrintable(QString("%1 %2: %3 not above %4").arg(f).arg(g).arg(d).arg(prev)));
       prev = d;
@@ -131,15 +106,15 @@ class TestQuantizeModel : public QObject {
   }
 
   void activationFakeQuant() {
-    const std::vector<float> ref = logits(src_, *cpu_);
+    const std::vector<float> ref = prefixLogits(src_, *cpu_);
     ActQuantBackend::Options o;
     o.vocab_size = src_.config.vocab_size;
     auto dyn = ActQuantBackend::create(*cpu_, o);
     QVERIFY(dyn.ok());
-    const double d8 = relDiff(ref, logits(src_, **dyn));
+    const double d8 = relDiff(ref, prefixLogits(src_, **dyn));
     o.format = ActFormat::Fp8E4M3;
     auto fp8 = ActQuantBackend::create(*cpu_, o);
-    const double df = relDiff(ref, logits(src_, **fp8));
+    const double df = relDiff(ref, prefixLogits(src_, **fp8));
     qInfo("W32A8 int8 per-token: %.4g, fp8-e4m3 per-token: %.4g", d8, df);
     // bounds: about 2x the values measured when written (0.085 and 0.28)
     QVERIFY(d8 > 0 && d8 < 0.17);
@@ -152,10 +127,10 @@ class TestQuantizeModel : public QObject {
     auto rt = LlamaRuntime::create(src_, **st, RuntimeOptions{1, 64, 64});  // one runtime: scales are per weight buffer
     QVERIFY(rt.ok());
     (*st)->setMode(ActQuantBackend::Mode::Observe);
-    QCOMPARE(relDiff(ref, logitsOf(**rt, src_)), 0.0);
+    QCOMPARE(relDiff(ref, prefixLogits(**rt, src_.config.vocab_size)), 0.0);
     QCOMPARE((*st)->observedWeights(), size_t(35));
     (*st)->setMode(ActQuantBackend::Mode::Apply);
-    const double ds = relDiff(ref, logitsOf(**rt, src_));
+    const double ds = relDiff(ref, prefixLogits(**rt, src_.config.vocab_size));
     QCOMPARE((*st)->unobservedCalls(), size_t(0));
     QVERIFY((*st)->clipRate() < 0.01);  // earlier layers' fake-quant moves later inputs a little past the observed max
     qInfo("int8 per-tensor static: %.4g", ds);

@@ -9,7 +9,7 @@
 #include "engine/model/loader.h"
 #include "engine/runtime/llama_runtime.h"
 #include "engine/runtime/sampler.h"
-#include "test_paths.h"
+#include "stories_runtime.h"
 
 using namespace precis;
 
@@ -32,34 +32,18 @@ class TestRuntime : public QObject {
   void stories260kGreedyMatchesReference() {
     PRECIS_REQUIRE_MODEL("stories260K.bin");
     QFETCH(int, threads);
-    auto model = loadModel(test::modelPath("stories260K.bin"));
-    QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
-    auto be = createBackend("cpu", {threads});
-    QVERIFY(be.ok());
-    auto rt = LlamaRuntime::create(*model, **be);
-    QVERIFY2(rt.ok(), rt.ok() ? "" : rt.error().message.c_str());
-    const std::vector<int32_t> prompt{1};
-    GenerateOptions go;
-    go.max_new_tokens = 20;
-    auto out = generate(**rt, prompt, go);
+    test::StoriesOnCpu stories(threads);
+    QVERIFY2(stories.ok(), stories.error().c_str());
+    auto out = test::greedyAfterBos(**stories.rt, 20);
     QVERIFY(out.ok());
-    // From /work/shared/models/README.md (checked against the llama2.c reference program).
-    const std::vector<int32_t> expected{461, 461, 401, 401, 401, 461, 378, 455, 473, 456,
-                                        435, 299, 362, 409, 283, 264, 283, 452, 288, 13};
-    QCOMPARE(*out, expected);
+    QCOMPARE(*out, test::storiesGreedyIds());
   }
 
   void batchedEqualsSingleSequences() {
     PRECIS_REQUIRE_MODEL("stories260K.bin");
-    auto model = loadModel(test::modelPath("stories260K.bin"));
-    QVERIFY(model.ok());
-    auto be = createBackend("cpu", {2});
-    QVERIFY(be.ok());
-    RuntimeOptions ro;
-    ro.max_slots = 3;
-    ro.max_ctx = 64;
-    auto rt = LlamaRuntime::create(*model, **be, ro);
-    QVERIFY(rt.ok());
+    test::StoriesOnCpu stories(2, {.max_slots = 3, .max_ctx = 64});
+    QVERIFY2(stories.ok(), stories.error().c_str());
+    auto& [model, be, rt] = stories;
     const int vocab = model->config.vocab_size;
     const std::vector<std::vector<int32_t>> seqs{
         {1, 300, 301, 45, 99, 17, 256}, {1, 5}, {1, 400, 12, 12, 12, 480, 7, 8, 9, 10, 11}};
@@ -116,13 +100,9 @@ class TestRuntime : public QObject {
 
   void rejectsOutOfRangeInputs() {
     PRECIS_REQUIRE_MODEL("stories260K.bin");
-    auto model = loadModel(test::modelPath("stories260K.bin"));
-    QVERIFY(model.ok());
-    auto be = createBackend("cpu", {1});
-    RuntimeOptions ro;
-    ro.max_ctx = 16;
-    auto rt = LlamaRuntime::create(*model, **be, ro);
-    QVERIFY(rt.ok());
+    test::StoriesOnCpu stories(1, {.max_ctx = 16});
+    QVERIFY2(stories.ok(), stories.error().c_str());
+    auto& rt = stories.rt;
     std::vector<float> lg(512);
     const BatchToken bad_token[] = {{512, 0, 0, true}};
     const BatchToken bad_pos[] = {{1, 16, 0, true}};
@@ -137,11 +117,9 @@ class TestRuntime : public QObject {
 
   void sameSeedSameSample() {
     PRECIS_REQUIRE_MODEL("stories260K.bin");
-    auto model = loadModel(test::modelPath("stories260K.bin"));
-    QVERIFY(model.ok());
-    auto be = createBackend("cpu", {1});
-    auto rt = LlamaRuntime::create(*model, **be);
-    QVERIFY(rt.ok());
+    test::StoriesOnCpu stories(1);
+    QVERIFY2(stories.ok(), stories.error().c_str());
+    auto& rt = stories.rt;
     GenerateOptions go;
     go.max_new_tokens = 30;
     go.temperature = 1.0f;

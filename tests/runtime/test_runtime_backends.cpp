@@ -24,7 +24,7 @@
 #include "engine/quant/convert.h"
 #include "engine/runtime/llama_runtime.h"
 #include "engine/runtime/sampler.h"
-#include "test_paths.h"
+#include "stories_runtime.h"
 
 using namespace precis;
 
@@ -187,20 +187,14 @@ class TestRuntimeBackends : public QObject {
     if (others.empty()) skipOrFail(why_);
     auto model = loadModel(test::modelPath("stories260K.bin"));
     QVERIFY(model.ok());
-    // From ../shared/models/README.md (checked against the llama2.c reference program).
-    const std::vector<int32_t> expected{461, 461, 401, 401, 401, 461, 378, 455, 473, 456,
-                                        435, 299, 362, 409, 283, 264, 283, 452, 288, 13};
     for (const std::string& name : others) {
       auto be = createBackend(name);
       QVERIFY(be.ok());
       auto rt = LlamaRuntime::create(*model, **be);
       QVERIFY2(rt.ok(), rt.ok() ? "" : rt.error().message.c_str());
-      const std::vector<int32_t> prompt{1};
-      GenerateOptions go;
-      go.max_new_tokens = 20;
-      auto out = generate(**rt, prompt, go);
+      auto out = test::greedyAfterBos(**rt, 20);
       QVERIFY(out.ok());
-      QCOMPARE(*out, expected);
+      QCOMPARE(*out, test::storiesGreedyIds());
     }
   }
 

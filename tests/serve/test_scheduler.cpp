@@ -20,6 +20,22 @@ SimResult runOk(const Workload& w, const SchedulerConfig& c, FakeExecutor& ex) {
   if (!r) qFatal("simulate failed: %s", r.error().message.c_str());
   return std::move(*r);
 }
+// The same on a fake clock whose steps cost `step_s` seconds each, for tests that do not look at
+// the plans the executor was given.
+SimResult runOk(const Workload& w, const SchedulerConfig& c, double step_s = 1.0) {
+  FakeExecutor ex(step_s, 0.0);
+  return runOk(w, c, ex);
+}
+// Continuous batching of up to 4 sequences and 64 tokens a step over a pool of `kv_blocks` KV
+// blocks of 4 positions, `max_ctx` positions per slot: the KV-pressure cases.
+SchedulerConfig kvPressure(int kv_blocks, int max_ctx) {
+  return {.policy = BatchPolicy::Continuous,
+          .max_batch = 4,
+          .token_budget = 64,
+          .block_size = 4,
+          .kv_blocks = kv_blocks,
+          .max_ctx = max_ctx};
+}
 }  // namespace
 
 class TestScheduler : public QObject {
@@ -43,12 +59,8 @@ class TestScheduler : public QObject {
     // Six requests 0.1 s apart; batch of 4 starts when the 4th arrives (t = 0.3); the last two run
     // as a batch of 2 at the end of the stream.
     Workload w = makeRequests({0.0, 0.1, 0.2, 0.3, 0.4, 0.5}, {4, 2, 4, 3, 4, 4}, {3, 1, 2, 3, 2, 2});
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Static;
-    c.max_batch = 4;
-    c.max_ctx = 32;
-    FakeExecutor ex(1.0, 0.0);
-    SimResult r = runOk(w, c, ex);
+    const SchedulerConfig c{.policy = BatchPolicy::Static, .max_batch = 4, .max_ctx = 32};
+    const SimResult r = runOk(w, c);
     const auto& st = r.timeline.steps;
     QCOMPARE(int(st.size()), 3 + 2);  // batch 1: prefill + 2 decodes (longest output 3); batch 2: 1 + 1
     QCOMPARE(st[0].start, 0.3);
@@ -72,13 +84,9 @@ class TestScheduler : public QObject {
 
   void dynamicStartsAtWindowExpiry() {
     Workload w = makeRequests({0.0, 0.2, 2.0}, {2, 2, 2}, {2, 2, 1});
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Dynamic;
-    c.max_batch = 4;
-    c.batch_window = 0.5;
-    c.max_ctx = 16;
-    FakeExecutor ex(0.1, 0.0);
-    SimResult r = runOk(w, c, ex);
+    const SchedulerConfig c{
+        .policy = BatchPolicy::Dynamic, .max_batch = 4, .batch_window = 0.5, .max_ctx = 16};
+    const SimResult r = runOk(w, c, 0.1);
     const auto& st = r.timeline.steps;
     QCOMPARE(int(st.size()), 3);
     QCOMPARE(st[0].start, 0.5);  // the oldest (t = 0) waited the window
@@ -91,13 +99,9 @@ class TestScheduler : public QObject {
 
   void dynamicStartsAtMaxSize() {
     Workload w = makeRequests({0.0, 0.01, 0.02, 0.03, 0.04}, {2, 2, 2, 2, 2}, {1, 1, 1, 1, 1});
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Dynamic;
-    c.max_batch = 4;
-    c.batch_window = 10.0;
-    c.max_ctx = 16;
-    FakeExecutor ex(0.1, 0.0);
-    SimResult r = runOk(w, c, ex);
+    const SchedulerConfig c{
+        .policy = BatchPolicy::Dynamic, .max_batch = 4, .batch_window = 10.0, .max_ctx = 16};
+    const SimResult r = runOk(w, c, 0.1);
     const auto& st = r.timeline.steps;
     QCOMPARE(int(st.size()), 2);
     QCOMPARE(st[0].start, 0.03);
@@ -109,13 +113,9 @@ class TestScheduler : public QObject {
     // Budget 10, prompts of 4: step 1 admits two (8 tokens; a third needs 4 > 2 left).
     // Step 2: two decodes + two prompts = 10. Step 3: four decodes.
     Workload w = makeRequests({0, 0, 0, 0}, {4, 4, 4, 4}, {3, 3, 3, 3});
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Continuous;
-    c.max_batch = 8;
-    c.token_budget = 10;
-    c.max_ctx = 16;
-    FakeExecutor ex(1.0, 0.0);
-    SimResult r = runOk(w, c, ex);
+    const SchedulerConfig c{
+        .policy = BatchPolicy::Continuous, .max_batch = 8, .token_budget = 10, .max_ctx = 16};
+    const SimResult r = runOk(w, c);
     const auto& st = r.timeline.steps;
     QCOMPARE(members(st[0]), (std::vector<int>{0, 1}));
     QCOMPARE(st[0].real_tokens, 8);
@@ -133,12 +133,11 @@ class TestScheduler : public QObject {
   void continuousMaxSequencesAndChunkedPrefill() {
     // Max 2 sequences; chunked prefill splits a 12-token prompt under a budget of 5.
     Workload w = makeRequests({0, 0, 0}, {12, 2, 2}, {2, 1, 1});
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Continuous;
-    c.max_batch = 2;
-    c.token_budget = 5;
-    c.chunked_prefill = true;
-    c.max_ctx = 32;
+    SchedulerConfig c{.policy = BatchPolicy::Continuous,
+                      .max_batch = 2,
+                      .token_budget = 5,
+                      .chunked_prefill = true,
+                      .max_ctx = 32};
     FakeExecutor ex(1.0, 0.0);
     SimResult r = runOk(w, c, ex);
     const auto& p = ex.plans;
@@ -154,8 +153,7 @@ class TestScheduler : public QObject {
     QCOMPARE(r.timeline.requests[2].scheduled, 3.0);
     // Without chunking, a 12-token prompt over a budget of 5 is rejected with the reason.
     c.chunked_prefill = false;
-    FakeExecutor ex2(1.0, 0.0);
-    SimResult r2 = runOk(w, c, ex2);
+    const SimResult r2 = runOk(w, c);
     QVERIFY(r2.timeline.requests[0].rejected);
     QVERIFY(r2.timeline.requests[0].reject_reason.find("token budget") != std::string::npos);
   }
@@ -165,15 +163,8 @@ class TestScheduler : public QObject {
     // both fit their prompts (1 block each), grow to 2 blocks each at position 5, and at position 9
     // request 0 needs a third block: request 1 (the newest) is preempted, recomputed later.
     Workload w = makeRequests({0, 0}, {4, 4}, {8, 8});
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Continuous;
-    c.max_batch = 4;
-    c.token_budget = 64;
-    c.block_size = 4;
-    c.kv_blocks = 4;
-    c.max_ctx = 16;
-    FakeExecutor ex(1.0, 0.0);
-    SimResult r = runOk(w, c, ex);
+    const SchedulerConfig c = kvPressure(4, 16);
+    const SimResult r = runOk(w, c);
     const auto& st = r.timeline.steps;
     QCOMPARE(members(st[0]), (std::vector<int>{0, 1}));
     QCOMPARE(st[0].kv_blocks_used, 2);
@@ -196,15 +187,8 @@ class TestScheduler : public QObject {
     // (prompt 4, output 4) needs a second block at its first decode: it is the newest, so it is
     // preempted itself, request 0 is left alone, and request 1 recomputes 5 tokens after 0 leaves.
     Workload w = makeRequests({0, 0}, {2, 4}, {3, 4});
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Continuous;
-    c.max_batch = 4;
-    c.token_budget = 64;
-    c.block_size = 4;
-    c.kv_blocks = 2;
-    c.max_ctx = 8;
-    FakeExecutor ex(1.0, 0.0);
-    SimResult r = runOk(w, c, ex);
+    const SchedulerConfig c = kvPressure(2, 8);
+    const SimResult r = runOk(w, c);
     const auto& st = r.timeline.steps;
     QCOMPARE(members(st[0]), (std::vector<int>{0, 1}));
     QCOMPARE(members(st[1]), (std::vector<int>{0}));
@@ -222,13 +206,7 @@ class TestScheduler : public QObject {
     // preemption releases its slot (1) before the step runs; when request 0 finishes, the next
     // plan (request 1's recompute) releases slot 0. The runtime frees exactly these KV blocks.
     Workload w = makeRequests({0, 0}, {2, 4}, {3, 4});
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Continuous;
-    c.max_batch = 4;
-    c.token_budget = 64;
-    c.block_size = 4;
-    c.kv_blocks = 2;
-    c.max_ctx = 8;
+    const SchedulerConfig c = kvPressure(2, 8);
     FakeExecutor ex(1.0, 0.0);
     runOk(w, c, ex);
     QVERIFY(ex.plans.size() >= 4);
@@ -245,11 +223,8 @@ class TestScheduler : public QObject {
     // positions 0..2 of padding slot 2 + 1 = 3 (1 block): 5 blocks. When the batch ends, the next
     // batch's plan releases slots 0, 2 (request 0 and its unused padding slot) and 1, 3.
     Workload w = makeRequests({0, 0, 0}, {5, 2, 2}, {3, 1, 1});
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Static;
-    c.max_batch = 2;
-    c.block_size = 4;
-    c.max_ctx = 16;
+    SchedulerConfig c{
+        .policy = BatchPolicy::Static, .max_batch = 2, .block_size = 4, .max_ctx = 16};
     FakeExecutor ex(1.0, 0.0);
     SimResult r = runOk(w, c, ex);
     const auto& st = r.timeline.steps;
@@ -264,23 +239,15 @@ class TestScheduler : public QObject {
     QCOMPARE(members(st[3]), (std::vector<int>{2}));
     // With only 4 blocks the same two requests cannot share a batch: request 0 runs alone.
     c.kv_blocks = 4;
-    FakeExecutor ex2(1.0, 0.0);
-    SimResult r2 = runOk(w, c, ex2);
+    const SimResult r2 = runOk(w, c);
     QCOMPARE(members(r2.timeline.steps[0]), (std::vector<int>{0}));
   }
 
   void continuousAdmissionBoundedByKvBlocks() {
     // 3 blocks of 4: two 8-token prompts need 4 blocks; the second waits until the first leaves.
     Workload w = makeRequests({0, 0}, {8, 8}, {1, 1});
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Continuous;
-    c.max_batch = 4;
-    c.token_budget = 64;
-    c.block_size = 4;
-    c.kv_blocks = 3;
-    c.max_ctx = 12;
-    FakeExecutor ex(1.0, 0.0);
-    SimResult r = runOk(w, c, ex);
+    const SchedulerConfig c = kvPressure(3, 12);
+    const SimResult r = runOk(w, c);
     QCOMPARE(members(r.timeline.steps[0]), (std::vector<int>{0}));
     QCOMPARE(members(r.timeline.steps[1]), (std::vector<int>{1}));
     QCOMPARE(r.timeline.requests[1].scheduled, 1.0);
@@ -289,13 +256,9 @@ class TestScheduler : public QObject {
   void queueBoundRejectsOrSheds() {
     // Five arrivals at once, one sequence at a time, at most 2 waiting.
     Workload w = makeRequests({0, 0, 0, 0, 0}, {2, 2, 2, 2, 2}, {2, 2, 2, 2, 2});
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Continuous;
-    c.max_batch = 1;
-    c.max_queue = 2;
-    c.max_ctx = 8;
-    FakeExecutor ex(1.0, 0.0);
-    SimResult r = runOk(w, c, ex);
+    SchedulerConfig c{
+        .policy = BatchPolicy::Continuous, .max_batch = 1, .max_queue = 2, .max_ctx = 8};
+    const SimResult r = runOk(w, c);
     const auto& q = r.timeline.requests;
     QVERIFY(!q[0].rejected && !q[1].rejected);
     for (int i = 2; i < 5; ++i) {
@@ -303,8 +266,7 @@ class TestScheduler : public QObject {
       QCOMPARE(q[size_t(i)].reject_reason, std::string("queue full"));
     }
     c.shed = true;
-    FakeExecutor ex2(1.0, 0.0);
-    SimResult r2 = runOk(w, c, ex2);
+    const SimResult r2 = runOk(w, c);
     const auto& q2 = r2.timeline.requests;
     // Each new arrival drops the oldest waiting one: 0, 1, 2 are shed; 3 and 4 run.
     for (int i = 0; i < 3; ++i) QCOMPARE(q2[size_t(i)].reject_reason, std::string("shed (queue full)"));
@@ -316,12 +278,8 @@ class TestScheduler : public QObject {
     Workload w = makeRequests({0, 0, 0, 0, 0, 0}, {2, 2, 2, 2, 2, 2}, {3, 1, 2, 2, 1, 1});
     w.closed_loop = true;
     w.concurrency = 2;
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Continuous;
-    c.max_batch = 8;
-    c.max_ctx = 8;
-    FakeExecutor ex(1.0, 0.0);
-    SimResult r = runOk(w, c, ex);
+    const SchedulerConfig c{.policy = BatchPolicy::Continuous, .max_batch = 8, .max_ctx = 8};
+    const SimResult r = runOk(w, c);
     for (const StepRecord& s : r.timeline.steps) QVERIFY(s.sequences <= 2);
     // Request 1 (1 token) ends at t = 1; request 2 arrives then.
     QCOMPARE(r.timeline.requests[2].arrival, 1.0);
@@ -334,12 +292,8 @@ class TestScheduler : public QObject {
     Workload w = makeRequests(std::vector<double>(12, 0.0), std::vector<int>(12, 2), std::vector<int>(12, 2));
     w.closed_loop = true;
     w.concurrency = 4;
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Static;
-    c.max_batch = 8;
-    c.max_ctx = 16;
-    FakeExecutor ex(1.0, 0.0);
-    SimResult r = runOk(w, c, ex);
+    const SchedulerConfig c{.policy = BatchPolicy::Static, .max_batch = 8, .max_ctx = 16};
+    const SimResult r = runOk(w, c);
     for (const RequestRecord& q : r.timeline.requests) {
       QVERIFY(!q.rejected);
       QCOMPARE(int(q.token_times.size()), 2);
@@ -352,9 +306,7 @@ class TestScheduler : public QObject {
     // The cancel flag is read before every step: cancelled after 3 reads, the run stops with an
     // error saying so, having run exactly 2 steps.
     Workload w = makeRequests({0, 0}, {2, 2}, {10, 10});
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Continuous;
-    c.max_ctx = 32;
+    const SchedulerConfig c{.policy = BatchPolicy::Continuous, .max_ctx = 32};
     FakeExecutor ex(1.0, 0.0);
     int reads = 0;
     SimOptions so;
@@ -376,11 +328,8 @@ class TestScheduler : public QObject {
     spec.seed = 11;
     Result<Workload> w = makeWorkload(spec);
     QVERIFY(w.ok());
-    SchedulerConfig c;
-    c.policy = BatchPolicy::Continuous;
-    c.max_batch = 4;
-    c.max_queue = 32;
-    c.max_ctx = 32;
+    const SchedulerConfig c{
+        .policy = BatchPolicy::Continuous, .max_batch = 4, .max_queue = 32, .max_ctx = 32};
     FakeExecutor ex(0.05, 0.0);
     Result<SimResult> r = simulate(*w, c, ex);
     QVERIFY2(r.ok(), "seed 11");

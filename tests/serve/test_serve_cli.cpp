@@ -12,14 +12,9 @@
 #include "test_paths.h"
 
 namespace {
-struct Run {
-  int code = -1;
-  QByteArray out, err;
-};
+using Run = precis::test::CliProcessResult;
 Run cli(const QStringList& args) {
-  const precis::test::CliProcessResult p =
-      precis::test::runCliProcess(args, QProcessEnvironment::systemEnvironment(), 120000);
-  return {p.code, p.out, p.err};
+  return precis::test::runCliProcess(args, QProcessEnvironment::systemEnvironment(), 120000);
 }
 QString model() { return QString::fromStdString(precis::test::modelPath("stories260K.bin")); }
 }  // namespace

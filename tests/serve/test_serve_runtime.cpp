@@ -11,7 +11,7 @@
 #include "engine/runtime/sampler.h"
 #include "engine/serve/executors.h"
 #include "engine/serve/metrics.h"
-#include "test_paths.h"
+#include "runtime/stories_runtime.h"
 
 using namespace precis;
 
@@ -114,15 +114,9 @@ class TestServeRuntime : public QObject {
 
   void calibratedModelReplaysSchedule() {
     PRECIS_REQUIRE_MODEL("stories260K.bin");
-    auto model = loadModel(test::modelPath("stories260K.bin"));
-    QVERIFY(model.ok());
-    auto be = createBackend("cpu", {2});
-    QVERIFY(be.ok());
-    RuntimeOptions ro;
-    ro.max_slots = 8;
-    ro.max_ctx = 64;
-    auto rt = LlamaRuntime::create(*model, **be, ro);
-    QVERIFY(rt.ok());
+    test::StoriesOnCpu stories(2, {.max_slots = 8, .max_ctx = 64});
+    QVERIFY2(stories.ok(), stories.error().c_str());
+    auto& [model, be, rt] = stories;
     Result<CostModel> cm = calibrate(**rt, 64, 3);
     QVERIFY2(cm.ok(), cm.ok() ? "" : cm.error().message.c_str());
     // Which coefficients absorb the time depends on the machine's load (c0 + c_tok could fit to 0

@@ -1,7 +1,6 @@
 // Byte-level BPE tests against Hugging Face `tokenizers`: tokenizer.json files trained by
 // tests/fixtures/make_tokenizer_fixture.py (GPT-2 ByteLevel regex, and Split(Llama-3 regex) +
 // ByteLevel) with the ids `tokenizers` produced for ~70 strings; decode must round-trip.
-#include <QElapsedTimer>
 #include <QtTest>
 
 #include "engine/tokenizer/tokenizer.h"
@@ -67,13 +66,7 @@ class TestTokenizerByteLevel : public QObject {
     const uint32_t seed = 7;
     std::string text = test::makeLongText(100 * 1024, seed);
     text += std::string("\xFF\xFE raw bytes");  // invalid UTF-8 still round-trips at the byte level
-    QElapsedTimer timer;
-    timer.start();
-    const std::vector<int32_t> ids = tok->encode(text, false);
-    const qint64 ms = timer.elapsed();
-    qInfo("encoded %zu bytes into %zu tokens in %lld ms", text.size(), ids.size(), static_cast<long long>(ms));
-    QVERIFY2(tok->decode(ids) == text, qPrintable(QStringLiteral("round trip failed, seed %1").arg(seed)));
-    QVERIFY2(ms < 1000, qPrintable(QStringLiteral("100 KB took %1 ms (seed %2)").arg(ms).arg(seed)));
+    test::checkRoundTripAndSpeed(*tok, text, false, seed);
   }
 
   void badMergeIsAnError() {

@@ -2,7 +2,6 @@
 // published example and a Python port of llama2.c's encode() (tests/fixtures/tok_llama2), round
 // trips, speed on 100 KB, and a model trained with the `sentencepiece` package
 // (tests/fixtures/tok_sentencepiece, made by tests/fixtures/make_tokenizer_fixture.py).
-#include <QElapsedTimer>
 #include <QtTest>
 
 #include "engine/tokenizer/llama2c_tokenizer.h"
@@ -110,13 +109,7 @@ class TestTokenizerSpm : public QObject {
     QVERIFY(tok.ok());
     const uint32_t seed = 42;
     const std::string text = test::makeLongText(100 * 1024, seed);
-    QElapsedTimer timer;
-    timer.start();
-    const std::vector<int32_t> ids = tok->encode(text, true);
-    const qint64 ms = timer.elapsed();
-    qInfo("encoded %zu bytes into %zu tokens in %lld ms", text.size(), ids.size(), static_cast<long long>(ms));
-    QVERIFY2(tok->decode(ids) == text, qPrintable(QStringLiteral("round trip failed, seed %1").arg(seed)));
-    QVERIFY2(ms < 1000, qPrintable(QStringLiteral("100 KB took %1 ms (seed %2)").arg(ms).arg(seed)));
+    test::checkRoundTripAndSpeed(*tok, text, true, seed);
   }
 
   // A BPE model trained by the `sentencepiece` package (byte_fallback, a user-defined <sep>):

@@ -1,5 +1,7 @@
-// Helpers shared by the tokenizer suites: reading JSON fixtures and printing id lists.
+// Helpers shared by the tokenizer suites: reading JSON fixtures, printing id lists, long varied
+// text, and the round-trip check on it.
 #pragma once
+#include <QElapsedTimer>
 #include <QtTest>
 #include <cstdint>
 #include <fstream>
@@ -7,6 +9,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "engine/tokenizer/tokenizer.h"
 
 namespace precis::test {
 
@@ -45,6 +49,20 @@ inline std::string makeLongText(size_t bytes, uint32_t seed) {
     out += ' ';
   }
   return out;
+}
+
+// Encodes `text` (about 100 KB made with `seed`, printed on failure) with `tok`, BOS first when
+// `add_bos`, and prints the time taken; fails unless decoding gives `text` back and encoding took
+// under a second.
+inline void checkRoundTripAndSpeed(const Tokenizer& tok, const std::string& text, bool add_bos,
+                                   uint32_t seed) {
+  QElapsedTimer timer;
+  timer.start();
+  const std::vector<int32_t> ids = tok.encode(text, add_bos);
+  const qint64 ms = timer.elapsed();
+  qInfo("encoded %zu bytes into %zu tokens in %lld ms", text.size(), ids.size(), static_cast<long long>(ms));
+  QVERIFY2(tok.decode(ids) == text, qPrintable(QStringLiteral("round trip failed, seed %1").arg(seed)));
+  QVERIFY2(ms < 1000, qPrintable(QStringLiteral("100 KB took %1 ms (seed %2)").arg(ms).arg(seed)));
 }
 
 }  // namespace precis::test

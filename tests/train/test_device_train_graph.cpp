@@ -15,25 +15,12 @@
 #include "engine/train/device_train_graph.h"
 #include "engine/train/llama_train.h"
 #include "train_backend_fixture.h"
+#include "model/model_builders.h"
 
 using namespace precis;
 using namespace precis::test;
 
 namespace {
-
-LlamaConfig tinyConfig(RopeStyle rope, bool tied) {
-  LlamaConfig c;
-  c.dim = 32;
-  c.hidden_dim = 64;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.vocab_size = 64;
-  c.context_length = 32;
-  c.rope_style = rope;
-  c.tied_classifier = tied;
-  return c;
-}
 
 struct Budget {
   double rel = 0, logits_atol = 0, logits_rtol = 0, grad = 0;
@@ -98,7 +85,7 @@ class TestDeviceTrainGraph : public QObject {
     QFETCH(bool, tied);
     TrainBackend& be = *backends_.list[size_t(backend)];
     const Budget bud = budgetFor(be);
-    const LlamaConfig c = tinyConfig(RopeStyle(rope), tied);
+    const LlamaConfig c = tinyTrainConfig(RopeStyle(rope), tied);
     const int B = 3, T = 11, V = c.vocab_size;
     const int64_t N = int64_t(B) * T;
     const uint32_t seed = 77u + uint32_t(rope) * 2u + (tied ? 1u : 0u);
@@ -229,7 +216,7 @@ class TestDeviceTrainGraph : public QObject {
   void gradientMatchesFiniteDifferences() {
     QFETCH(int, backend);
     TrainBackend& be = *backends_.list[size_t(backend)];
-    const LlamaConfig c = tinyConfig(RopeStyle::Half, false);
+    const LlamaConfig c = tinyTrainConfig(RopeStyle::Half, false);
     const int B = 2, T = 7, V = c.vocab_size;
     const uint32_t seed = 4242;
     std::mt19937 rng(seed);

@@ -5,12 +5,10 @@
 
 #include "engine/backend/registry.h"
 #include "engine/runtime/llama_runtime.h"
-#include "engine/tokenizer/tokenizer.h"
-#include "engine/train/bpe_trainer.h"
 #include "engine/train/distill.h"
-#include "engine/train/story_grammar.h"
 #include "engine/train/train_data.h"
 #include "engine/train/trainer.h"
+#include "train_test_data.h"
 
 using namespace precis;
 
@@ -19,31 +17,25 @@ class TestDistill : public QObject {
  private slots:
   void studentHalvesHeldOutKl() {
     const uint64_t seed = 5;
-    std::vector<std::string> texts;
-    for (const Story& s : generateStories(seed, 320)) texts.push_back(s.text);
-    auto td = trainBpeTokenizer(texts, 320);
-    QVERIFY(td.ok());
-    auto tok = Tokenizer::create(*td);
-    QVERIFY(tok.ok());
-    std::vector<std::vector<int32_t>> seqs;
-    for (const std::string& t : texts) seqs.push_back(tok->encode(t, true));
-    const TokenSplit data = splitSequences(seqs, 0.1);
+    Result<test::StoryCorpus> corpus = test::storyCorpus(seed, 320, 320);
+    QVERIFY2(corpus.ok(), corpus.ok() ? "" : corpus.error().message.c_str());
+    const TokenizerData& tokenizer = corpus->tokenizer;
+    const TokenSplit& data = corpus->data;
     QVERIFY(!data.heldout.empty() && data.train.size() > 5 * data.heldout.size());
 
     LlamaConfig c;
     c.dim = 32; c.hidden_dim = 64; c.n_layers = 4; c.n_heads = 2; c.n_kv_heads = 1;
-    c.vocab_size = int(td->pieces.size()); c.context_length = 32;
+    c.vocab_size = int(tokenizer.pieces.size());
+    c.context_length = 32;
     TrainOptions o;
     o.batch = 4; o.ctx = 32; o.steps = 60; o.adam.lr = 1e-2f; o.warmup = 3; o.threads = 2; o.eval_every = 0;
     o.eval_windows = 8; o.seed = seed;
     auto teacher = Trainer::create(TrainParams::init(c, seed), o, data.train, data.heldout);
     QVERIFY(teacher.ok());
     QVERIFY((*teacher)->run().ok());
-    const Model tm = (*teacher)->params().toModel(*td, "teacher");
+    const Model tm = (*teacher)->params().toModel(tokenizer, "teacher");
     auto be = createBackend("cpu", {2});
-    RuntimeOptions ro;
-    ro.max_slots = o.batch; ro.max_ctx = o.ctx; ro.max_batch_tokens = o.batch * o.ctx;
-    auto rt = LlamaRuntime::create(tm, **be, ro);
+    auto rt = LlamaRuntime::create(tm, **be, test::teacherRuntimeOptions(o));
     QVERIFY(rt.ok());
     auto spec = parseStudentSpec("every-other", c.n_layers);
     QVERIFY(spec.ok());

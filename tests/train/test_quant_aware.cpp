@@ -18,13 +18,11 @@
 #include "engine/backend/registry.h"
 #include "engine/quant/act_quant_backend.h"
 #include "engine/train/llama_train.h"
-#include "engine/tokenizer/tokenizer.h"
-#include "engine/train/bpe_trainer.h"
 #include "engine/train/distill.h"
 #include "engine/train/quant_aware.h"
-#include "engine/train/story_grammar.h"
 #include "engine/train/train_data.h"
 #include "engine/train/trainer.h"
+#include "train_test_data.h"
 
 using namespace precis;
 
@@ -143,12 +141,7 @@ class TestQuantAware : public QObject {
       TrainGraph g(c, 1, T);
       g.setActivationQuant(trained, classifier);
       g.forward(pool, p, tokens.data());
-      double err = 0, mx = 0;
-      for (size_t i = 0; i < ref.size(); ++i) {
-        err = std::max(err, double(std::fabs(g.logits()[i] - ref[i])));
-        mx = std::max(mx, double(std::fabs(ref[i])));
-      }
-      return err / mx;
+      return test::maxErrOverMax(g.logits(), ref);
     };
     const double quantized = relErr(f), plain = relErr(ActFormat::None);
     qInfo("%s activations: max |train - runtime| / max |runtime| = %.3g quantized (budget 1e-4), %.3g fp32",
@@ -179,28 +172,21 @@ class TestQuantAware : public QObject {
   }
 
   void quantAwareDistillationBeatsPostTrainingQuantization() {
-    std::vector<std::string> texts;
-    for (const Story& st : generateStories(kSeed, 240)) texts.push_back(st.text);
-    auto td = trainBpeTokenizer(texts, 300);
-    QVERIFY(td.ok());
-    auto tok = Tokenizer::create(*td);
-    QVERIFY(tok.ok());
-    std::vector<std::vector<int32_t>> seqs;
-    for (const std::string& t : texts) seqs.push_back(tok->encode(t, true));
-    const TokenSplit data = splitSequences(seqs, 0.1);
+    Result<test::StoryCorpus> corpus = test::storyCorpus(kSeed, 240, 300);
+    QVERIFY2(corpus.ok(), corpus.ok() ? "" : corpus.error().message.c_str());
+    const TokenizerData& tokenizer = corpus->tokenizer;
+    const TokenSplit& data = corpus->data;
 
     TrainOptions o;
     o.batch = 4; o.ctx = 32; o.steps = 80; o.adam.lr = 1e-2f; o.warmup = 4; o.threads = 2; o.eval_every = 0;
     o.eval_windows = 8; o.seed = kSeed;
-    const LlamaConfig tc = smallConfig(2, int(td->pieces.size()));
+    const LlamaConfig tc = smallConfig(2, int(tokenizer.pieces.size()));
     auto teacher = Trainer::create(TrainParams::init(tc, kSeed), o, data.train, data.heldout);
     QVERIFY(teacher.ok());
     QVERIFY((*teacher)->run().ok());
-    const Model tm = (*teacher)->params().toModel(*td, "teacher");
+    const Model tm = (*teacher)->params().toModel(tokenizer, "teacher");
     auto be = createBackend("cpu", {2});
-    RuntimeOptions ro;
-    ro.max_slots = o.batch; ro.max_ctx = o.ctx; ro.max_batch_tokens = o.batch * o.ctx;
-    auto rt = LlamaRuntime::create(tm, **be, ro);
+    auto rt = LlamaRuntime::create(tm, **be, test::teacherRuntimeOptions(o));
     QVERIFY(rt.ok());
 
     // One student shape (every other layer), one initialisation, the same distillation schedule.

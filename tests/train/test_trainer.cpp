@@ -14,25 +14,15 @@
 #include "engine/runtime/llama_runtime.h"
 #include "engine/train/llama_train.h"
 #include "engine/train/trainer.h"
+#include "model/model_builders.h"
+#include "train_test_data.h"
 
 using namespace precis;
+using precis::test::maxErrOverMax;
+using precis::test::tinyTrainConfig;
+using precis::test::tokenStream;
 
 namespace {
-LlamaConfig tinyConfig(RopeStyle rope, bool tied) {
-  LlamaConfig c;
-  c.dim = 32; c.hidden_dim = 64; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2;
-  c.vocab_size = 64; c.context_length = 32; c.rope_style = rope; c.tied_classifier = tied;
-  return c;
-}
-std::vector<int32_t> stream(size_t n, uint32_t seed, int V) {
-  std::vector<int32_t> s(n);
-  uint64_t x = seed;
-  for (auto& t : s) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    t = int32_t((x >> 33) % uint64_t(V));
-  }
-  return s;
-}
 // Max |a - b| / max |b| over the runtime's logits of `tokens` (one sequence) vs the train graph's.
 double runtimeVsTrain(const Model& model, const TrainParams& p, const std::vector<int32_t>& tokens) {
   auto be = createBackend("cpu", {2});
@@ -47,12 +37,7 @@ double runtimeVsTrain(const Model& model, const TrainParams& p, const std::vecto
   ThreadPool pool(2);
   TrainGraph g(p.config, 1, int(tokens.size()));
   g.forward(pool, p, tokens.data());
-  double err = 0, mx = 0;
-  for (size_t i = 0; i < ref.size(); ++i) {
-    err = std::max(err, double(std::fabs(g.logits()[i] - ref[i])));
-    mx = std::max(mx, double(std::fabs(ref[i])));
-  }
-  return err / mx;
+  return maxErrOverMax(g.logits(), ref);
 }
 }  // namespace
 
@@ -70,16 +55,17 @@ class TestTrainer : public QObject {
     QFETCH(bool, half);
     QFETCH(bool, tied);
     const uint64_t seed = 3;
-    TrainParams p = TrainParams::init(tinyConfig(half ? RopeStyle::Half : RopeStyle::Adjacent, tied), seed);
+    TrainParams p = TrainParams::init(
+        tinyTrainConfig(half ? RopeStyle::Half : RopeStyle::Adjacent, tied), seed);
     for (float& v : p.data) v *= 10.f;
     const Model m = p.toModel({}, "tiny");
-    const double rel = runtimeVsTrain(m, p, stream(20, 9, 64));
+    const double rel = runtimeVsTrain(m, p, tokenStream(20, 9, 64));
     qInfo("max |train - runtime| / max |runtime| = %.3g (budget 1e-5)", rel);
     QVERIFY2(rel <= 1e-5, qPrintable(QString("seed %1").arg(seed)));
   }
 
   void overfitsOneBatch() {
-    const LlamaConfig c = tinyConfig(RopeStyle::Adjacent, false);
+    const LlamaConfig c = tinyTrainConfig(RopeStyle::Adjacent, false);
     TrainOptions o;
     o.batch = 4;
     o.ctx = 16;
@@ -88,7 +74,8 @@ class TestTrainer : public QObject {
     o.warmup = 10;
     o.threads = 2;
     o.eval_every = 0;
-    const auto data = stream(17, 5, c.vocab_size);  // exactly one window: every row is this batch
+    const auto data =
+        tokenStream(17, 5, c.vocab_size);  // exactly one window: every row is this batch
     auto tr = Trainer::create(TrainParams::init(c, 1), o, data, data);
     QVERIFY2(tr.ok(), tr.ok() ? "" : tr.error().message.c_str());
     double first = -1, last = 0;
@@ -107,11 +94,11 @@ class TestTrainer : public QObject {
 
   void resumeEqualsUninterrupted() {
     QTemporaryDir dir;
-    const LlamaConfig c = tinyConfig(RopeStyle::Adjacent, true);
+    const LlamaConfig c = tinyTrainConfig(RopeStyle::Adjacent, true);
     TrainOptions o;
     o.batch = 2; o.ctx = 8; o.steps = 10; o.adam.lr = 3e-3f; o.warmup = 3; o.threads = 2; o.eval_every = 0;
     o.seed = 17;
-    const auto data = stream(500, 7, c.vocab_size), held = stream(100, 8, c.vocab_size);
+    const auto data = tokenStream(500, 7, c.vocab_size), held = tokenStream(100, 8, c.vocab_size);
     auto full = Trainer::create(TrainParams::init(c, 2), o, data, held);
     QVERIFY(full.ok());
     QVERIFY((*full)->run().ok());
@@ -139,22 +126,25 @@ class TestTrainer : public QObject {
     QVERIFY((*resumed)->params().data == (*full)->params().data);
 
     // The checkpoint runs in LlamaRuntime with the trainer's logits.
-    const double rel = runtimeVsTrain(*model, (*first)->params(), stream(12, 3, c.vocab_size));
+    const double rel = runtimeVsTrain(*model, (*first)->params(), tokenStream(12, 3, c.vocab_size));
     QVERIFY(rel <= 1e-5);
   }
 
   void rejectsBadInput() {
-    const LlamaConfig c = tinyConfig(RopeStyle::Adjacent, false);
+    const LlamaConfig c = tinyTrainConfig(RopeStyle::Adjacent, false);
     TrainOptions o;
     o.ctx = 16;
-    auto short_data = Trainer::create(TrainParams::init(c, 1), o, stream(10, 1, 64), stream(100, 1, 64));
+    auto short_data = Trainer::create(TrainParams::init(c, 1), o, tokenStream(10, 1, 64),
+                                      tokenStream(100, 1, 64));
     QVERIFY(!short_data.ok());
     QVERIFY(short_data.error().message.find("need at least ctx + 1") != std::string::npos);
-    auto bad_token = Trainer::create(TrainParams::init(c, 1), o, std::vector<int32_t>(100, 70), stream(100, 1, 64));
+    auto bad_token = Trainer::create(TrainParams::init(c, 1), o, std::vector<int32_t>(100, 70),
+                                     tokenStream(100, 1, 64));
     QVERIFY(!bad_token.ok());
     QVERIFY(bad_token.error().message.find("outside the vocabulary") != std::string::npos);
     o.distill.alpha = 0.5f;
-    auto no_teacher = Trainer::create(TrainParams::init(c, 1), o, stream(100, 1, 64), stream(100, 1, 64));
+    auto no_teacher = Trainer::create(TrainParams::init(c, 1), o, tokenStream(100, 1, 64),
+                                      tokenStream(100, 1, 64));
     QVERIFY(!no_teacher.ok());
   }
 };

@@ -11,33 +11,13 @@
 
 #include "engine/train/trainer.h"
 #include "train_backend_fixture.h"
+#include "model/model_builders.h"
+#include "train_test_data.h"
 
 using namespace precis;
 using namespace precis::test;
 
 namespace {
-LlamaConfig tinyConfig() {
-  LlamaConfig c;
-  c.dim = 32;
-  c.hidden_dim = 64;
-  c.n_layers = 2;
-  c.n_heads = 4;
-  c.n_kv_heads = 2;
-  c.vocab_size = 64;
-  c.context_length = 32;
-  c.rope_style = RopeStyle::Half;
-  c.tied_classifier = false;
-  return c;
-}
-std::vector<int32_t> stream(size_t n, uint32_t seed, int V) {
-  std::vector<int32_t> s(n);
-  uint64_t x = seed;
-  for (auto& t : s) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    t = int32_t((x >> 33) % uint64_t(V));
-  }
-  return s;
-}
 TrainOptions options() {
   TrainOptions o;
   o.batch = 3;
@@ -69,10 +49,10 @@ struct RunResult {
   TrainParams params;
 };
 RunResult run(TrainOptions o, bool teacher) {
-  const LlamaConfig c = tinyConfig();
+  const LlamaConfig c = tinyTrainConfig(RopeStyle::Half, false);
   if (teacher) o.distill = {0.5f, 2.f};
-  auto tr = Trainer::create(TrainParams::init(c, 11), o, stream(400, 1, c.vocab_size),
-                            stream(100, 2, c.vocab_size),
+  auto tr = Trainer::create(TrainParams::init(c, 11), o, tokenStream(400, 1, c.vocab_size),
+                            tokenStream(100, 2, c.vocab_size),
                             teacher ? hashTeacher(c.vocab_size) : TeacherFn{});
   RunResult r;
   if (!tr) {
@@ -131,12 +111,12 @@ class TestTrainerDevice : public QObject {
   }
 
   void deviceResumeEqualsUninterrupted() {
-    const LlamaConfig c = tinyConfig();
+    const LlamaConfig c = tinyTrainConfig(RopeStyle::Half, false);
     auto be = std::shared_ptr<TrainBackend>(createCpuTrainBackend(2));
     TrainOptions o = options();
     o.train_backend = be;
     o.eval_every = 0;
-    const auto train = stream(400, 1, c.vocab_size), held = stream(100, 2, c.vocab_size);
+    const auto train = tokenStream(400, 1, c.vocab_size), held = tokenStream(100, 2, c.vocab_size);
     auto full = Trainer::create(TrainParams::init(c, 11), o, train, held);
     QVERIFY(full);
     for (int i = 0; i < 6; ++i) QVERIFY((*full)->step());
@@ -159,28 +139,29 @@ class TestTrainerDevice : public QObject {
     TrainOptions o = options();
     o.train_backend = std::shared_ptr<TrainBackend>(createCpuTrainBackend(1));
     o.weight_transform = [](const TrainParams& m, TrainParams& e) { e.data = m.data; };
-    const LlamaConfig c = tinyConfig();
-    auto tr = Trainer::create(TrainParams::init(c, 1), o, stream(100, 1, 64), stream(100, 2, 64));
+    const LlamaConfig c = tinyTrainConfig(RopeStyle::Half, false);
+    auto tr = Trainer::create(TrainParams::init(c, 1), o, tokenStream(100, 1, 64),
+                              tokenStream(100, 2, 64));
     QVERIFY(!tr);
     QVERIFY2(tr.error().message.find("quantization-aware") != std::string::npos,
              tr.error().message.c_str());
   }
 
   void backendChoice() {
-    const LlamaConfig c = tinyConfig();
+    const LlamaConfig c = tinyTrainConfig(RopeStyle::Half, false);
     AvailableBackends av = availableTrainBackends();
     TrainOptions o = options();
     o.backend = "auto";
-    auto autoTr =
-        Trainer::create(TrainParams::init(c, 1), o, stream(100, 1, 64), stream(100, 2, 64));
+    auto autoTr = Trainer::create(TrainParams::init(c, 1), o, tokenStream(100, 1, 64),
+                                  tokenStream(100, 2, 64));
     QVERIFY(autoTr);
     qInfo("auto: %s (%s)", (*autoTr)->backendName().c_str(), (*autoTr)->backendNote().c_str());
     if (!av.cuda_missing.empty()) {
       QCOMPARE((*autoTr)->backendName(), std::string("cpu"));
       QVERIFY((*autoTr)->backendNote().find("training on the CPU: ") == 0);
       o.backend = "cuda";
-      auto cudaTr =
-          Trainer::create(TrainParams::init(c, 1), o, stream(100, 1, 64), stream(100, 2, 64));
+      auto cudaTr = Trainer::create(TrainParams::init(c, 1), o, tokenStream(100, 1, 64),
+                                    tokenStream(100, 2, 64));
       QVERIFY(!cudaTr);
       QVERIFY2(
           cudaTr.error().message.find("training backend 'cuda' unavailable") != std::string::npos,

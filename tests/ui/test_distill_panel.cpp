@@ -7,22 +7,19 @@
 // INTERRUPTED. A bad student spec is an error naming it. Seeds: data sampled with seed 7.
 #include <QLineEdit>
 #include <QPushButton>
-#include <QSettings>
 #include <QSpinBox>
 #include <QTabWidget>
-#include <QTemporaryDir>
 #include <QtTest>
 
 #include "engine/log/envelope.h"
 #include "engine/log/run_store.h"
 #include "engine/model/loader.h"
 #include "gui_spy.h"
-#include "stories_window.h"
-#include "test_paths.h"
 #include "ui/chart_widget.h"
 #include "ui/distill_panel.h"
 #include "ui/distill_worker.h"
 #include "ui/main_window.h"
+#include "window_fixture.h"
 
 using namespace precis;
 using namespace precis::ui;
@@ -36,20 +33,22 @@ class TestDistillPanel : public QObject {
   void badStudentSpec();
 
  private:
-  test::UiScratch scratch_;
+  std::unique_ptr<test::WindowSandbox> box_;
 };
 
-void TestDistillPanel::init() { scratch_.reset(); }
+void TestDistillPanel::init() {
+  box_ = std::make_unique<test::WindowSandbox>();
+}
 
 void TestDistillPanel::distillWritesStudentAndLogs() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
   Result<Model> teacher = loadModel(test::modelPath("stories260K.bin"));
   QVERIFY(teacher.ok());
-  MainWindow w(scratch_.settings.get());
-  test::openStories(w, w.distillPanel());
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 800}, w.distillPanel());
   DistillPanel* p = w.distillPanel();
   constexpr int kSteps = 30;
-  test::setShortDistill(p, kSteps, 10, scratch_.dir->filePath("out/student.gguf"));
+  test::setShortDistillRun(p, kSteps, 10, box_->dir.filePath("out/student.gguf"));
   test::GuiSpy finished(w.distillWorker(), &DistillWorker::finished);
   QTest::mouseClick(p->startButton(), Qt::LeftButton);
   QVERIFY(p->busy());
@@ -77,7 +76,7 @@ void TestDistillPanel::distillWritesStudentAndLogs() {
   QVERIFY(r.student_params < r.teacher_params);
 
   // The student GGUF: loads, half the teacher's layers, the teacher's vocabulary.
-  QCOMPARE(r.student_path, scratch_.dir->filePath("out/student.gguf"));
+  QCOMPARE(r.student_path, box_->dir.filePath("out/student.gguf"));
   Result<Model> student = loadModel(r.student_path.toStdString());
   QVERIFY2(student.ok(), student.ok() ? "" : student.error().message.c_str());
   QCOMPARE(student->config.n_layers, (teacher->config.n_layers + 1) / 2);
@@ -87,7 +86,7 @@ void TestDistillPanel::distillWritesStudentAndLogs() {
 
   // The experiment log: a FINISHED distill run with the step histories and the artifact.
   QVERIFY(r.log_run > 0);
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(scratch_.db.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(box_->db.toStdString());
   QVERIFY(store.ok());
   Result<RunDetail> d = (*store)->getRun(r.log_run);
   QVERIFY(d.ok());
@@ -109,10 +108,10 @@ void TestDistillPanel::distillWritesStudentAndLogs() {
 
 void TestDistillPanel::stopAtExactStep() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(scratch_.settings.get());
-  test::openStories(w, w.distillPanel());
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 800}, w.distillPanel());
   DistillPanel* p = w.distillPanel();
-  test::setShortDistill(p, 500, 10, scratch_.dir->filePath("out/student.gguf"));
+  test::setShortDistillRun(p, 500, 10, box_->dir.filePath("out/student.gguf"));
   DistillWorker* worker = w.distillWorker();
   constexpr qint64 kStopAt = 5;  // Stop pressed right after this step (deterministic)
   worker->setStepHook([worker](qint64 step) {
@@ -127,9 +126,9 @@ void TestDistillPanel::stopAtExactStep() {
   QTRY_VERIFY(!p->busy());
   QCOMPARE(p->lossChart()->points(0).size(), int(kStopAt));
   QVERIFY(r.student_path.isEmpty());
-  QVERIFY(!QFileInfo::exists(scratch_.dir->filePath("out/student.gguf")));
+  QVERIFY(!QFileInfo::exists(box_->dir.filePath("out/student.gguf")));
   QVERIFY2(p->statusText().contains("Stopped after 5 of 500"), qPrintable(p->statusText()));
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(scratch_.db.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(box_->db.toStdString());
   QVERIFY(store.ok());
   Result<RunDetail> d = (*store)->getRun(r.log_run);
   QVERIFY(d.ok());
@@ -138,10 +137,10 @@ void TestDistillPanel::stopAtExactStep() {
 
 void TestDistillPanel::badStudentSpec() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(scratch_.settings.get());
-  test::openStories(w, w.distillPanel());
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 800}, w.distillPanel());
   DistillPanel* p = w.distillPanel();
-  test::setShortDistill(p, 5, 10, scratch_.dir->filePath("out/student.gguf"));
+  test::setShortDistillRun(p, 5, 10, box_->dir.filePath("out/student.gguf"));
   p->studentEdit()->setText("layers=0,99");
   test::GuiSpy failed(w.distillWorker(), &DistillWorker::failed);
   QTest::mouseClick(p->startButton(), Qt::LeftButton);

@@ -10,10 +10,8 @@
 #include <QDoubleSpinBox>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QSettings>
 #include <QSpinBox>
 #include <QTabWidget>
-#include <QTemporaryDir>
 #include <QtTest>
 
 #include "engine/log/run_store.h"
@@ -22,12 +20,11 @@
 #include "engine/train/adamw.h"
 #include "engine/train/train_params.h"
 #include "gui_spy.h"
-#include "stories_window.h"
-#include "test_paths.h"
 #include "ui/distill_panel.h"
 #include "ui/distill_worker.h"
 #include "ui/main_window.h"
 #include "ui/quantize_panel.h"
+#include "window_fixture.h"
 
 using namespace precis;
 using namespace precis::ui;
@@ -40,18 +37,20 @@ class TestDistillQad : public QObject {
   void studentFromFile();
 
  private:
-  test::UiScratch scratch_;
+  std::unique_ptr<test::WindowSandbox> box_;
   // A fresh 2-layer model of the teacher's shape with `vocab` tokens, written as GGUF.
   QString writeStudentFile(const Model& teacher, int vocab, const QString& name);
 };
 
-void TestDistillQad::init() { scratch_.reset(); }
+void TestDistillQad::init() {
+  box_ = std::make_unique<test::WindowSandbox>();
+}
 
 QString TestDistillQad::writeStudentFile(const Model& teacher, int vocab, const QString& name) {
   LlamaConfig c = teacher.config;
   c.n_layers = 2;
   c.vocab_size = vocab;
-  const QString path = scratch_.dir->filePath(name);
+  const QString path = box_->dir.filePath(name);
   Status s = writeGguf(TrainParams::init(c, 1).toModel(TokenizerData{}, "student-file"),
                        path.toStdString());
   return s.ok() ? path : QString();
@@ -59,12 +58,12 @@ QString TestDistillQad::writeStudentFile(const Model& teacher, int vocab, const 
 
 void TestDistillQad::quantizationAwareStudentAndSchedule() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(scratch_.settings.get());
-  test::openStories(w, w.distillPanel());
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 800}, w.distillPanel());
   DistillPanel* p = w.distillPanel();
   constexpr int kSteps = 8, kWarmup = 3;
-  const QString out = scratch_.dir->filePath("qad/student.gguf");
-  test::setShortDistill(p, kSteps, 0, out);
+  const QString out = box_->dir.filePath("qad/student.gguf");
+  test::setShortDistillRun(p, kSteps, 0, out);
   p->warmupBox()->setValue(kWarmup);
   p->minLrBox()->setValue(0.2);
   p->clipBox()->setValue(0.5);
@@ -99,7 +98,7 @@ void TestDistillQad::quantizationAwareStudentAndSchedule() {
   QCOMPARE(student->find("blk.0.ffn_down.weight")->type, DType::F32);
 
   // The log: the schedule and format as given, and the learning rate the trainer used per step.
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(scratch_.db.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(box_->db.toStdString());
   QVERIFY(store.ok());
   Result<RunDetail> d = (*store)->getRun(r.log_run);
   QVERIFY(d.ok());
@@ -127,10 +126,10 @@ void TestDistillQad::studentFromFile() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
   Result<Model> teacher = loadModel(test::modelPath("stories260K.bin"));
   QVERIFY(teacher.ok());
-  MainWindow w(scratch_.settings.get());
-  test::openStories(w, w.distillPanel());
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 800}, w.distillPanel());
   DistillPanel* p = w.distillPanel();
-  test::setShortDistill(p, 4, 0, scratch_.dir->filePath("from-file.gguf"));
+  test::setShortDistillRun(p, 4, 0, box_->dir.filePath("from-file.gguf"));
   p->studentSourceBox()->setCurrentIndex(p->studentSourceBox()->findData("file"));
   QVERIFY(!p->studentEdit()->isEnabled());
 
@@ -166,7 +165,7 @@ void TestDistillQad::studentFromFile() {
   Result<Model> written = loadModel(r.student_path.toStdString());
   QVERIFY(written.ok());
   QCOMPARE(written->config.n_layers, 2);
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(scratch_.db.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(box_->db.toStdString());
   QVERIFY(store.ok());
   Result<RunDetail> d = (*store)->getRun(r.log_run);
   QVERIFY(d.ok());

@@ -21,7 +21,7 @@
 #include "engine/log/run_store.h"
 #include "engine/model/loader.h"
 #include "gui_spy.h"
-#include "stories_window.h"
+#include "window_fixture.h"
 #include "test_paths.h"
 #include "ui/chart_widget.h"
 #include "ui/distill_panel.h"
@@ -53,11 +53,11 @@ class TestDistillResume : public QObject {
   void freshStudentFromConfig();
 
  private:
-  test::UiScratch scratch_;
+  std::unique_ptr<test::WindowSandbox> box_;
   DistillResult runToEnd(MainWindow& w);
 };
 
-void TestDistillResume::init() { scratch_.reset(); }
+void TestDistillResume::init() { box_ = std::make_unique<test::WindowSandbox>(); }
 
 DistillResult TestDistillResume::runToEnd(MainWindow& w) {
   test::GuiSpy finished(w.distillWorker(), &DistillWorker::finished);
@@ -71,11 +71,11 @@ DistillResult TestDistillResume::runToEnd(MainWindow& w) {
 
 void TestDistillResume::stopWritesCheckpointAndResumeContinues() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(scratch_.settings.get());
-  test::openStories(w, w.distillPanel());
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 800}, w.distillPanel());
   DistillPanel* p = w.distillPanel();
-  const QString out = scratch_.dir->filePath("ckpt/student.gguf");
-  test::setShortDistill(p, kSteps, 0, out);
+  const QString out = box_->dir.filePath("ckpt/student.gguf");
+  test::setShortDistillRun(p, kSteps, 0, out);
 
   // Resume with no checkpoint yet: refused, naming the optimizer state file.
   p->resumeBox()->setChecked(true);
@@ -117,7 +117,7 @@ void TestDistillResume::stopWritesCheckpointAndResumeContinues() {
   QVERIFY2(p->resultText().contains("Resumed from the checkpoint at step 6"),
            qPrintable(p->resultText()));
   {
-    Result<std::unique_ptr<RunStore>> s = RunStore::open(scratch_.db.toStdString());
+    Result<std::unique_ptr<RunStore>> s = RunStore::open(box_->db.toStdString());
     QVERIFY(s.ok());
     Result<RunDetail> r = (*s)->getRun(resumed.log_run);
     QVERIFY(r.ok());
@@ -133,7 +133,7 @@ void TestDistillResume::stopWritesCheckpointAndResumeContinues() {
   }
 
   // The same 12 steps uninterrupted write the same student.
-  const QString straight = scratch_.dir->filePath("straight/student.gguf");
+  const QString straight = box_->dir.filePath("straight/student.gguf");
   p->resumeBox()->setChecked(false);
   p->checkpointsBox()->setChecked(false);
   p->outEdit()->setText(straight);
@@ -152,13 +152,13 @@ void TestDistillResume::stopWritesCheckpointAndResumeContinues() {
 
 void TestDistillResume::freshStudentFromConfig() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(scratch_.settings.get());
-  test::openStories(w, w.distillPanel());
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 800}, w.distillPanel());
   DistillPanel* p = w.distillPanel();
-  const QString out = scratch_.dir->filePath("fresh/student.gguf");
-  test::setShortDistill(p, kSteps, 0, out);
+  const QString out = box_->dir.filePath("fresh/student.gguf");
+  test::setShortDistillRun(p, kSteps, 0, out);
   p->stepsBox()->setValue(4);
-  const QString shape = scratch_.dir->filePath("shape.json");
+  const QString shape = box_->dir.filePath("shape.json");
   {
     std::ofstream f(shape.toStdString());
     f << R"({"dim": 32, "hidden_dim": 64, "n_layers": 2, "n_heads": 4, "context_length": 64})";
@@ -175,7 +175,7 @@ void TestDistillResume::freshStudentFromConfig() {
   QCOMPARE(m->config.vocab_size, 512);  // the teacher's
   QCOMPARE(qint64(m->config.parameterCount()), r.student_params);
   {
-    Result<std::unique_ptr<RunStore>> s = RunStore::open(scratch_.db.toStdString());
+    Result<std::unique_ptr<RunStore>> s = RunStore::open(box_->db.toStdString());
     QVERIFY(s.ok());
     Result<RunDetail> run = (*s)->getRun(r.log_run);
     QVERIFY(run.ok());

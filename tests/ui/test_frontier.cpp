@@ -8,19 +8,17 @@
 #include <QComboBox>
 #include <QListWidget>
 #include <QPushButton>
-#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTableWidget>
-#include <QTemporaryDir>
 #include <QtTest>
 
-#include "test_paths.h"
 #include "ui/chart_widget.h"
 #include "ui/engine_thread.h"
 #include "ui/frontier.h"
 #include "ui/main_window.h"
 #include "ui/quantize_panel.h"
+#include "window_fixture.h"
 
 using namespace precis;
 using namespace precis::ui;
@@ -72,15 +70,10 @@ QSet<int> paretoIds(const QMap<int, QPointF>& pts, bool higher_better) {
 
 void TestFrontier::panelFrontier() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  QTemporaryDir dir;
-  QSettings settings(dir.filePath("s.ini"), QSettings::IniFormat);
-  settings.setValue("backend", "cpu");
-  qputenv("PRECIS_DB", dir.filePath("log.sqlite").toUtf8());
-  MainWindow w(&settings);
-  w.resize(1200, 800);
-  w.show();
-  w.startSession(QString::fromStdString(test::modelPath("stories260K.bin")));
-  QTRY_VERIFY_WITH_TIMEOUT(w.hasModel(), 30000);
+  test::WindowSandbox box("log.sqlite");
+  box.settings.setValue("backend", "cpu");
+  MainWindow w(&box.settings);
+  test::showStories(w, {1200, 800});
   QuantizePanel* q = w.quantizePanel();
   q->logBox()->setChecked(false);
   q->sampleBox()->setValue(96);

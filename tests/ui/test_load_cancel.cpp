@@ -5,11 +5,9 @@
 // the GUI answers meanwhile (tab clicks), no tensor is read after the cancel, and the previous
 // model stays (label, tensor table, no error). Then the same file loads to the end.
 #include <QProgressBar>
-#include <QSettings>
 #include <QTabBar>
 #include <QTabWidget>
 #include <QTableWidget>
-#include <QTemporaryDir>
 #include <QThread>
 #include <QToolButton>
 #include <QtTest>
@@ -19,10 +17,10 @@
 #include "engine/model/gguf_writer.h"
 #include "engine/model/loader.h"
 #include "engine/quant/convert.h"
-#include "test_paths.h"
 #include "ui/engine_thread.h"
 #include "ui/main_window.h"
 #include "ui/model_panel.h"
+#include "window_fixture.h"
 
 using namespace precis;
 using namespace precis::ui;
@@ -35,19 +33,17 @@ class TestLoadCancel : public QObject {
 
 void TestLoadCancel::cancelKeepsPreviousModel() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  QTemporaryDir dir;
-  QSettings settings(dir.filePath("s.ini"), QSettings::IniFormat);
-  settings.setValue("backend", "cpu");
-  qputenv("PRECIS_DB", dir.filePath("log.sqlite").toUtf8());
+  test::WindowSandbox box("log.sqlite");
+  box.settings.setValue("backend", "cpu");
   Result<Model> stories = loadModel(test::modelPath("stories260K.bin"));
   QVERIFY(stories.ok());
   Result<Model> q8 = convertWeights(*stories, WeightPlan{DType::Q8_0, false}, nullptr);
   QVERIFY(q8.ok());
-  const QString gguf = dir.filePath("stories-q8_0.gguf");
+  const QString gguf = box.dir.filePath("stories-q8_0.gguf");
   QVERIFY(writeGguf(*q8, gguf.toStdString()).ok());
   const int n = int(stories->tensors.size());
 
-  MainWindow w(&settings);
+  MainWindow w(&box.settings);
   w.resize(1200, 800);
   w.show();
   w.startSession(QString::fromStdString(test::modelPath("stories260K.bin")));

@@ -9,12 +9,10 @@
 #include <QComboBox>
 #include <QPlainTextEdit>
 #include <QPushButton>
-#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableWidget>
-#include <QTemporaryDir>
 #include <QtTest>
 #include <filesystem>
 
@@ -22,13 +20,13 @@
 #include "engine/eval/evaluator.h"
 #include "engine/log/run_store.h"
 #include "engine/model/loader.h"
-#include "test_paths.h"
 #include "ui/chart_widget.h"
 #include "ui/engine_thread.h"
 #include "ui/heatmap_widget.h"
 #include "ui/main_window.h"
 #include "ui/quantize_panel.h"
 #include "ui/scheme_run.h"
+#include "window_fixture.h"
 
 using namespace precis;
 using namespace precis::ui;
@@ -43,22 +41,18 @@ int columnOf(const QString& name) { return static_cast<int>(evalColumnNames().in
 Result<EvalResult> directEval(const Model& m, const SchemeSettings& settings, double* bits) {
   Result<QuantScheme> scheme = schemeFromSettings(settings);
   if (!scheme) return scheme.error();
-  Result<std::unique_ptr<Backend>> b = createBackend("auto");
-  if (!b) return b.error();
-  RuntimeOptions ro;
-  ro.max_ctx = kSample + 1;
-  auto ref = LlamaRuntime::create(m, **b, ro);
+  Result<test::SampledReference> ref = test::sampledReference(m, "auto", kSample, kSeed);
   if (!ref) return ref.error();
-  Result<std::vector<int32_t>> seq = sampleSequence(**ref, 1, kSample, kSeed);
-  if (!seq) return seq.error();
+  RuntimeOptions ro;
   ro.max_ctx = kCtx;
-  Result<SchemeRun> run = buildSchemeRun(m, *scheme, **b, ro, *seq, SchemeRunOptions{});
+  Result<SchemeRun> run =
+      buildSchemeRun(m, *scheme, *ref->backend, ro, ref->tokens, SchemeRunOptions{});
   if (!run) return run.error();
   *bits = run->quantized.report.bits_per_weight;
   EvalOptions eo;
   eo.ctx = kCtx;
   eo.bos = 1;
-  return evaluate(**ref, *run->runtime, {*seq}, eo);
+  return evaluate(*ref->runtime, *run->runtime, {ref->tokens}, eo);
 }
 }  // namespace
 
@@ -71,27 +65,18 @@ class TestQuantizeLab : public QObject {
   void cancelWhileQuantizing();
 
  private:
-  std::unique_ptr<QTemporaryDir> dir_;
-  std::unique_ptr<QSettings> settings_;
-  QString db_;
+  std::unique_ptr<test::WindowSandbox> box_;
   void openStories(MainWindow& w);
 };
 
 void TestQuantizeLab::init() {
-  dir_ = std::make_unique<QTemporaryDir>();
-  settings_ = std::make_unique<QSettings>(dir_->filePath("s.ini"), QSettings::IniFormat);
-  db_ = dir_->filePath("runs.sqlite");
-  qputenv("PRECIS_DB", db_.toUtf8());  // never the user's experiment log
+  box_ = std::make_unique<test::WindowSandbox>();
 }
 
 void TestQuantizeLab::openStories(MainWindow& w) {
-  w.resize(1300, 850);
-  w.show();
-  w.startSession(QString::fromStdString(test::modelPath("stories260K.bin")));
-  QTRY_VERIFY_WITH_TIMEOUT(w.hasModel(), 30000);
-  QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
+  test::openStories(w, {1300, 850}, w.quantizePanel());
+  if (QTest::currentTestFailed()) return;
   QuantizePanel* q = w.quantizePanel();
-  w.tabs()->setCurrentWidget(q);
   q->sampleBox()->setValue(kSample);
   q->ctxBox()->setValue(kCtx);
   static_cast<QSpinBox*>(q->findChildren<QSpinBox*>().at(1))->setValue(kSeed);  // tokens, seed, ctx
@@ -101,7 +86,7 @@ void TestQuantizeLab::labSchemeLoggedLikeCli() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
   Result<Model> model = loadModel(test::modelPath("stories260K.bin"));
   QVERIFY(model.ok());
-  MainWindow w(settings_.get());
+  MainWindow w(&box_->settings);
   openStories(w);
   QuantizePanel* q = w.quantizePanel();
   q->formatBox()->setCurrentText("int4");
@@ -138,7 +123,7 @@ void TestQuantizeLab::labSchemeLoggedLikeCli() {
   QVERIFY2(q->detailsText().contains("simulated"), qPrintable(q->detailsText()));
 
   // The experiment log: precis-cli eval's record of the same scheme and data.
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(db_.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(box_->db.toStdString());
   QVERIFY(store.ok());
   Result<std::vector<RunInfo>> runs = (*store)->listRuns("eval");
   QVERIFY(runs.ok());
@@ -167,7 +152,7 @@ void TestQuantizeLab::sensitivityHeatmap() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
   Result<Model> model = loadModel(test::modelPath("stories260K.bin"));
   QVERIFY(model.ok());
-  MainWindow w(settings_.get());
+  MainWindow w(&box_->settings);
   openStories(w);
   QuantizePanel* q = w.quantizePanel();
   q->formatBox()->setCurrentText("q4_0");
@@ -215,7 +200,7 @@ void TestQuantizeLab::sensitivityHeatmap() {
 
 void TestQuantizeLab::cancelWhileQuantizing() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(settings_.get());
+  MainWindow w(&box_->settings);
   openStories(w);
   QuantizePanel* q = w.quantizePanel();
   q->formatBox()->setCurrentText("nf4");
@@ -233,7 +218,7 @@ void TestQuantizeLab::cancelWhileQuantizing() {
   QTRY_VERIFY(!q->busy());
   QCOMPARE(q->statusText(), QString("Evaluation cancelled."));
   QCOMPARE(q->resultsTable()->rowCount(), 0);
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(db_.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(box_->db.toStdString());
   QVERIFY(store.ok());
   Result<std::vector<RunInfo>> runs = (*store)->listRuns("eval");
   QVERIFY(runs.ok());

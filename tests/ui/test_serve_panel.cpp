@@ -12,11 +12,9 @@
 #include <QComboBox>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QSettings>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableWidget>
-#include <QTemporaryDir>
 #include <QtTest>
 #include <filesystem>
 
@@ -24,12 +22,11 @@
 #include "engine/model/loader.h"
 #include "engine/serve/workload.h"
 #include "gui_spy.h"
-#include "stories_window.h"
-#include "test_paths.h"
 #include "ui/chart_widget.h"
 #include "ui/main_window.h"
 #include "ui/serve_panel.h"
 #include "ui/serve_worker.h"
+#include "window_fixture.h"
 
 using namespace precis;
 using namespace precis::ui;
@@ -50,11 +47,13 @@ class TestServePanel : public QObject {
   void labWeightsRunPackedKernels();
 
  private:
-  test::UiScratch scratch_;
+  std::unique_ptr<test::WindowSandbox> box_;
   void setWorkload(ServePanel* p);
 };
 
-void TestServePanel::init() { scratch_.reset(); }
+void TestServePanel::init() {
+  box_ = std::make_unique<test::WindowSandbox>();
+}
 
 void TestServePanel::setWorkload(ServePanel* p) {
   p->arrivalBox()->setCurrentIndex(p->arrivalBox()->findData("closed"));
@@ -69,8 +68,8 @@ void TestServePanel::runTwoPoliciesAndLog() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
   Result<Model> model = loadModel(test::modelPath("stories260K.bin"));
   QVERIFY(model.ok());
-  MainWindow w(scratch_.settings.get());
-  test::openStories(w, w.servePanel());
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 800}, w.servePanel());
   ServePanel* p = w.servePanel();
   setWorkload(p);
   p->policyBox("static")->setChecked(true);
@@ -146,7 +145,7 @@ void TestServePanel::runTwoPoliciesAndLog() {
            QPointF(1000 * p->results()[1].metrics.ttft.p99, p->results()[1].metrics.output_tokens_per_s));
 
   // The experiment log: two FINISHED serve-sim runs with serve-sim's params and series.
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(scratch_.db.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(box_->db.toStdString());
   QVERIFY2(store.ok(), store.ok() ? "" : store.error().message.c_str());
   for (int i = 0; i < 2; ++i) {
     const ServeResult& r = p->results()[i];
@@ -172,8 +171,8 @@ void TestServePanel::runTwoPoliciesAndLog() {
 
 void TestServePanel::stopAtExactStep() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(scratch_.settings.get());
-  test::openStories(w, w.servePanel());
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 800}, w.servePanel());
   ServePanel* p = w.servePanel();
   setWorkload(p);
   ServeWorker* worker = w.serveWorker();
@@ -189,7 +188,7 @@ void TestServePanel::stopAtExactStep() {
   QTRY_VERIFY(!p->busy());
   QVERIFY2(p->statusText().contains("Stopped"), qPrintable(p->statusText()));
   QCOMPARE(p->occupancyChart()->points(0).size(), kStopAfter + 1);
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(scratch_.db.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(box_->db.toStdString());
   QVERIFY(store.ok());
   Result<std::vector<RunInfo>> runs = (*store)->listRuns("serve-sim");
   QVERIFY(runs.ok());
@@ -204,8 +203,8 @@ void TestServePanel::stopAtExactStep() {
 
 void TestServePanel::closeDuringRun() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  auto w = std::make_unique<MainWindow>(scratch_.settings.get());
-  test::openStories(*w, w->servePanel());
+  auto w = std::make_unique<MainWindow>(&box_->settings);
+  test::openStories(*w, {1300, 800}, w->servePanel());
   ServePanel* p = w->servePanel();
   p->requestsBox()->setValue(5000);  // minutes of work
   test::GuiSpy progress(w->serveWorker(), &ServeWorker::progressChanged);
@@ -218,8 +217,8 @@ void TestServePanel::closeDuringRun() {
 
 void TestServePanel::labWeightsRunPackedKernels() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  MainWindow w(scratch_.settings.get());
-  test::openStories(w, w.servePanel());
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 800}, w.servePanel());
   ServePanel* p = w.servePanel();
   setWorkload(p);
   p->weightsBox()->setCurrentText("int4");

@@ -22,7 +22,7 @@
 #include "engine/quant/quant_plan.h"
 #include "engine/quant/quantize_model.h"
 #include "gui_spy.h"
-#include "stories_window.h"
+#include "window_fixture.h"
 #include "test_paths.h"
 #include "ui/main_window.h"
 #include "ui/serve_panel.h"
@@ -48,14 +48,14 @@ class TestServePlan : public QObject {
   void badPlanRefused();
 
  private:
-  test::UiScratch scratch_;
+  std::unique_ptr<test::WindowSandbox> box_;
   void openStories(MainWindow& w);  // stories260K in the Serve panel, with the test's workload
 };
 
-void TestServePlan::init() { scratch_.reset(); }
+void TestServePlan::init() { box_ = std::make_unique<test::WindowSandbox>(); }
 
 void TestServePlan::openStories(MainWindow& w) {
-  test::openStories(w, w.servePanel());
+  test::openStories(w, {1300, 800}, w.servePanel());
   ServePanel* p = w.servePanel();
   p->arrivalBox()->setCurrentIndex(p->arrivalBox()->findData("closed"));
   p->requestsBox()->setValue(kRequests);
@@ -73,7 +73,7 @@ void TestServePlan::planIsServedAndTabled() {
   uniform.weights = *parseGranularity("group:32", WeightFormat::Int4);
   QuantScheme planned = uniform;
   planned.overrides.push_back(*parseOverride("blk.0.*=int8@channel"));
-  const QString plan_path = scratch_.dir->filePath("plan.json");
+  const QString plan_path = box_->dir.filePath("plan.json");
   QVERIFY(writeQuantPlan(plan_path.toStdString(), planned, nlohmann::ordered_json::object()).ok());
   Result<QuantizedModel> expected = quantizeModel(*model, planned);
   Result<QuantizedModel> expected_uniform = quantizeModel(*model, uniform);
@@ -86,7 +86,7 @@ void TestServePlan::planIsServedAndTabled() {
     }
   QVERIFY(blk0 >= 7);  // attention q/k/v/o and the three feed-forward matrices
 
-  MainWindow w(scratch_.settings.get());
+  MainWindow w(&box_->settings);
   openStories(w);
   ServePanel* p = w.servePanel();
   p->weightsBox()->setCurrentText("int8");  // the plan's base scheme replaces it
@@ -115,7 +115,7 @@ void TestServePlan::planIsServedAndTabled() {
   QCOMPARE(t->item(metricRow("weights served"), 0)->text(), planned_run.weights);
   QCOMPARE(t->item(metricRow("plan"), 0)->text(), plan_path);
   {
-    Result<std::unique_ptr<RunStore>> s = RunStore::open(scratch_.db.toStdString());
+    Result<std::unique_ptr<RunStore>> s = RunStore::open(box_->db.toStdString());
     QVERIFY(s.ok());
     Result<RunDetail> r = (*s)->getRun(planned_run.log_run);
     QVERIFY(r.ok());
@@ -141,16 +141,16 @@ void TestServePlan::planIsServedAndTabled() {
 
 void TestServePlan::badPlanRefused() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  const QString bad = scratch_.dir->filePath("bad-plan.json");
+  const QString bad = box_->dir.filePath("bad-plan.json");
   {
     std::ofstream f(bad.toStdString());
     f << R"({"overrides": [{"pattern": "blk.*", "format": "int9"}]})";
   }
-  MainWindow w(scratch_.settings.get());
+  MainWindow w(&box_->settings);
   openStories(w);
   ServePanel* p = w.servePanel();
   test::GuiSpy progress(w.serveWorker(), &ServeWorker::progressChanged);
-  for (const QString& path : {bad, scratch_.dir->filePath("missing.json")}) {
+  for (const QString& path : {bad, box_->dir.filePath("missing.json")}) {
     p->planEdit()->setText(path);
     QVERIFY2(p->planInfoText().startsWith("Plan refused") && p->planInfoText().contains(path),
              qPrintable(p->planInfoText()));

@@ -13,11 +13,9 @@
 #include <QDoubleSpinBox>
 #include <QLineEdit>
 #include <QPushButton>
-#include <QSettings>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableWidget>
-#include <QTemporaryDir>
 #include <QtTest>
 
 #include "engine/log/run_store.h"
@@ -27,11 +25,11 @@
 #include "engine/serve/simulator.h"
 #include "engine/serve/workload.h"
 #include "gui_spy.h"
-#include "test_paths.h"
 #include "ui/main_window.h"
 #include "ui/request_timeline.h"
 #include "ui/serve_panel.h"
 #include "ui/serve_worker.h"
+#include "window_fixture.h"
 
 using namespace precis;
 using namespace precis::ui;
@@ -70,27 +68,12 @@ class TestServeTimeline : public QObject {
   void qualityGoodputFromEvalFile();
 
  private:
-  std::unique_ptr<QTemporaryDir> dir_;
-  std::unique_ptr<QSettings> settings_;
-  QString db_;
-  void openStories(MainWindow& w);
+  std::unique_ptr<test::WindowSandbox> box_;
   void run(MainWindow& w);
 };
 
 void TestServeTimeline::init() {
-  dir_ = std::make_unique<QTemporaryDir>();
-  settings_ = std::make_unique<QSettings>(dir_->filePath("s.ini"), QSettings::IniFormat);
-  db_ = dir_->filePath("runs.sqlite");
-  qputenv("PRECIS_DB", db_.toUtf8());  // never the user's experiment log
-}
-
-void TestServeTimeline::openStories(MainWindow& w) {
-  w.resize(1300, 900);
-  w.show();
-  w.startSession(QString::fromStdString(test::modelPath("stories260K.bin")));
-  QTRY_VERIFY_WITH_TIMEOUT(w.hasModel(), 30000);
-  QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
-  w.tabs()->setCurrentWidget(w.servePanel());
+  box_ = std::make_unique<test::WindowSandbox>();
 }
 
 void TestServeTimeline::run(MainWindow& w) {
@@ -145,8 +128,8 @@ void TestServeTimeline::barsAndGoodputEqualTheEngine() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
   Result<Model> model = loadModel(test::modelPath("stories260K.bin"));
   QVERIFY(model.ok());
-  MainWindow w(settings_.get());
-  openStories(w);
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 900}, w.servePanel());
   ServePanel* p = w.servePanel();
   p->arrivalBox()->setCurrentIndex(p->arrivalBox()->findData("poisson"));
   p->rateBox()->setValue(20);
@@ -249,18 +232,18 @@ void TestServeTimeline::barsAndGoodputEqualTheEngine() {
   QCOMPARE(lines[1].split(',')[1].toDouble(), tl->spans()[0].arrival);
   QString error;
   for (const QString& ext : {"png", "svg", "csv"}) {
-    const QString f = dir_->filePath("timeline." + ext);
+    const QString f = box_->dir.filePath("timeline." + ext);
     const bool ok = ext == "png"   ? tl->exportPng(f, &error)
                     : ext == "svg" ? tl->exportSvg(f, &error)
                                    : tl->exportCsv(f, &error);
     QVERIFY2(ok, qPrintable(error));
     QVERIFY(QFileInfo(f).size() > 100);
   }
-  QVERIFY(!tl->exportCsv(dir_->filePath("missing/dir/t.csv"), &error));
+  QVERIFY(!tl->exportCsv(box_->dir.filePath("missing/dir/t.csv"), &error));
   QVERIFY2(error.contains("missing/dir"), qPrintable(error));
 
   // The log records the clock as serve-sim's option.
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(db_.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(box_->db.toStdString());
   QVERIFY(store.ok());
   Result<RunDetail> d = (*store)->getRun(p->results()[0].log_run);
   QVERIFY(d.ok());
@@ -273,12 +256,12 @@ void TestServeTimeline::savedTraceServesTheSameRequests() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
   Result<Model> model = loadModel(test::modelPath("stories260K.bin"));
   QVERIFY(model.ok());
-  MainWindow w(settings_.get());
-  openStories(w);
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 900}, w.servePanel());
   ServePanel* p = w.servePanel();
   p->arrivalBox()->setCurrentIndex(p->arrivalBox()->findData("closed"));
   QString error;
-  QVERIFY(!p->saveTrace(dir_->filePath("closed.txt"), &error));
+  QVERIFY(!p->saveTrace(box_->dir.filePath("closed.txt"), &error));
   QVERIFY2(error.contains("closed-loop"), qPrintable(error));
 
   p->arrivalBox()->setCurrentIndex(p->arrivalBox()->findData("poisson"));
@@ -288,7 +271,7 @@ void TestServeTimeline::savedTraceServesTheSameRequests() {
   p->outputLenEdit()->setText("data:2,5,9");
   p->seedBox()->setValue(9);
   p->tpotTargetBox()->setValue(0.25);
-  const QString trace = dir_->filePath("trace.txt");
+  const QString trace = box_->dir.filePath("trace.txt");
   QVERIFY2(p->saveTrace(trace, &error), qPrintable(error));
   WorkloadSpec ws;
   ws.requests = 20;
@@ -339,7 +322,7 @@ void TestServeTimeline::savedTraceServesTheSameRequests() {
   int rejected_rows = 0;
   for (const RequestSpan& s : p->timeline()->spans()) rejected_rows += s.rejected;
   QCOMPARE(rejected_rows, m.rejected);
-  Result<std::unique_ptr<RunStore>> store = RunStore::open(db_.toStdString());
+  Result<std::unique_ptr<RunStore>> store = RunStore::open(box_->db.toStdString());
   QVERIFY(store.ok());
   Result<RunDetail> d = (*store)->getRun(r.log_run);
   QVERIFY(d.ok());
@@ -352,8 +335,8 @@ void TestServeTimeline::qualityGoodputFromEvalFile() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
   Result<Model> model = loadModel(test::modelPath("stories260K.bin"));
   QVERIFY(model.ok());
-  MainWindow w(settings_.get());
-  openStories(w);
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1300, 900}, w.servePanel());
   ServePanel* p = w.servePanel();
   p->arrivalBox()->setCurrentIndex(p->arrivalBox()->findData("closed"));
   p->requestsBox()->setValue(8);
@@ -362,7 +345,7 @@ void TestServeTimeline::qualityGoodputFromEvalFile() {
   p->weightsBox()->setCurrentText("q8_0");
   p->clockBox()->setCurrentIndex(p->clockBox()->findData("model"));
   const auto writeEval = [&](const QString& name, const QByteArray& json) {
-    const QString f = dir_->filePath(name);
+    const QString f = box_->dir.filePath(name);
     QFile out(f);
     if (out.open(QIODevice::WriteOnly)) out.write(json);
     return f;

@@ -7,11 +7,9 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QPushButton>
-#include <QSettings>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableWidget>
-#include <QTemporaryDir>
 #include <QTextBrowser>
 #include <QtTest>
 #include <algorithm>
@@ -20,11 +18,11 @@
 #include "engine/eval/evaluator.h"
 #include "engine/model/loader.h"
 #include "engine/quant/convert.h"
-#include "test_paths.h"
 #include "ui/chart_widget.h"
 #include "ui/main_window.h"
 #include "ui/quantize_panel.h"
 #include "ui/token_view.h"
+#include "window_fixture.h"
 
 using namespace precis;
 using namespace precis::ui;
@@ -33,26 +31,10 @@ namespace {
 constexpr int kSample = 128, kCtx = 64;
 constexpr uint64_t kSeed = 3;
 
-// The evaluation the worker runs for (format, 128 sampled tokens, seed 3, windows of 64), directly.
+// The evaluation the worker runs for (format, 128 sampled tokens, seed 3, windows of 64), directly,
+// keeping the per-token KLs.
 Result<EvalResult> directEval(const Model& m, DType format) {
-  Result<Model> test = convertWeights(m, WeightPlan{format, false}, nullptr);
-  if (!test) return test.error();
-  Result<std::unique_ptr<Backend>> b = createBackend("cpu");
-  if (!b) return b.error();
-  RuntimeOptions ro;
-  ro.max_ctx = kSample + 1;
-  auto ref = LlamaRuntime::create(m, **b, ro);
-  if (!ref) return ref.error();
-  ro.max_ctx = kCtx;
-  auto tst = LlamaRuntime::create(*test, **b, ro);
-  if (!tst) return tst.error();
-  Result<std::vector<int32_t>> seq = sampleSequence(**ref, 1, kSample, kSeed);
-  if (!seq) return seq.error();
-  EvalOptions eo;
-  eo.ctx = kCtx;
-  eo.bos = 1;
-  eo.keep_tokens = true;
-  return evaluate(**ref, **tst, {*seq}, eo);
+  return test::directFormatEval(m, format, "cpu", kSample, kCtx, kSeed, true, nullptr);
 }
 }  // namespace
 
@@ -64,18 +46,13 @@ class TestTokenView : public QObject {
 
 void TestTokenView::tokenKlsAreTheEngines() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  QTemporaryDir dir;
-  QSettings settings(dir.filePath("s.ini"), QSettings::IniFormat);
-  settings.setValue("backend", "cpu");
-  qputenv("PRECIS_DB", dir.filePath("log.sqlite").toUtf8());
+  test::WindowSandbox box("log.sqlite");
+  box.settings.setValue("backend", "cpu");
   Result<Model> model = loadModel(test::modelPath("stories260K.bin"));
   QVERIFY(model.ok());
 
-  MainWindow w(&settings);
-  w.resize(1200, 800);
-  w.show();
-  w.startSession(QString::fromStdString(test::modelPath("stories260K.bin")));
-  QTRY_VERIFY_WITH_TIMEOUT(w.hasModel(), 30000);
+  MainWindow w(&box.settings);
+  test::showStories(w, {1200, 800});
   QuantizePanel* q = w.quantizePanel();
   w.tabs()->setCurrentWidget(q);
   q->logBox()->setChecked(false);

@@ -5,19 +5,16 @@
 // during a sweep returns. Seeds: sampled evaluation text uses seed 3.
 #include <QComboBox>
 #include <QPushButton>
-#include <QSettings>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTabWidget>
 #include <QTableWidget>
-#include <QTemporaryDir>
 #include <QtTest>
 
 #include "engine/backend/registry.h"
 #include "engine/eval/evaluator.h"
 #include "engine/model/loader.h"
 #include "engine/quant/convert.h"
-#include "test_paths.h"
 #include "ui/chart_widget.h"
 #include "ui/engine_thread.h"
 #include "ui/main_window.h"
@@ -25,6 +22,7 @@
 #include "ui/distill_panel.h"
 #include "ui/serve_panel.h"
 #include "ui/quantize_panel.h"
+#include "window_fixture.h"
 
 using namespace precis;
 using namespace precis::ui;
@@ -35,26 +33,10 @@ constexpr uint64_t kSeed = 3;
 
 int columnOf(const QString& name) { return static_cast<int>(evalColumnNames().indexOf(name)); }
 
-// The evaluation the worker runs for (q8_0, 128 sampled tokens, seed 3, windows of 64), done here
-// directly through the engine API.
+// The evaluation the worker runs for (`format`, 128 sampled tokens, seed 3, windows of 64), done
+// here directly through the engine API.
 Result<EvalResult> directEval(const Model& m, DType format, ConvertReport* report) {
-  Result<Model> test = convertWeights(m, WeightPlan{format, false}, report);
-  if (!test) return test.error();
-  Result<std::unique_ptr<Backend>> b = createBackend("auto");
-  if (!b) return b.error();
-  RuntimeOptions ro;
-  ro.max_ctx = kSample + 1;
-  auto ref = LlamaRuntime::create(m, **b, ro);
-  if (!ref) return ref.error();
-  ro.max_ctx = kCtx;
-  auto tst = LlamaRuntime::create(*test, **b, ro);
-  if (!tst) return tst.error();
-  Result<std::vector<int32_t>> seq = sampleSequence(**ref, 1, kSample, kSeed);
-  if (!seq) return seq.error();
-  EvalOptions eo;
-  eo.ctx = kCtx;
-  eo.bos = 1;
-  return evaluate(**ref, **tst, {*seq}, eo);
+  return test::directFormatEval(m, format, "auto", kSample, kCtx, kSeed, false, report);
 }
 }  // namespace
 
@@ -67,31 +49,19 @@ class TestWorkbench : public QObject {
   void closeDuringSweep();
 
  private:
-  std::unique_ptr<QTemporaryDir> dir_;
-  std::unique_ptr<QSettings> settings_;
-  void openStories(MainWindow& w);
+  std::unique_ptr<test::WindowSandbox> box_;
 };
 
 void TestWorkbench::init() {
-  dir_ = std::make_unique<QTemporaryDir>();
-  settings_ = std::make_unique<QSettings>(dir_->filePath("s.ini"), QSettings::IniFormat);
-  qputenv("PRECIS_DB", dir_->filePath("none.sqlite").toUtf8());  // never the user's experiment log
-}
-
-void TestWorkbench::openStories(MainWindow& w) {
-  w.resize(1200, 800);
-  w.show();
-  w.startSession(QString::fromStdString(test::modelPath("stories260K.bin")));
-  QTRY_VERIFY_WITH_TIMEOUT(w.hasModel(), 30000);
-  QVERIFY2(w.errorText().isEmpty(), qPrintable(w.errorText()));
+  box_ = std::make_unique<test::WindowSandbox>("none.sqlite");
 }
 
 void TestWorkbench::openEvaluateSweepCancel() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
   Result<Model> model = loadModel(test::modelPath("stories260K.bin"));
   QVERIFY(model.ok());
-  MainWindow w(settings_.get());
-  openStories(w);
+  MainWindow w(&box_->settings);
+  test::openStories(w, {1200, 800}, nullptr);
   QTRY_VERIFY_WITH_TIMEOUT(w.deviceText().contains("memory"), 10000);
 
   // Model panel: every tensor, then a histogram with the q4_0 grid of one block (16 levels).
@@ -168,16 +138,16 @@ void TestWorkbench::openEvaluateSweepCancel() {
 
   // Settings survive a close.
   w.close();
-  QCOMPARE(settings_->value("quantize/sample").toInt(), kSample);
-  QVERIFY(settings_->value("model/recent").toStringList().first().endsWith("stories260K.bin"));
+  QCOMPARE(box_->settings.value("quantize/sample").toInt(), kSample);
+  QVERIFY(box_->settings.value("model/recent").toStringList().first().endsWith("stories260K.bin"));
 }
 
 void TestWorkbench::corruptFileShowsError() {
-  MainWindow w(settings_.get());
+  MainWindow w(&box_->settings);
   w.show();
   w.startSession(QString());  // no last model: the demo model
   QTRY_VERIFY_WITH_TIMEOUT(w.hasModel(), 30000);
-  const QString bad = dir_->filePath("corrupt.gguf");
+  const QString bad = box_->dir.filePath("corrupt.gguf");
   QFile f(bad);
   QVERIFY(f.open(QIODevice::WriteOnly));
   f.write("GGUF\x03\x00\x00\x00garbage");
@@ -190,8 +160,8 @@ void TestWorkbench::corruptFileShowsError() {
 
 void TestWorkbench::closeDuringSweep() {
   PRECIS_REQUIRE_MODEL("stories260K.bin");
-  auto w = std::make_unique<MainWindow>(settings_.get());
-  openStories(*w);
+  auto w = std::make_unique<MainWindow>(&box_->settings);
+  test::openStories(*w, {1200, 800}, nullptr);
   QuantizePanel* q = w->quantizePanel();
   q->sampleBox()->setValue(500);
   q->ctxBox()->setValue(16);
