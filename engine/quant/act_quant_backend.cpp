@@ -32,13 +32,10 @@ int64_t fakeQuantizeRow(ActFormat f, float* x, int64_t n, float amax) {
 Result<std::unique_ptr<ActQuantBackend>> ActQuantBackend::create(Backend& inner, const Options& options) {
   if (options.format == ActFormat::None) return makeError("activation quantization needs a format (int8 or fp8-e4m3)");
   std::unique_ptr<ActQuantBackend> b(new ActQuantBackend(inner, options));
-  if (inner.device().backend != "cpu") {
-    b->device_ = std::make_unique<BackendActQuant>(inner);
-    if (b->device_->kernelName(options.format).empty())
-      return makeError(std::string("activation quantization: the ") + inner.device().backend +
-                       " backend has no kernel to quantize activations to " + actFormatName(options.format) + ": " +
-                       inner.lowpUnsupportedReason(LowpOp::QuantizeActs, actLowpType(options.format)));
-  }
+  Result<std::unique_ptr<BackendActQuant>> d =
+      BackendActQuant::forDevice(inner, options.format, "activation quantization");
+  if (!d) return d.error();
+  b->device_ = std::move(*d);
   return b;
 }
 

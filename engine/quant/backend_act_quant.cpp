@@ -9,6 +9,16 @@ LowpType actLowpType(ActFormat f) {
   return f == ActFormat::Fp8E4M3 ? LowpType::Fp8E4M3 : LowpType::Int8;
 }
 
+Result<std::unique_ptr<BackendActQuant>> BackendActQuant::forDevice(Backend& be, ActFormat f,
+                                                                   const std::string& what) {
+  if (be.device().backend == "cpu") return std::unique_ptr<BackendActQuant>();
+  auto q = std::make_unique<BackendActQuant>(be);
+  if (q->kernelName(f).empty())
+    return makeError(what + ": the " + be.device().backend + " backend has no kernel to quantize activations to " +
+                     actFormatName(f) + " (" + be.lowpUnsupportedReason(LowpOp::QuantizeActs, actLowpType(f)) + ")");
+  return q;
+}
+
 void* BackendActQuant::grow(std::unique_ptr<Buffer>& b, size_t bytes) {
   if (!b || b->size() < bytes) {
     b.reset();

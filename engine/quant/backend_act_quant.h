@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/backend/backend.h"
+#include "engine/core/result.h"
 #include "engine/quant/scheme.h"
 
 namespace precis {
@@ -41,6 +42,9 @@ LowpType actLowpType(ActFormat f);
 class BackendActQuant {
  public:
   explicit BackendActQuant(Backend& be) : be_(be) {}
+  // For a decorator over `be`: null over the CPU backend (its host path runs), else a
+  // BackendActQuant on be, or an error starting with `what` when be cannot quantize to f.
+  static Result<std::unique_ptr<BackendActQuant>> forDevice(Backend& be, ActFormat f, const std::string& what);
 
   // dequantize(quantize(x)) in this object's scratch (valid until the next apply), a contiguous
   // (n, in) f32 view of the backend's memory; static_amax > 0: one range for every token, else

@@ -74,13 +74,10 @@ Result<std::unique_ptr<CalibActBackend>> CalibActBackend::create(Backend& inner,
   if (options.format == ActFormat::None) return makeError("activation calibration needs a format (int8 or fp8-e4m3)");
   if (options.order.empty()) return makeError("activation calibration: the model has no matmul weights");
   std::unique_ptr<CalibActBackend> b(new CalibActBackend(inner, options));
-  if (inner.device().backend != "cpu") {
-    b->device_ = std::make_unique<BackendActQuant>(inner);
-    if (b->device_->kernelName(options.format).empty())
-      return makeError(std::string("activation calibration: the ") + inner.device().backend +
-                       " backend has no kernel to quantize activations to " + actFormatName(options.format) + ": " +
-                       inner.lowpUnsupportedReason(LowpOp::QuantizeActs, actLowpType(options.format)));
-  }
+  Result<std::unique_ptr<BackendActQuant>> d =
+      BackendActQuant::forDevice(inner, options.format, "activation calibration");
+  if (!d) return d.error();
+  b->device_ = std::move(*d);
   return b;
 }
 

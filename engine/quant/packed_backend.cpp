@@ -22,10 +22,9 @@ Result<std::unique_ptr<PackedBackend>> PackedBackend::create(Backend& target, Ba
                      "decorator of the CPU backend)");
   std::unique_ptr<PackedBackend> b(new PackedBackend(target, inner, pool, options));
   if (device && options.activations != ActFormat::None) {
-    b->device_acts_ = std::make_unique<BackendActQuant>(target);
-    if (b->device_acts_->kernelName(options.activations).empty())
-      return makeError(std::string("activations: the ") + target.device().backend +
-                       " backend has no kernel to quantize activations to " + actFormatName(options.activations));
+    Result<std::unique_ptr<BackendActQuant>> d = BackendActQuant::forDevice(target, options.activations, "activations");
+    if (!d) return d.error();
+    b->device_acts_ = std::move(*d);
   }
   std::map<std::string, const WeightTensor*> tensors;
   for (const WeightTensor& t : q.model.tensors) tensors[t.name] = &t;

@@ -116,6 +116,29 @@ class TestDeviceActQuant : public QObject {
     QVERIFY(!q.error().empty());
   }
 
+  // A device that cannot quantize activations: every decorator refuses, naming the backend and the
+  // format, instead of running something else.
+  void deviceWithoutKernelsIsRefused() {
+    struct NoLowp : test::StandInDevice {
+      using StandInDevice::StandInDevice;
+      std::string lowpKernelName(LowpOp, LowpType) const override { return ""; }
+      std::string lowpUnsupportedReason(LowpOp, LowpType) const override { return "no such kernel"; }
+    } dev(*cpu_);
+    ActQuantBackend::Options ao;
+    ao.format = ActFormat::Fp8E4M3;
+    auto a = ActQuantBackend::create(dev, ao);
+    QVERIFY(!a.ok());
+    QVERIFY2(a.error().message.find("the stand-in backend has no kernel to quantize activations to fp8-e4m3 (no such kernel)") !=
+                 std::string::npos,
+             a.error().message.c_str());
+    CalibActBackend::Options co;
+    co.format = ActFormat::Int8;
+    co.order = {{"w", 4, 4}};
+    auto c = CalibActBackend::create(dev, co);
+    QVERIFY(!c.ok());
+    QVERIFY2(c.error().message.rfind("activation calibration: the stand-in backend", 0) == 0, c.error().message.c_str());
+  }
+
   void schemeRunOnDeviceEqualsCpu_data() {
     QTest::addColumn<QString>("weights");
     QTest::addColumn<QString>("granularity");
