@@ -21,6 +21,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <utility>
+
 #include "ui/demo_offer.h"
 #include "ui/distill_panel.h"
 #include "ui/distill_worker.h"
@@ -261,6 +263,8 @@ void MainWindow::startSession(const QString& model_path) {
   quantize_panel_->setLogPath(settings_->value("runs/db").toString());
   distill_panel_->setLogTarget({true, settings_->value("runs/db").toString()});
   QString path = model_path;
+  if (!model_path.isEmpty() && !QFileInfo::exists(model_path))  // named explicitly: never substituted silently
+    startup_error_ = tr("%1: no such file or folder; opened the fallback model instead").arg(model_path);
   if (path.isEmpty()) path = settings_->value("model/last").toString();
   if (!path.isEmpty() && QFileInfo::exists(path)) {
     openModel(path);
@@ -328,6 +332,7 @@ void MainWindow::onModel(const ModelSummary& m) {
   setLoading(false);
   has_model_ = true;
   banner_->hide();
+  if (!startup_error_.isEmpty()) showError(std::exchange(startup_error_, QString()));
   model_->setText(m.format == "demo" ? tr("demo model (random weights)") : QFileInfo(m.path).fileName());
   setWindowTitle(tr("Precis workbench — %1").arg(m.format == "demo" ? tr("demo model") : QFileInfo(m.path).fileName()));
   model_panel_->showModel(m);

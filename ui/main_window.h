@@ -113,6 +113,7 @@ class MainWindow : public QMainWindow {
   QProgressBar* load_progress_ = nullptr;
   QToolButton* load_cancel_ = nullptr;
   QString model_text_;  // the status bar's model label before a load started
+  QString startup_error_;  // a model named at startup that could not be opened: shown once the fallback loads
   bool loading_ = false;
   QString pending_path_;
   bool has_model_ = false;

@@ -3,7 +3,8 @@
 // with no model given and no last model, and nothing cached, it opens the random-weights demo and
 // offers to build; Cancel mid-build keeps the random demo and leaves nothing cached; Not now hides
 // the offer; Build shows progress and lands on the built teacher (a GGUF with its tokenizer); a new
-// window then opens the cached teacher directly, with no offer.
+// window then opens the cached teacher directly, with no offer. A model named on the command line
+// that does not exist is reported in the window's error banner, not silently replaced.
 #include <QProgressBar>
 #include <QPushButton>
 #include <QSettings>
@@ -23,6 +24,7 @@ class TestDemoStartup : public QObject {
   void init();
   void cancelThenDecline();
   void buildThenCached();
+  void missingModelIsReported();
 
  private:
   std::unique_ptr<QTemporaryDir> dir_;
@@ -102,6 +104,19 @@ void TestDemoStartup::buildThenCached() {
   QTRY_COMPARE_WITH_TIMEOUT(w.modelLabel(), QString("demo-teacher.gguf"), 30000);
   QVERIFY(!w.demoOffer()->isVisible());
   QCOMPARE(fresh.value("model/last").toString(), teacher);
+}
+
+void TestDemoStartup::missingModelIsReported() {
+  QSettings settings(dir_->filePath("s.ini"), QSettings::IniFormat);
+  settings.setValue("backend", "cpu");
+  MainWindow w(&settings);
+  w.demoOffer()->setConfig(smallDemoConfig());
+  w.show();
+  const QString missing = dir_->filePath("no/such/model.gguf");
+  w.startSession(missing);
+  QTRY_VERIFY_WITH_TIMEOUT(w.hasModel() && !w.loading(), 30000);
+  QCOMPARE(w.modelLabel(), QString("demo model (random weights)"));  // the fallback, usable
+  QVERIFY2(w.errorText().contains(missing + ": no such file or folder"), qPrintable(w.errorText()));
 }
 
 QTEST_MAIN(TestDemoStartup)
