@@ -87,32 +87,6 @@ std::vector<Row> buildRows() {
   // in = 2048 and 1040 give every lane of the CUDA GEMV several 16-input chunks (1040: 65 chunks)
   const Shape shapes[] = {{1, 67, 128, 0}, {3, 64, 256, 0}, {8, 36, 64, 0}, {17, 40, 96, 3}, {2, 33, 72, 1},
                           {1, 24, 2048, 0}, {5, 20, 1040, 0}};
-  for (int bits : {8, 4})
-    for (bool asym : {false, true})
-      for (int64_t group : {int64_t(0), int64_t(-1), int64_t(32), int64_t(8)})
-        for (PackedActMode act :
-             {PackedActMode::F32, PackedActMode::Int8Token, PackedActMode::Int8Static})
-          for (const Shape& s : shapes) {
-            if (group > 0 && s.in % group != 0) continue;
-            Row r;
-            r.kind = Kind::Packed;
-            r.bits = bits;
-            r.asym = asym;
-            r.group = group;
-            r.act = act;
-            r.n = s.n;
-            r.out = s.out;
-            r.in = s.in;
-            r.pad = s.pad;
-            const std::string g = group == 0  ? "tensor"
-                                  : group < 0 ? "channel"
-                                              : "group:" + std::to_string(group);
-            r.name = std::string("matmul_packed/") + (bits == 8 ? "int8" : "int4") +
-                     (asym ? "-asym " : " ") + g + " " + packedActModeName(act) +
-                     " n=" + std::to_string(s.n) + " out=" + std::to_string(s.out) +
-                     " in=" + std::to_string(s.in) + (s.pad ? " padded" : "");
-            rows.push_back(r);
-          }
   auto groupName = [](int64_t group) {
     return group == 0  ? std::string("tensor")
            : group < 0 ? std::string("channel")
@@ -124,23 +98,37 @@ std::vector<Row> buildRows() {
            : cb == PackedCodebook::Fp8E5M2 ? "fp8-e5m2"
                                            : "int8";
   };
-  auto packedRow = [&](PackedCodebook cb, int64_t group, PackedActMode act, const Shape& s) {
+  // A matmul_packed row; integer code books take bits and asym (others: their own width).
+  auto packedRow = [&](PackedCodebook cb, int64_t group, PackedActMode act, const Shape& s,
+                       int bits = 8, bool asym = false) {
     Row r;
     r.kind = Kind::Packed;
     r.codebook = cb;
-    r.bits = cb == PackedCodebook::Nf4 ? 4 : 8;
+    r.bits = cb == PackedCodebook::Int ? bits : cb == PackedCodebook::Nf4 ? 4 : 8;
+    r.asym = asym;
     r.group = group;
     r.act = act;
     r.n = s.n;
     r.out = s.out;
     r.in = s.in;
     r.pad = s.pad;
-    r.name = std::string("matmul_packed/") + codebookName(cb) + " " + groupName(group) + " " +
+    const std::string weights = cb != PackedCodebook::Int ? std::string(codebookName(cb))
+                                : std::string(r.bits == 8 ? "int8" : "int4") + (asym ? "-asym" : "");
+    r.name = "matmul_packed/" + weights + " " + groupName(group) + " " +
              packedActModeName(act) + " n=" + std::to_string(s.n) +
              " out=" + std::to_string(s.out) + " in=" + std::to_string(s.in) +
              (s.pad ? " padded" : "");
     return r;
   };
+  for (int bits : {8, 4})
+    for (bool asym : {false, true})
+      for (int64_t group : {int64_t(0), int64_t(-1), int64_t(32), int64_t(8)})
+        for (PackedActMode act :
+             {PackedActMode::F32, PackedActMode::Int8Token, PackedActMode::Int8Static})
+          for (const Shape& s : shapes) {
+            if (group > 0 && s.in % group != 0) continue;
+            rows.push_back(packedRow(PackedCodebook::Int, group, act, s, bits, asym));
+          }
   // Code books x f32 activations: the shapes above (GEMV-shaped and tiled) plus a tiled n = 12.
   for (PackedCodebook cb : {PackedCodebook::Nf4, PackedCodebook::Fp8E4M3, PackedCodebook::Fp8E5M2})
     for (int64_t group : {int64_t(0), int64_t(-1), int64_t(64), int64_t(32), int64_t(8)})
