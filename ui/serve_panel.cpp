@@ -337,13 +337,21 @@ ServePanel::ServePanel(QWidget* parent) : QWidget(parent) {
   grid->addWidget(throughput_, 0, 3);
   grid->addWidget(ttft_, 1, 0);
   grid->addWidget(tpot_, 1, 1);
-  grid->addWidget(frontier_, 1, 2);
-  grid->addWidget(table_, 1, 3);
+  grid->addWidget(frontier_, 1, 2, 1, 2);
   auto* charts = new QWidget();
   charts->setLayout(grid);
+  // The metrics table sits beside the request timeline, where it has the width for the metric
+  // names and every policy's numbers (in the chart grid it had a chart's width, and the numbers
+  // were behind a scroll bar at the window's usual size).
+  auto* bottom = new QSplitter(Qt::Horizontal);
+  bottom->addWidget(table_);
+  bottom->addWidget(buildTimeline());
+  bottom->setStretchFactor(0, 1);
+  bottom->setStretchFactor(1, 1);
+  bottom->setSizes({450, 550});  // the names and three policies' numbers fit at the usual window size
   auto* split = new QSplitter(Qt::Vertical);
   split->addWidget(charts);
-  split->addWidget(buildTimeline());
+  split->addWidget(bottom);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
   auto* layout = new QHBoxLayout(this);
@@ -456,9 +464,15 @@ void ServePanel::onPolicyFinished(const ServeResult& r) {
   for (int row = 0; row < cells.size(); ++row) {
     auto* item = new QTableWidgetItem(cells[row]);
     item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    item->setToolTip(cells[row]);  // long cells (kernel names, plans) are elided in the column
     table_->setItem(row, col, item);
   }
   table_->resizeColumnsToContents();
+  // Numbers first: a column is as wide as its numbers need; long text cells (kernel names, plans)
+  // are elided, whole in their tooltips.
+  constexpr int kMaxColumn = 100;
+  for (int c = 0; c < table_->columnCount(); ++c)
+    table_->setColumnWidth(c, std::min(table_->columnWidth(c), kMaxColumn));
   status_->setText(tr("%1 finished: %2 requests, %3 output tokens/s, p99 TTFT %4 ms (%5)")
                        .arg(r.policy).arg(r.metrics.finished).arg(r.metrics.output_tokens_per_s, 0, 'f', 1)
                        .arg(1000 * r.metrics.ttft.p99, 0, 'f', 1).arg(r.workload));
