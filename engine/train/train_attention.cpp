@@ -7,7 +7,8 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <cmath>
+
+#include "kernels/cpu/train_softmax.h"
 
 namespace precis::train {
 namespace {
@@ -45,19 +46,7 @@ void attentionForward(const float* q, const float* k, const float* v, const cpu:
         // S[r0:r1, 0:r1] = scale * Q[r0:r1] K[0:r1]^T
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(r1 - r0), int(r1), hd, s.scale,
                     Q + r0 * qs, qs, K, ks, 0.f, P + r0 * T, int(T));
-        for (int64_t t = r0; t < r1; ++t) {
-          float* pr = P + t * T;
-          float mx = -INFINITY;
-          for (int64_t u = 0; u <= t; ++u) mx = std::max(mx, pr[u]);
-          double sum = 0.0;
-          for (int64_t u = 0; u <= t; ++u) {
-            pr[u] = std::exp(pr[u] - mx);
-            sum += pr[u];
-          }
-          const float inv = static_cast<float>(1.0 / sum);
-          for (int64_t u = 0; u <= t; ++u) pr[u] *= inv;
-          std::fill(pr + t + 1, pr + T, 0.f);
-        }
+        for (int64_t t = r0; t < r1; ++t) cpu::causalSoftmaxRow(P + t * T, t, T, 1.f);  // scaled by the product
         // O[r0:r1] = P[r0:r1, 0:r1] V[0:r1]
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(r1 - r0), hd, int(r1), 1.f,
                     P + r0 * T, int(T), V, ks, 0.f, O + r0 * qs, qs);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/common/train_numerics.h"
+#include "kernels/cpu/train_softmax.h"
 
 namespace precis::cpu {
 
@@ -77,22 +78,13 @@ void attentionForwardGroups(const float* q, const float* k, const float* v, cons
       for (int64_t t = 0; t < T; ++t) {
         const float* qt = q + (b * T + t) * qs + h * hd;
         float* pr = probs + ((b * s.n_heads + h) * T + t) * T;
-        float mx = -INFINITY;
         for (int64_t u = 0; u <= t; ++u) {
           const float* ku = k + (b * T + u) * ks + kvh * hd;
           float d = 0.f;
           for (int i = 0; i < hd; ++i) d += qt[i] * ku[i];
-          pr[u] = d * s.scale;
-          mx = std::max(mx, pr[u]);
+          pr[u] = d;
         }
-        double sum = 0.0;
-        for (int64_t u = 0; u <= t; ++u) {
-          pr[u] = std::exp(pr[u] - mx);
-          sum += pr[u];
-        }
-        const float inv = static_cast<float>(1.0 / sum);
-        for (int64_t u = 0; u <= t; ++u) pr[u] *= inv;
-        for (int64_t u = t + 1; u < T; ++u) pr[u] = 0.f;
+        causalSoftmaxRow(pr, t, T, s.scale);
         float* ot = out + (b * T + t) * qs + h * hd;
         for (int i = 0; i < hd; ++i) ot[i] = 0.f;
         for (int64_t u = 0; u <= t; ++u) {

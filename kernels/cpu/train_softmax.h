@@ -8,6 +8,10 @@
 
 namespace precis::cpu {
 
+// One score row of query position t, in place: u <= t becomes softmax(scale * s) (exp in float,
+// the sum in double), u > t 0. The row arithmetic of every causal softmax in training (the
+// attention twins in train_ops.cpp, engine/train/train_attention.cpp, causalSoftmaxRows).
+void causalSoftmaxRow(float* row, int64_t t, int64_t T, float scale);
 // scores (rows, T): row r is query position t = r % T; u <= t becomes softmax(scale * s), u > t 0.
 void causalSoftmaxRows(float* scores, int64_t rows, int64_t T, float scale);
 // dp (rows, T) <- P (dp - sum_u P dp) * scale for u <= t, 0 above.     probs (rows, T)
