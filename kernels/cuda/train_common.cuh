@@ -16,17 +16,18 @@ constexpr int kTrainThreads = 256;
 // `sv`, `si`: 32 floats and 32 int64 of shared memory.
 __device__ __forceinline__ int64_t blockArgMax(float value, int64_t index, float* sv, int64_t* si) {
   const int lane = threadIdx.x % kWarp, warp = threadIdx.x / kWarp, warps = blockDim.x / kWarp;
-  auto better = [](float va, int64_t ia, float vb, int64_t ib) {
-    return va > vb || (va == vb && ia < ib);
-  };
-  for (int o = kWarp / 2; o > 0; o /= 2) {
-    const float ov = __shfl_xor_sync(0xffffffffu, value, o);
-    const int64_t oi = __shfl_xor_sync(0xffffffffu, index, o);
-    if (better(ov, oi, value, index)) {
-      value = ov;
-      index = oi;
+  // The warp's best (value, index) pair in every lane: larger value, then smaller index.
+  auto warpArgMax = [](float& v, int64_t& ix) {
+    for (int o = kWarp / 2; o > 0; o /= 2) {
+      const float ov = __shfl_xor_sync(0xffffffffu, v, o);
+      const int64_t oi = __shfl_xor_sync(0xffffffffu, ix, o);
+      if (ov > v || (ov == v && oi < ix)) {
+        v = ov;
+        ix = oi;
+      }
     }
-  }
+  };
+  warpArgMax(value, index);
   __syncthreads();
   if (lane == 0) {
     sv[warp] = value;
@@ -35,14 +36,7 @@ __device__ __forceinline__ int64_t blockArgMax(float value, int64_t index, float
   __syncthreads();
   value = lane < warps ? sv[lane] : -INFINITY;
   index = lane < warps ? si[lane] : INT64_MAX;
-  for (int o = kWarp / 2; o > 0; o /= 2) {
-    const float ov = __shfl_xor_sync(0xffffffffu, value, o);
-    const int64_t oi = __shfl_xor_sync(0xffffffffu, index, o);
-    if (better(ov, oi, value, index)) {
-      value = ov;
-      index = oi;
-    }
-  }
+  warpArgMax(value, index);
   __syncthreads();
   return index;
 }
