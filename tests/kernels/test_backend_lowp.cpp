@@ -47,6 +47,7 @@
 
 #include "engine/backend/backend.h"
 #include "engine/backend/registry.h"
+#include "backend_slots.h"
 #include "kernels/common/fp8.h"
 #include "kernels/common/packed_quant.h"
 
@@ -576,28 +577,12 @@ Outcome runGemm(Backend& be, const Row& r, std::mt19937& rng) {
 
 class TestBackendLowp : public QObject {
   Q_OBJECT
-  struct Slot {
-    BackendProbe probe;
-    std::unique_ptr<Backend> backend;
-    std::string create_error;
-  };
   std::vector<Row> rows_ = buildRows();
-  std::map<std::string, Slot> backends_;
+  std::map<std::string, test::BackendSlot> backends_;
 
  private slots:
   void initTestCase() {
-    for (const BackendProbe& p : probeBackends()) {
-      Slot s;
-      s.probe = p;
-      if (p.available) {
-        auto b = createBackend(p.name);
-        if (b.ok())
-          s.backend = std::move(b.value());
-        else
-          s.create_error = b.error().message;
-      }
-      backends_[p.name] = std::move(s);
-    }
+    backends_ = test::openBackendSlots();
     QVERIFY2(backends_.count("cpu") && backends_["cpu"].backend,
              "the CPU backend must always exist");
   }
@@ -616,22 +601,11 @@ class TestBackendLowp : public QObject {
     QFETCH(QString, backend);
     QFETCH(int, index);
     const Row& r = rows_[size_t(index)];
-    auto it = backends_.find(backend.toStdString());
-    if (it == backends_.end()) QSKIP(qPrintable(backend + " backend not known to the registry"));
-    if (!it->second.probe.available) {
-      const QString why =
-          backend + " backend unavailable: " + QString::fromStdString(it->second.probe.detail);
-      if (backend == "cuda" && qEnvironmentVariableIntValue("PRECIS_REQUIRE_CUDA") == 1)
-        QFAIL(qPrintable(why));
-      QSKIP(qPrintable(why));
-    }
-    QVERIFY2(it->second.backend, it->second.create_error.c_str());
-    if (!it->second.backend->lastError().empty()) {  // a fresh backend after a failed row
-      auto fresh = createBackend(backend.toStdString());
-      QVERIFY2(fresh.ok(), fresh.ok() ? "" : fresh.error().message.c_str());
-      it->second.backend = std::move(fresh.value());
-    }
-    Backend& be = *it->second.backend;
+    QString skip, fail;
+    Backend* bp = test::rowBackend(backends_, backend, &skip, &fail);
+    if (!fail.isEmpty()) QFAIL(qPrintable(fail));
+    if (!bp) QSKIP(qPrintable(skip));
+    Backend& be = *bp;
     const uint32_t seed = kSeed + uint32_t(index) * 7919u;
     std::mt19937 rng(seed);
     Outcome o;

@@ -24,6 +24,7 @@
 
 #include "engine/backend/backend.h"
 #include "engine/backend/registry.h"
+#include "backend_slots.h"
 
 namespace precis {
 namespace {
@@ -498,13 +499,8 @@ class TestBackendOps : public QObject {
   Q_OBJECT
 
  private:
-  struct Slot {
-    BackendProbe probe;
-    std::unique_ptr<Backend> backend;
-    std::string create_error;
-  };
   std::vector<Case> cases_ = buildCases();
-  std::map<std::string, Slot> backends_;
+  std::map<std::string, test::BackendSlot> backends_;
 
   Backend* backendFor(const QString& name) {
     auto it = backends_.find(name.toStdString());
@@ -514,17 +510,7 @@ class TestBackendOps : public QObject {
 
  private slots:
   void initTestCase() {
-    for (const BackendProbe& p : probeBackends()) {
-      Slot s;
-      s.probe = p;
-      if (p.available) {
-        auto b = createBackend(p.name);
-        if (b.ok()) s.backend = std::move(b.value());
-        else s.create_error = b.error().message;
-      }
-      qInfo("backend %s: %s (%s)", p.name.c_str(), p.available ? "available" : "unavailable", p.detail.c_str());
-      backends_[p.name] = std::move(s);
-    }
+    backends_ = test::openBackendSlots();
     QVERIFY2(backends_.count("cpu") && backends_["cpu"].backend, "the CPU backend must always exist");
   }
 
@@ -541,24 +527,11 @@ class TestBackendOps : public QObject {
     QFETCH(QString, backend);
     QFETCH(int, index);
     const Case& c = cases_[size_t(index)];
-    auto it = backends_.find(backend.toStdString());
-    if (it == backends_.end()) QSKIP(qPrintable(backend + " backend not known to the registry"));
-    if (!it->second.probe.available) {
-      const QString why = backend + " backend unavailable: " + QString::fromStdString(it->second.probe.detail);
-      // scripts/gpu-check.sh sets PRECIS_REQUIRE_CUDA=1: there a skipped CUDA row is a failure.
-      if (backend == "cuda" && qEnvironmentVariableIntValue("PRECIS_REQUIRE_CUDA") == 1) QFAIL(qPrintable(why));
-      QSKIP(qPrintable(why));
-    }
-    QVERIFY2(it->second.backend, qPrintable(backend + " probed available but could not be created: " +
-                                            QString::fromStdString(it->second.create_error)));
-    if (!it->second.backend->lastError().empty()) {
-      // An earlier row left this backend in its failed state: start afresh so that one failure
-      // does not hide the results of the rows after it (one GPU run should show every problem).
-      auto fresh = createBackend(backend.toStdString());
-      QVERIFY2(fresh.ok(), fresh.ok() ? "" : fresh.error().message.c_str());
-      it->second.backend = std::move(fresh.value());
-    }
-    Backend& be = *it->second.backend;
+    QString skip, fail;
+    Backend* bp = test::rowBackend(backends_, backend, &skip, &fail);
+    if (!fail.isEmpty()) QFAIL(qPrintable(fail));
+    if (!bp) QSKIP(qPrintable(skip));
+    Backend& be = *bp;
     if (!be.supportsOp(c.op, c.type)) QSKIP(qPrintable(backend + " does not support " + QString::fromStdString(c.name)));
     const DTypeTraits& tr = dtypeTraits(c.type);
     if (!tr.to_float || !tr.from_float) QSKIP("format has no reference conversion yet");
