@@ -31,6 +31,7 @@
 #include "engine/model/presets.h"
 #include "engine/train/demo_models.h"
 #include "engine/train/trainer.h"
+#include "tests/train/train_test_data.h"
 
 using namespace precis;
 
@@ -61,12 +62,7 @@ bool flag(int argc, char** argv, const char* name) {
 }
 
 Speed precisSpeed(const LlamaConfig& c, int batch, int ctx, int steps, int threads) {
-  std::vector<int32_t> stream(size_t(batch) * size_t(ctx) * 8 + 1);
-  uint64_t x = 1;
-  for (int32_t& t : stream) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    t = int32_t((x >> 33) % uint64_t(c.vocab_size));
-  }
+  const std::vector<int32_t> stream = test::tokenStream(size_t(batch) * size_t(ctx) * 8 + 1, 1, c.vocab_size);
   TrainOptions o;
   o.batch = batch;
   o.ctx = ctx;
@@ -164,12 +160,7 @@ int cudaBench(const LlamaConfig& c, int batch, int ctx, int steps, bool tf32) {
     (t ? peak_tf32 : peak_f32) = gemmPeak(**r, 8192);
   }
   std::printf("cuBLAS 8192^3 products: %.1f TFLOP/s f32, %.1f TFLOP/s tf32\n", peak_f32 / 1e12, peak_tf32 / 1e12);
-  std::vector<int32_t> stream(size_t(batch) * size_t(ctx) * 8 + 1);
-  uint64_t x = 1;
-  for (int32_t& t : stream) {
-    x = x * 6364136223846793005ull + 1442695040888963407ull;
-    t = int32_t((x >> 33) % uint64_t(c.vocab_size));
-  }
+  const std::vector<int32_t> stream = test::tokenStream(size_t(batch) * size_t(ctx) * 8 + 1, 1, c.vocab_size);
   TrainOptions o;
   o.batch = batch;
   o.ctx = ctx;
