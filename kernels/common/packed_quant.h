@@ -20,6 +20,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 #include "kernels/common/fp8.h"
 #include "kernels/common/int_quant.h"
@@ -42,6 +43,28 @@ struct PackedWeightsView {
   int64_t group = 0;               // inputs per scale along a row; divides cols
   int64_t rows = 0, cols = 0;
 };
+
+// Names of a view's weights and scales in kernel names and messages (host code): "int4-asym",
+// "nf4", "fp8-e4m3", ...; "tensor scale", "channel scales", "group:32 scales".
+inline const char* packedWeightName(const PackedWeightsView& w) {
+  switch (w.codebook) {
+    case PackedCodebook::Nf4:
+      return "nf4";
+    case PackedCodebook::Fp8E4M3:
+      return "fp8-e4m3";
+    case PackedCodebook::Fp8E5M2:
+      return "fp8-e5m2";
+    case PackedCodebook::Int:
+      break;
+  }
+  if (w.bits == 8) return w.asym ? "int8-asym" : "int8";
+  return w.asym ? "int4-asym" : "int4";
+}
+inline std::string packedScalesName(const PackedWeightsView& w) {
+  if (w.scale_stride == 0) return "tensor scale";
+  if (w.group == w.cols) return "channel scales";
+  return "group:" + std::to_string(w.group) + " scales";
+}
 
 // The code's offset that makes it a signed integer: asymmetric zero point, 8 for symmetric int4
 // (stored code + 8), 0 for symmetric int8 (stored two's complement).

@@ -13,23 +13,15 @@ namespace {
 constexpr size_t kWeightTileBytes = 192 * 1024;
 constexpr size_t kActTileBytes = 96 * 1024;
 
-const char* weightName(const PackedWeightsView& w) {
-  if (w.codebook == PackedCodebook::Nf4) return "nf4";
-  if (w.codebook == PackedCodebook::Fp8E4M3) return "fp8-e4m3";
-  if (w.codebook == PackedCodebook::Fp8E5M2) return "fp8-e5m2";
-  if (w.bits == 8) return w.asym ? "int8-asym" : "int8";
-  return w.asym ? "int4-asym" : "int4";
-}
-
 }  // namespace
 
 std::string packedProblem(const PackedWeightsView& w, PackedActKind a) {
   if (w.bits != 8 && w.bits != 4) return "no packed kernel for " + std::to_string(w.bits) + "-bit codes";
   if (w.codebook != PackedCodebook::Int && w.bits != (w.codebook == PackedCodebook::Nf4 ? 4 : 8))
-    return std::string(weightName(w)) + " codes with " + std::to_string(w.bits) + " bits";
-  if (w.codebook != PackedCodebook::Int && w.asym) return std::string(weightName(w)) + " has no zero points";
+    return std::string(packedWeightName(w)) + " codes with " + std::to_string(w.bits) + " bits";
+  if (w.codebook != PackedCodebook::Int && w.asym) return std::string(packedWeightName(w)) + " has no zero points";
   if (w.codebook != PackedCodebook::Int && a == PackedActKind::Int8)
-    return std::string("no int8-activation kernel for ") + weightName(w) + " weights (their codes are not integers)";
+    return std::string("no int8-activation kernel for ") + packedWeightName(w) + " weights (their codes are not integers)";
   if (w.rows <= 0 || w.cols <= 0) return "empty matrix";
   if (w.group <= 0 || w.cols % w.group != 0)
     return "scale group " + std::to_string(w.group) + " does not divide the row length " + std::to_string(w.cols);
@@ -97,9 +89,7 @@ void matmulPackedReference(const PackedWeightsView& w, const PackedActs& x, floa
 }
 
 std::string packedKernelName(const PackedWeightsView& w, PackedActKind a, CpuIsa isa) {
-  const std::string scales = w.scale_stride == 0 ? "tensor scale"
-                             : w.group == w.cols ? "channel scales"
-                                                 : "group:" + std::to_string(w.group) + " scales";
+  const std::string scales = packedScalesName(w);
   const bool avx2 = isa == CpuIsa::Best && cpuHasAvx2Kernels();
   const std::string body = a == PackedActKind::Int8          ? " x int8 packed int32 dot, "
                            : w.codebook == PackedCodebook::Int ? " x f32 packed dot (dequantized in registers), "
@@ -107,7 +97,7 @@ std::string packedKernelName(const PackedWeightsView& w, PackedActKind a, CpuIsa
                            : avx2                              ? " x f32 packed dot (decoded via fp16 in registers), "
                                                                : " x f32 packed dot (256-entry table lookup), ";
   const char* suffix = avx2 ? " (avx2)" : " (portable)";
-  return weightName(w) + body + scales + suffix;
+  return packedWeightName(w) + body + scales + suffix;
 }
 
 }  // namespace precis::cpu

@@ -59,27 +59,6 @@ inline std::string fp8Problem(int cc_major, int cc_minor, int64_t n, int64_t out
 
 namespace precis::cuda_lowp {
 
-inline const char* weightName(const PackedWeightsView& w) {
-  switch (w.codebook) {
-    case PackedCodebook::Nf4:
-      return "nf4";
-    case PackedCodebook::Fp8E4M3:
-      return "fp8-e4m3";
-    case PackedCodebook::Fp8E5M2:
-      return "fp8-e5m2";
-    case PackedCodebook::Int:
-      break;
-  }
-  if (w.bits == 8) return w.asym ? "int8-asym" : "int8";
-  return w.asym ? "int4-asym" : "int4";
-}
-
-inline std::string scalesName(const PackedWeightsView& w) {
-  if (w.scale_stride == 0) return "tensor scale";
-  if (w.group == w.cols) return "channel scales";
-  return "group:" + std::to_string(w.group) + " scales";
-}
-
 // Symmetric int8 weights with one scale per row or tensor: what cuBLASLt's int8 GEMM can run.
 inline bool ltWeights(const PackedWeightsView& w) {
   return w.bits == 8 && !w.asym && w.codebook == PackedCodebook::Int &&
@@ -92,7 +71,7 @@ inline bool ltWeights(const PackedWeightsView& w) {
 // so they meet its rules whenever in % 16 == 0 (matmulPacked checks the real buffers again).
 inline std::string packedNoKernel(const PackedWeightsView& w, PackedActMode a, int cc_major,
                                   int cc_minor) {
-  const std::string wn = weightName(w);
+  const std::string wn = packedWeightName(w);
   if (!packedActFp8(a)) {
     if (a != PackedActMode::F32 && w.codebook != PackedCodebook::Int)
       return "no " + std::string(packedActModeName(a)) + " activation kernel for " + wn +
@@ -106,7 +85,7 @@ inline std::string packedNoKernel(const PackedWeightsView& w, PackedActMode a, i
            wn;
   if (w.scale_stride != 0 && w.group != w.cols)
     return "FP8 W8A8 applies one weight scale per row or per tensor after cuBLASLt's GEMM, not " +
-           scalesName(w);
+           packedScalesName(w);
   return cuda_lt::fp8Problem(cc_major, cc_minor, 1, w.rows, w.cols, w.codes, w.code_stride, w.codes,
                              size_t(w.cols));
 }
@@ -135,14 +114,14 @@ inline std::string packedKernelName(const PackedWeightsView& w, PackedActMode a,
   if (packedActFp8(a) || lt_int8) {
     name += packedActFp8(a) ? "cublasLt fp8-e4m3 gemm (f32 accumulate) + scale epilogue, "
                             : "cublasLt int8 gemm (int32 accumulate) + scale epilogue, ";
-    name += weightName(w);
+    name += packedWeightName(w);
     name += ", ";
-    name += scalesName(w);
+    name += packedScalesName(w);
     return name;
   }
-  name += weightName(w);
+  name += packedWeightName(w);
   name += ", ";
-  name += scalesName(w);
+  name += packedScalesName(w);
   if (a != PackedActMode::F32) {
     name += " x int8 int32 warp dot";
     return name;
